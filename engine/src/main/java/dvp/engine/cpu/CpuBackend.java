@@ -1,0 +1,168 @@
+package dvp.engine.cpu;
+
+import dvp.engine.DType;
+import dvp.engine.Device;
+import dvp.engine.Tensor;
+import dvp.engine.spi.Availability;
+import dvp.engine.spi.Backend;
+import dvp.engine.spi.ConvSpec;
+import dvp.engine.spi.PoolSpec;
+import dvp.engine.spi.Storage;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The reference backend: plain, obviously-right kernels (one file per op family), multi-threaded
+ * with static splits, vectorised where it pays. Every other backend is tested against this one.
+ */
+public final class CpuBackend implements Backend {
+    @Override public String name() { return "cpu"; }
+
+    @Override
+    public Availability availability() {
+        return Availability.yes(Parallel.threads() + " threads, " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length() + " float lanes");
+    }
+
+    @Override public int priority() { return 100; }
+
+    @Override public Device device() { return Device.CPU; }
+
+    @Override public Storage allocate(DType dtype, long numel) { return new CpuStorage(this, dtype, numel); }
+
+    @Override
+    public void copyFromHost(MemorySegment src, Tensor dst) {
+        MemorySegment.copy(src, 0, Mem.seg(dst), Mem.base(dst), dst.numel() * dst.dtype().byteSize());
+    }
+
+    @Override
+    public void copyToHost(Tensor src, MemorySegment dst) {
+        MemorySegment.copy(Mem.seg(src), Mem.base(src), dst, 0, src.numel() * src.dtype().byteSize());
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        if (src.dtype() != dst.dtype()) throw new IllegalArgumentException("copy: dtype " + src.dtype() + " into " + dst.dtype());
+        int es = src.dtype().byteSize();
+        MemorySegment ss = Mem.seg(src), ds = Mem.seg(dst);
+        if (src.isContiguous()) {
+            MemorySegment.copy(ss, Mem.base(src), ds, Mem.base(dst), src.numel() * es);
+            return;
+        }
+        // strided gather: walk dst in order, advance a multi-index over src's strides
+        int[] shape = src.shape();
+        long[] st = src.strides();
+        int rank = shape.length;
+        long n = src.numel();
+        int[] idx = new int[rank];
+        long so = src.offset(), db = Mem.base(dst);
+        for (long i = 0; i < n; i++) {
+            MemorySegment.copy(ss, so * es, ds, db + i * es, es);
+            for (int d = rank - 1; d >= 0; d--) {
+                if (++idx[d] < shape[d]) { so += st[d]; break; }
+                so -= st[d] * (shape[d] - 1);
+                idx[d] = 0;
+            }
+        }
+    }
+
+    @Override
+    public void fill(Tensor dst, double value) {
+        MemorySegment s = Mem.seg(dst).asSlice(Mem.base(dst), dst.numel() * dst.dtype().byteSize());
+        switch (dst.dtype()) {
+            case F32 -> {
+                if (value == 0) s.fill((byte) 0);
+                else for (long i = 0; i < dst.numel(); i++) s.setAtIndex(Mem.F, i, (float) value);
+            }
+            case I64 -> { for (long i = 0; i < dst.numel(); i++) s.setAtIndex(Mem.L, i, (long) value); }
+            case I32 -> { for (long i = 0; i < dst.numel(); i++) s.setAtIndex(Mem.I, i, (int) value); }
+            case U8 -> s.fill((byte) value);
+            default -> {
+                if (value != 0) throw new UnsupportedOperationException("fill: " + dst.dtype() + " only supports 0 on the CPU");
+                s.fill((byte) 0);
+            }
+        }
+    }
+
+    @Override public void synchronize() {}
+
+    @Override public void axpby(float alpha, Tensor a, float beta, Tensor b, Tensor out) { CpuElementwise.axpby(alpha, a, beta, b, out); }
+
+    @Override public void mul(Tensor a, Tensor b, Tensor out) { CpuElementwise.mul(a, b, out); }
+
+    @Override public void scaleShift(Tensor a, float s, float t, Tensor out) { CpuElementwise.scaleShift(a, s, t, out); }
+
+    @Override public void scaleByScalarTensor(Tensor a, Tensor s, Tensor out) { CpuElementwise.scaleShift(a, Mem.getF(s, 0), 0f, out); }
+
+    @Override public void rsqrtEps(Tensor x, float eps, Tensor out) { CpuElementwise.rsqrtEps(x, eps, out); }
+
+    @Override public void relu(Tensor x, Tensor out) { CpuElementwise.relu(x, out); }
+
+    @Override public void reluBackward(Tensor y, Tensor dy, Tensor dx) { CpuElementwise.reluBackward(y, dy, dx); }
+
+    @Override public void addRowVector(Tensor x, Tensor v, Tensor out) { CpuElementwise.addRowVector(x, v, out); }
+
+    @Override public void sumAll(Tensor x, Tensor out) { CpuReduce.sumAll(x, out); }
+
+    @Override public void sumRows(Tensor x, Tensor out) { CpuReduce.sumRows(x, out); }
+
+    @Override public void channelAffine(Tensor x, Tensor scale, Tensor shift, Tensor out) { CpuElementwise.channelAffine(x, scale, shift, out); }
+
+    @Override public void channelSum(Tensor x, Tensor out) { CpuReduce.channelReduce(x, null, out); }
+
+    @Override public void channelDot(Tensor x, Tensor y, Tensor out) { CpuReduce.channelReduce(x, y, out); }
+
+    @Override
+    public void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor out, float alpha, float beta) {
+        int m = out.dim(0), n = out.dim(1), k = transA ? a.dim(0) : a.dim(1);
+        float[] av = Mem.toArray(a), bv = Mem.toArray(b);
+        float[] cv = beta == 0f ? new float[m * n] : Mem.toArray(out);
+        Sgemm.gemm(transA, transB, m, n, k, alpha, av, 0, a.dim(1), bv, 0, b.dim(1), beta, cv, 0, n);
+        Mem.write(cv, 0, out, 0, cv.length);
+    }
+
+    @Override public void conv2dForward(Tensor x, Tensor w, Tensor y, ConvSpec spec) { CpuConv.forward(x, w, y, spec); }
+
+    @Override public void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvSpec spec) { CpuConv.backwardData(dy, w, dx, spec); }
+
+    @Override public void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, ConvSpec spec) { CpuConv.backwardFilter(x, dy, dw, spec); }
+
+    @Override
+    public void batchNormTrainForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                      float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        CpuBatchNorm.trainForward(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd);
+    }
+
+    @Override
+    public void batchNormTrainBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                       Tensor dx, Tensor dgamma, Tensor dbeta) {
+        CpuBatchNorm.trainBackward(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta);
+    }
+
+    @Override public void maxPool2dForward(Tensor x, Tensor y, Tensor argmax, PoolSpec spec) { CpuPool.maxForward(x, y, argmax, spec); }
+
+    @Override public void maxPool2dBackward(Tensor dy, Tensor argmax, Tensor dx) { CpuPool.maxBackward(dy, argmax, dx); }
+
+    @Override public void globalAvgPoolForward(Tensor x, Tensor y) { CpuPool.globalAvgForward(x, y); }
+
+    @Override public void globalAvgPoolBackward(Tensor dy, Tensor dx) { CpuPool.globalAvgBackward(dy, dx); }
+
+    @Override public void l2NormalizeForward(Tensor x, float eps, Tensor y, Tensor norms) { CpuRows.l2NormalizeForward(x, eps, y, norms); }
+
+    @Override public void l2NormalizeBackward(Tensor dy, Tensor y, Tensor norms, float eps, Tensor dx) { CpuRows.l2NormalizeBackward(dy, y, norms, eps, dx); }
+
+    @Override
+    public void softmaxCrossEntropyForward(Tensor logits, Tensor labels, float smoothing, Tensor loss, Tensor probs) {
+        CpuRows.crossEntropyForward(logits, labels, smoothing, loss, probs);
+    }
+
+    @Override
+    public void softmaxCrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, Tensor gradOut, Tensor dlogits) {
+        CpuRows.crossEntropyBackward(probs, labels, smoothing, gradOut, dlogits);
+    }
+
+    @Override
+    public void sgdUpdate(Tensor param, Tensor grad, Tensor momentumBuffer, float lr, float momentum, float dampening,
+                          float weightDecay, boolean nesterov, boolean firstStep) {
+        CpuSgd.update(param, grad, momentumBuffer, lr, momentum, dampening, weightDecay, nesterov, firstStep);
+    }
+}

@@ -1,0 +1,82 @@
+package dvp.engine.cpu;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Static work splitting over a fixed pool. A range is cut into contiguous chunks decided only by
+ * its length and the thread count; every chunk writes disjoint output. Reductions that must be
+ * bit-identical whatever the thread count use {@link #blocks} (fixed-size blocks whose partial
+ * results the caller combines in block order).
+ *
+ * <p>Thread count: system property {@code dvp.threads}, else all available processors.
+ */
+public final class Parallel {
+    private static final int THREADS = Math.max(1, Integer.getInteger("dvp.threads", Runtime.getRuntime().availableProcessors()));
+    private static final ExecutorService POOL = THREADS == 1 ? null : Executors.newFixedThreadPool(THREADS - 1, r -> {
+        Thread t = new Thread(r, "dvp-cpu");
+        t.setDaemon(true);
+        return t;
+    });
+    private static final ThreadLocal<Boolean> INSIDE = ThreadLocal.withInitial(() -> false);
+
+    private Parallel() {}
+
+    public static int threads() { return THREADS; }
+
+    @FunctionalInterface
+    public interface RangeBody {
+        void run(int lo, int hi);
+    }
+
+    /** Runs body over [0, n) split into at most threads() contiguous chunks; nested calls run inline. */
+    public static void range(int n, RangeBody body) { range(n, 1, body); }
+
+    /** As {@link #range(int, RangeBody)}, but never splits below minChunk items per task. */
+    public static void range(int n, int minChunk, RangeBody body) {
+        if (n <= 0) return;
+        int tasks = Math.min(THREADS, Math.max(1, n / Math.max(1, minChunk)));
+        if (tasks == 1 || POOL == null || INSIDE.get()) {
+            body.run(0, n);
+            return;
+        }
+        List<Future<?>> futures = new ArrayList<>(tasks - 1);
+        for (int t = 1; t < tasks; t++) {
+            int lo = (int) ((long) n * t / tasks), hi = (int) ((long) n * (t + 1) / tasks);
+            futures.add(POOL.submit(() -> {
+                INSIDE.set(true);
+                try {
+                    body.run(lo, hi);
+                } finally {
+                    INSIDE.set(false);
+                }
+            }));
+        }
+        INSIDE.set(true);
+        try {
+            body.run(0, (int) ((long) n / tasks));
+        } finally {
+            INSIDE.set(false);
+        }
+        for (Future<?> f : futures) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RuntimeException("interrupted in a parallel CPU kernel", e);
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof RuntimeException re) throw re;
+                if (c instanceof Error err) throw err;
+                throw new RuntimeException(c);
+            }
+        }
+    }
+
+    /** Number of fixed-size blocks covering n items (the unit of deterministic reductions). */
+    public static int blocks(long n, int blockSize) { return (int) ((n + blockSize - 1) / blockSize); }
+}

@@ -1,0 +1,68 @@
+package dvp.engine.ops;
+
+import dvp.engine.Tensor;
+import dvp.engine.autograd.Autograd;
+import dvp.engine.spi.Backend;
+
+/** Same-shape elementwise ops with their backward rules. */
+public final class Elementwise {
+    private Elementwise() {}
+
+    static Tensor like(Tensor t) { return Tensor.empty(t.backend(), t.dtype(), t.shape()); }
+
+    /** alpha*a + beta*b. */
+    public static Tensor axpby(float alpha, Tensor a, float beta, Tensor b) {
+        Check.sameShape("add", a, b);
+        Tensor ca = Check.contiguous(a), cb = Check.contiguous(b);
+        Tensor out = like(ca);
+        a.backend().axpby(alpha, ca, beta, cb, out);
+        return Autograd.record("add", out, g -> new Tensor[]{
+                a.requiresGrad() ? scaled(g, alpha) : null,
+                b.requiresGrad() ? scaled(g, beta) : null}, a, b);
+    }
+
+    /** g itself when s == 1 (identity pass-through), else s*g. */
+    private static Tensor scaled(Tensor g, float s) {
+        if (s == 1f) return g;
+        Tensor out = like(g);
+        g.backend().scaleShift(g, s, 0f, out);
+        return out;
+    }
+
+    public static Tensor add(Tensor a, Tensor b) { return axpby(1f, a, 1f, b); }
+
+    public static Tensor sub(Tensor a, Tensor b) { return axpby(1f, a, -1f, b); }
+
+    public static Tensor mul(Tensor a, Tensor b) {
+        Check.sameShape("mul", a, b);
+        Tensor ca = Check.contiguous(a), cb = Check.contiguous(b);
+        Backend be = a.backend();
+        Tensor out = like(ca);
+        be.mul(ca, cb, out);
+        return Autograd.record("mul", out, g -> {
+            Tensor da = null, db = null;
+            if (a.requiresGrad()) { da = like(g); be.mul(g, cb, da); }
+            if (b.requiresGrad()) { db = like(g); be.mul(g, ca, db); }
+            return new Tensor[]{da, db};
+        }, a, b);
+    }
+
+    public static Tensor scale(Tensor a, float s) {
+        Tensor ca = Check.contiguous(a);
+        Tensor out = like(ca);
+        a.backend().scaleShift(ca, s, 0f, out);
+        return Autograd.record("scale", out, g -> new Tensor[]{scaled(g, s)}, a);
+    }
+
+    public static Tensor relu(Tensor x) {
+        Tensor cx = Check.contiguous(x);
+        Backend be = x.backend();
+        Tensor out = like(cx);
+        be.relu(cx, out);
+        return Autograd.record("relu", out, g -> {
+            Tensor dx = like(g);
+            be.reluBackward(out, g, dx);
+            return new Tensor[]{dx};
+        }, x);
+    }
+}

@@ -1,0 +1,94 @@
+package dvp.engine.ops;
+
+import dvp.engine.DType;
+import dvp.engine.Tensor;
+import dvp.engine.autograd.Autograd;
+import dvp.engine.spi.Backend;
+
+/** Batch norm (train and eval) and row-wise L2 normalisation. */
+public final class Norm {
+    private Norm() {}
+
+    private static void checkBn(String op, Tensor x, Tensor gamma, Tensor beta, Tensor rm, Tensor rv) {
+        if (x.rank() < 2) throw new IllegalArgumentException(op + ": input must be [N, C, ...], got " + dvp.engine.Shape.str(x.shape()));
+        int c = x.dim(1);
+        Check.vector(op, "weight", gamma, c);
+        Check.vector(op, "bias", beta, c);
+        Check.vector(op, "running_mean", rm, c);
+        Check.vector(op, "running_var", rv, c);
+        Check.sameBackend(op, x, gamma, beta, rm, rv);
+    }
+
+    /**
+     * Training-mode batch norm: normalises with the batch's statistics and, when the running
+     * buffers are given, updates them in place (momentum, unbiased variance, as PyTorch).
+     */
+    public static Tensor batchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                        float momentum, float eps) {
+        checkBn("batch_norm", x, gamma, beta, runningMean, runningVar);
+        Backend be = x.backend();
+        int c = x.dim(1);
+        Tensor cx = Check.contiguous(x);
+        Tensor y = Tensor.empty(be, DType.F32, x.shape());
+        Tensor mean = Tensor.empty(be, DType.F32, c), invStd = Tensor.empty(be, DType.F32, c);
+        be.batchNormTrainForward(cx, gamma, beta, runningMean, runningVar, momentum, eps, y, mean, invStd);
+        return Autograd.record("batch_norm", y, g -> {
+            Tensor dx = Tensor.empty(be, DType.F32, x.shape());
+            Tensor dg = gamma.requiresGrad() ? Tensor.empty(be, DType.F32, c) : null;
+            Tensor db = beta.requiresGrad() ? Tensor.empty(be, DType.F32, c) : null;
+            be.batchNormTrainBackward(cx, g, gamma, mean, invStd, dx, dg, db);
+            return new Tensor[]{x.requiresGrad() ? dx : null, dg, db};
+        }, x, gamma, beta);
+    }
+
+    /** Eval-mode batch norm with the running statistics: y = (x - rm) / sqrt(rv + eps) * gamma + beta. */
+    public static Tensor batchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps) {
+        checkBn("batch_norm(eval)", x, gamma, beta, runningMean, runningVar);
+        Backend be = x.backend();
+        int c = x.dim(1);
+        Tensor cx = Check.contiguous(x);
+        Tensor inv = Tensor.empty(be, DType.F32, c), scale = Tensor.empty(be, DType.F32, c), shift = Tensor.empty(be, DType.F32, c);
+        be.rsqrtEps(runningVar, eps, inv);
+        be.mul(gamma, inv, scale);
+        be.mul(runningMean, scale, shift);
+        be.axpby(1f, beta, -1f, shift, shift);
+        Tensor y = Tensor.empty(be, DType.F32, x.shape());
+        be.channelAffine(cx, scale, shift, y);
+        return Autograd.record("batch_norm(eval)", y, g -> {
+            Tensor dx = null, dg = null, db = null;
+            if (x.requiresGrad()) {
+                dx = Tensor.empty(be, DType.F32, x.shape());
+                be.channelAffine(g, scale, null, dx);
+            }
+            if (gamma.requiresGrad()) {
+                Tensor negMeanInv = Tensor.empty(be, DType.F32, c), xhat = Tensor.empty(be, DType.F32, x.shape());
+                be.mul(runningMean, inv, negMeanInv);
+                be.scaleShift(negMeanInv, -1f, 0f, negMeanInv);
+                be.channelAffine(cx, inv, negMeanInv, xhat);
+                dg = Tensor.empty(be, DType.F32, c);
+                be.channelDot(g, xhat, dg);
+            }
+            if (beta.requiresGrad()) {
+                db = Tensor.empty(be, DType.F32, c);
+                be.channelSum(g, db);
+            }
+            return new Tensor[]{dx, dg, db};
+        }, x, gamma, beta);
+    }
+
+    /** Rows of x [N, d] scaled to unit L2 norm: x / max(||x||, eps) (torch.nn.functional.normalize, dim=1). */
+    public static Tensor l2Normalize(Tensor x, float eps) {
+        Check.rank("normalize", "input", x, 2);
+        Backend be = x.backend();
+        Tensor cx = Check.contiguous(x);
+        Tensor y = Tensor.empty(be, DType.F32, x.shape()), norms = Tensor.empty(be, DType.F32, x.dim(0));
+        be.l2NormalizeForward(cx, eps, y, norms);
+        return Autograd.record("normalize", y, g -> {
+            Tensor dx = Tensor.empty(be, DType.F32, x.shape());
+            be.l2NormalizeBackward(g, y, norms, eps, dx);
+            return new Tensor[]{dx};
+        }, x);
+    }
+
+    public static Tensor l2Normalize(Tensor x) { return l2Normalize(x, 1e-12f); }
+}

@@ -1,0 +1,179 @@
+package dvp.engine.spi;
+
+import dvp.engine.DType;
+import dvp.engine.Device;
+import dvp.engine.Tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The primitive contract every backend implements. Discovered through {@link java.util.ServiceLoader}
+ * (see {@link Backends}).
+ *
+ * <p>Conventions, for every method unless it says otherwise:
+ * <ul>
+ *   <li>All tensor arguments live on this backend and are contiguous (row-major; NCHW for 4-D).
+ *       The op layer ({@code dvp.engine.ops}) makes inputs contiguous and checks shapes; backends
+ *       may assume both.</li>
+ *   <li>Output tensors are preallocated by the caller and <b>overwritten</b>, never accumulated,
+ *       unless the parameter is named {@code accumulate}/the doc says "+=".</li>
+ *   <li>Compute type is F32 (labels I64). Reductions accumulate in at least F32 and are
+ *       deterministic: same inputs, same bits, whatever the thread count.</li>
+ *   <li>Scalars that come from other tensors (an upstream gradient of a loss) are passed as
+ *       1-element tensors so a device backend never has to synchronise to read them.</li>
+ *   <li>Methods are asynchronous with respect to the host on device backends; only
+ *       {@link #copyToHost} and {@link #synchronize} wait.</li>
+ * </ul>
+ */
+public interface Backend {
+    /** Short name used by {@code --device}: "cpu", "cuda". */
+    String name();
+
+    /** Whether this backend can run on this machine; when not, the reason says what was looked for. */
+    Availability availability();
+
+    /** Lower is preferred by {@code --device auto}. */
+    int priority();
+
+    Device device();
+
+    // ---- memory ---------------------------------------------------------------------------------
+
+    Storage allocate(DType dtype, long numel);
+
+    /** Copies {@code dst.numel()} elements from host memory (packed, dst's dtype) into dst. */
+    void copyFromHost(MemorySegment src, Tensor dst);
+
+    /** Copies src (contiguous) into packed host memory; waits for the device. */
+    void copyToHost(Tensor src, MemorySegment dst);
+
+    /** dst = src, same shape and dtype; src may be strided (any view), dst is contiguous. */
+    void copy(Tensor src, Tensor dst);
+
+    void fill(Tensor dst, double value);
+
+    /** Waits for all queued work. */
+    void synchronize();
+
+    // ---- elementwise (same numel; out may alias an input) -------------------------------------------
+
+    /** out = alpha*a + beta*b. */
+    void axpby(float alpha, Tensor a, float beta, Tensor b, Tensor out);
+
+    /** out = a * b. */
+    void mul(Tensor a, Tensor b, Tensor out);
+
+    /** out = s * a + t. */
+    void scaleShift(Tensor a, float s, float t, Tensor out);
+
+    /** out = s * a where s is a 1-element tensor. */
+    void scaleByScalarTensor(Tensor a, Tensor s, Tensor out);
+
+    /** out = 1 / sqrt(x + eps). */
+    void rsqrtEps(Tensor x, float eps, Tensor out);
+
+    /** out = max(x, 0). */
+    void relu(Tensor x, Tensor out);
+
+    /** dx = y > 0 ? dy : 0, where y is the ReLU output (or its input: the sign is the same). */
+    void reluBackward(Tensor y, Tensor dy, Tensor dx);
+
+    /** out[r, c] = x[r, c] + v[c] for x of shape [rows, cols]. */
+    void addRowVector(Tensor x, Tensor v, Tensor out);
+
+    // ---- reductions --------------------------------------------------------------------------------
+
+    /** out[0] = sum of all elements of x (deterministic). */
+    void sumAll(Tensor x, Tensor out);
+
+    /** out[c] = sum over rows of x[r, c], x of shape [rows, cols]. */
+    void sumRows(Tensor x, Tensor out);
+
+    // ---- per-channel (x is [N, C, *spatial], vectors are [C]) -------------------------------------------
+
+    /** out[n,c,s] = x[n,c,s] * scale[c] + shift[c]; shift may be null (0). */
+    void channelAffine(Tensor x, Tensor scale, Tensor shift, Tensor out);
+
+    /** out[c] = sum over n, s of x[n,c,s]. */
+    void channelSum(Tensor x, Tensor out);
+
+    /** out[c] = sum over n, s of x[n,c,s] * y[n,c,s]. */
+    void channelDot(Tensor x, Tensor y, Tensor out);
+
+    // ---- linear algebra ----------------------------------------------------------------------------
+
+    /**
+     * out = alpha * op(a) @ op(b) + beta * out, 2-D; op(a) is [M,K], op(b) is [K,N], out [M,N].
+     * With beta = 0, out is overwritten (its old contents, even NaN, are ignored).
+     */
+    void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor out, float alpha, float beta);
+
+    // ---- convolution -------------------------------------------------------------------------------
+
+    /** y = conv2d(x, w): x [N,Ci,H,W], w [Co,Ci/g,kh,kw], y [N,Co,Ho,Wo]. No bias. */
+    void conv2dForward(Tensor x, Tensor w, Tensor y, ConvSpec spec);
+
+    /** dx = conv2d_input_grad(dy, w). */
+    void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvSpec spec);
+
+    /** dw = conv2d_weight_grad(x, dy). */
+    void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, ConvSpec spec);
+
+    // ---- batch norm (x [N,C,*spatial]) --------------------------------------------------------------
+
+    /**
+     * Training-mode batch norm with batch statistics. Writes y, saveMean[c] and saveInvStd[c] =
+     * 1/sqrt(biased var + eps); when runningMean/runningVar are non-null updates them in place as
+     * PyTorch does: r = (1-momentum)*r + momentum*stat, with the <b>unbiased</b> variance.
+     */
+    void batchNormTrainForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                               float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd);
+
+    /**
+     * Backward of training-mode batch norm: writes dx and, when non-null, dgamma and dbeta
+     * (overwritten, not accumulated).
+     */
+    void batchNormTrainBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                Tensor dx, Tensor dgamma, Tensor dbeta);
+
+    // ---- pooling -----------------------------------------------------------------------------------
+
+    /** y = max_pool2d(x); argmax[n,c,oh,ow] = flat h*W+w index of the max inside its plane (I32). */
+    void maxPool2dForward(Tensor x, Tensor y, Tensor argmax, PoolSpec spec);
+
+    /** dx = 0, then dx[argmax] += dy. */
+    void maxPool2dBackward(Tensor dy, Tensor argmax, Tensor dx);
+
+    /** y[n,c] = mean over h,w of x[n,c,h,w]. */
+    void globalAvgPoolForward(Tensor x, Tensor y);
+
+    /** dx[n,c,h,w] = dy[n,c] / (H*W). */
+    void globalAvgPoolBackward(Tensor dy, Tensor dx);
+
+    // ---- rows of a matrix ----------------------------------------------------------------------------
+
+    /** y[r] = x[r] / max(||x[r]||_2, eps); norms[r] = ||x[r]||_2 (x is [rows, d]). */
+    void l2NormalizeForward(Tensor x, float eps, Tensor y, Tensor norms);
+
+    /** dx[r] = (dy[r] - y[r] * (y[r]·dy[r])) / max(norms[r], eps). */
+    void l2NormalizeBackward(Tensor dy, Tensor y, Tensor norms, float eps, Tensor dx);
+
+    /**
+     * Softmax cross-entropy, batch mean, label smoothing eps spread over all K classes (target =
+     * (1-eps)*onehot + eps/K). logits [N,K] F32, labels [N] I64. Writes loss[0] and probs [N,K].
+     */
+    void softmaxCrossEntropyForward(Tensor logits, Tensor labels, float smoothing, Tensor loss, Tensor probs);
+
+    /** dlogits = gradOut[0] * (probs - target) / N. */
+    void softmaxCrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, Tensor gradOut, Tensor dlogits);
+
+    // ---- optimizer ---------------------------------------------------------------------------------
+
+    /**
+     * One PyTorch SGD step for one parameter, in place: g = grad + wd*p; if momentum != 0:
+     * buf = firstStep ? g : momentum*buf + (1-dampening)*g, g = nesterov ? g + momentum*buf : buf;
+     * p -= lr*g. grad is read only.
+     */
+    void sgdUpdate(Tensor param, Tensor grad, Tensor momentumBuffer, float lr, float momentum, float dampening,
+                   float weightDecay, boolean nesterov, boolean firstStep);
+}
