@@ -94,6 +94,7 @@ class CpuPrimitivesTest {
         float[] dx = x.grad().toFloatArray();
         assertEquals(1f, dx[12], "(1,1) routes its gradient to the first maximum");
         assertEquals(1f, dx[13], "(1,2) only; a last-wins tie rule would give 2");
-        assertEquals(0f, dx[0]);
+        assertEquals(1f, dx[0], "output (0,0): all real inputs tie at -1, the first wins (padding never does)");
+        assertEquals(0f, dx[6], "(1,1) is in four windows but first or largest in none");
     }
 }
