@@ -3,6 +3,7 @@ package dvp.nn;
 import dvp.engine.DType;
 import dvp.engine.Scope;
 import dvp.engine.Tensor;
+import dvp.engine.io.HalfFloats;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -41,7 +42,7 @@ public final class TensorTransfer {
                 out = arena.allocate(Math.max(8, n * 4), 8);
                 for (long i = 0; i < n; i++) {
                     short h = raw.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i);
-                    float f = src.dtype() == DType.F16 ? Float.float16ToFloat(h) : Float.intBitsToFloat((h & 0xFFFF) << 16);
+                    float f = src.dtype() == DType.F16 ? HalfFloats.f16ToFloat(h) : HalfFloats.bf16ToFloat(h);
                     out.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, f);
                 }
             }
