@@ -161,6 +161,34 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void marginInfoNceForward(Tensor q, Tensor kPos, Tensor queue, float margin, float tau,
+                                     Tensor loss, Tensor accuracy, Tensor dq) {
+        CpuContrastive.forward(q, kPos, queue, margin, tau, loss, accuracy, dq);
+    }
+
+    @Override
+    public void enqueueKeys(Tensor queue, Tensor keys, Tensor ptr) {
+        int k = queue.dim(0), b = keys.dim(0);
+        long p = Mem.getL(ptr, 0);
+        if (p < 0 || p + b > k)
+            throw new IllegalStateException("enqueue: queue pointer " + p + " + batch " + b + " does not fit a queue of " + k
+                    + " keys (a pointer saved with another batch size?)");
+        MemorySegment.copy(Mem.seg(keys), Mem.base(keys), Mem.seg(queue), Mem.base(queue) + p * queue.dim(1) * 4L,
+                keys.numel() * 4L);
+        Mem.seg(ptr).set(Mem.L, Mem.base(ptr), (p + b) % k);
+    }
+
+    @Override
+    public void ofdLossForward(Tensor s, Tensor t, Tensor margin, float w, int channelStride, Tensor loss) {
+        CpuOfd.lossForward(s, t, margin, w, channelStride, loss);
+    }
+
+    @Override
+    public void ofdLossBackward(Tensor s, Tensor t, Tensor margin, float w, int channelStride, Tensor gradOut, Tensor ds) {
+        CpuOfd.lossBackward(s, t, margin, w, channelStride, gradOut, ds);
+    }
+
+    @Override
     public void sgdUpdate(Tensor param, Tensor grad, Tensor momentumBuffer, float lr, float momentum, float dampening,
                           float weightDecay, boolean nesterov, boolean firstStep) {
         CpuSgd.update(param, grad, momentumBuffer, lr, momentum, dampening, weightDecay, nesterov, firstStep);

@@ -167,6 +167,63 @@ public interface Backend {
     /** dlogits = gradOut[0] * (probs - target) / N. */
     void softmaxCrossEntropyBackward(Tensor probs, Tensor labels, float smoothing, Tensor gradOut, Tensor dlogits);
 
+    // ---- contrastive (MoCo with a margin on the positive) ---------------------------------------------
+
+    /**
+     * Margin-InfoNCE, fused: loss, contrastive accuracy and (optionally) the query gradient in one
+     * pass over the queue, without materialising the N×(K+1) logits.
+     *
+     * <p>Layouts: q [N,d] and kPos [N,d] (row i pairs q_i with its positive key k⁺_i); queue
+     * [K,d], <b>one key per row</b>. MoCo keeps its queue as a d×K buffer; row-major keys are
+     * chosen here because an enqueue then writes one contiguous block of N rows, and a tile of
+     * keys (the unit of the online softmax) is contiguous memory. Converting to/from MoCo's
+     * layout is a transpose at checkpoint time.
+     *
+     * <p>With s⁺_i = q_i·k⁺_i, s_ij = q_i·queue_j: z_i0 = (s⁺_i − margin)/tau, z_ij = s_ij/tau,
+     * loss_i = logsumexp_a(z_ia) − z_i0 (softmax cross-entropy with label 0), and
+     * <ul>
+     *   <li>{@code loss[0]} (overwritten) = mean_i loss_i;</li>
+     *   <li>{@code accuracy[0]} (overwritten) = fraction of rows with z_i0 ≥ max_j z_ij, i.e. the
+     *       margin-shifted positive is the arg-max (ties count as correct, like argmax's first
+     *       index). MoCo logs the same top-1 as a percentage;</li>
+     *   <li>{@code dq} (overwritten; null = not wanted) = ∂loss/∂q for an upstream gradient of 1:
+     *       dq_i = (1/(N·tau))·[(p_i0 − 1)·k⁺_i + Σ_j p_ij·queue_j], p = softmax(z_i). The op's
+     *       backward multiplies it by the upstream gradient ({@link #scaleByScalarTensor}); the
+     *       keys and the queue are constants and get no gradient.</li>
+     * </ul>
+     * Numerically stable for any finite logits (running max / online log-sum-exp); rows are
+     * expected to be L2-normalised but nothing relies on it. N ≥ 1, K ≥ 1, tau > 0.
+     */
+    void marginInfoNceForward(Tensor q, Tensor kPos, Tensor queue, float margin, float tau,
+                              Tensor loss, Tensor accuracy, Tensor dq);
+
+    /**
+     * Ring-buffer enqueue: queue rows [p, p+B) = keys, then ptr[0] = (p + B) mod K, where p =
+     * ptr[0] (I64, one element, read and advanced on the device so a captured step stays
+     * replayable). queue [K,d], keys [B,d]. The caller guarantees K % B == 0; a pointer with
+     * p + B > K (saved with another batch size) is an error.
+     */
+    void enqueueKeys(Tensor queue, Tensor keys, Tensor ptr);
+
+    // ---- feature distillation (OFD) ------------------------------------------------------------------
+
+    /**
+     * OFD partial-L2 loss. s (student connector output) and t (teacher feature) have the same
+     * shape and the same dense memory layout; margin is [C]. The channel of the element at
+     * memory position i is {@code (i / channelStride) % C} (NCHW: channelStride = H·W; NHWC: 1),
+     * which is all the kernel knows about the layout. Per element: t' = max(t, margin[c]),
+     * mask = (s > t') || (t' > 0); {@code loss[0]} (overwritten) = w · Σ mask·(s − t')², a sum
+     * accumulated in double over fixed-size blocks combined in block order (same bits whatever
+     * the thread count).
+     */
+    void ofdLossForward(Tensor s, Tensor t, Tensor margin, float w, int channelStride, Tensor loss);
+
+    /**
+     * Gradient of {@link #ofdLossForward}: ds (overwritten, same layout as s) = 2·w·gradOut[0]·
+     * mask·(s − t'). One read of s and t, one write of ds.
+     */
+    void ofdLossBackward(Tensor s, Tensor t, Tensor margin, float w, int channelStride, Tensor gradOut, Tensor ds);
+
     // ---- optimizer ---------------------------------------------------------------------------------
 
     /**
