@@ -1,0 +1,49 @@
+package dvp.training.run;
+
+import sun.misc.Signal;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Ctrl-C (SIGINT) and SIGTERM ask a run to stop at the next step boundary instead of killing the
+ * JVM: the trainer sees {@link #requested()}, writes a checkpoint and ends with exit code 5
+ * ({@link RunInterruptedException}). A second signal ends the process at once (exit 130), for a
+ * run that does not reach a step boundary. Installed by the command line, not by library code.
+ */
+public final class StopSignal {
+    private static final AtomicInteger SIGNALS = new AtomicInteger();
+    private static volatile boolean installed;
+
+    private StopSignal() {}
+
+    public static synchronized void install() {
+        if (installed) return;
+        for (String name : new String[] {"INT", "TERM"}) {
+            try {
+                Signal.handle(new Signal(name), StopSignal::onSignal);
+            } catch (IllegalArgumentException e) {
+                // signal not available on this platform (or reserved by the JVM): default handling stays
+            }
+        }
+        installed = true;
+    }
+
+    private static void onSignal(Signal s) {
+        if (SIGNALS.incrementAndGet() == 1) {
+            System.err.println("\ndvp: SIG" + s.getName() + " received: stopping after this step and writing a checkpoint "
+                    + "(send it again to stop at once, without a checkpoint)");
+        } else {
+            System.err.println("\ndvp: stopping now, without a checkpoint");
+            Runtime.getRuntime().halt(128 + s.getNumber());
+        }
+    }
+
+    /** Whether a stop was requested (checked by trainers once per step). */
+    public static boolean requested() { return SIGNALS.get() > 0; }
+
+    /** Requests a stop as a signal would (tests, and an embedding program). */
+    public static void request() { SIGNALS.compareAndSet(0, 1); }
+
+    /** Forgets a request (tests, and an embedding program running several trainings). */
+    public static void reset() { SIGNALS.set(0); }
+}

@@ -1,0 +1,21 @@
+package dvp.training.run;
+
+import dvp.engine.spi.Backend;
+
+/**
+ * Everything about the software and machine that produced a run or a checkpoint, stored beside
+ * it so a result can be traced back (and a resume on a different build is visible).
+ */
+public record Versions(String tool, String gitCommit, boolean gitDirty, String jdk, String jdkVendor,
+                       String os, String arch, int cpus, String backend, String backendDetail) {
+
+    public static Versions current(Backend backend) {
+        BuildInfo b = BuildInfo.get();
+        return new Versions(b.version(), b.gitCommit(), b.gitDirty(),
+                Runtime.version().toString(), System.getProperty("java.vendor", "unknown"),
+                System.getProperty("os.name") + " " + System.getProperty("os.version"),
+                System.getProperty("os.arch"), Runtime.getRuntime().availableProcessors(),
+                backend == null ? "none" : backend.name(),
+                backend == null ? "" : backend.availability().reason());
+    }
+}

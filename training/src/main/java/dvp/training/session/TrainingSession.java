@@ -1,0 +1,157 @@
+package dvp.training.session;
+
+import dvp.engine.spi.Backend;
+import dvp.training.checkpoint.Checkpoint;
+import dvp.training.checkpoint.Checkpointer;
+import dvp.training.checkpoint.SafetensorsTensorFile;
+import dvp.training.checkpoint.TensorFile;
+import dvp.training.observe.CurvePlots;
+import dvp.training.observe.Metrics;
+import dvp.training.observe.Progress;
+import dvp.training.run.NonFiniteGuard;
+import dvp.training.run.RunDir;
+import dvp.training.run.RunInterruptedException;
+import dvp.training.run.StopSignal;
+import dvp.training.run.Versions;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Everything a trainer needs around its loop, set up from the command line's options: the run
+ * folder (config and versions written), the checkpointer, the metrics log, the NaN/Inf guard,
+ * progress display and Ctrl-C handling. A trainer then reads:
+ * <pre>{@code
+ * try (TrainingSession s = TrainingSession.open("pretrain", options, config, backend)) {
+ *     s.checkpoints().track("encoder_q", Stateful.tensors(encoderQ::stateDict)).track("loop", loop);
+ *     long step = s.resume();                       // 0, or the step of the checkpoint resumed
+ *     try (Progress p = s.progress("pretrain", totalSteps, step)) {
+ *         while (step < totalSteps) {
+ *             ... one step ...; step++;
+ *             s.guard().check(step, "loss", loss);
+ *             s.metrics().row("train", step).put("loss", loss).put("lr", lr).log();
+ *             p.update(step, "epoch " + epoch + " loss " + loss);
+ *             if (endOfEpoch) s.checkpoints().save(step, epoch, Map.of("val_top1", top1));
+ *             s.stopIfRequested(step, epoch);      // Ctrl-C: checkpoint, exit code 5
+ *         }
+ *     }
+ * }
+ * }</pre>
+ * Closing flushes the metrics and draws the PNG curves (also after a failure: the curves of a
+ * diverged run are the first thing to look at).
+ */
+public final class TrainingSession implements AutoCloseable {
+    private final SessionOptions options;
+    private final RunDir run;
+    private final Checkpointer checkpoints;
+    private final NonFiniteGuard guard;
+    private final PrintStream log;
+    private Metrics metrics;
+
+    private TrainingSession(SessionOptions options, RunDir run, Checkpointer checkpoints, PrintStream log) {
+        this.options = options;
+        this.run = run;
+        this.checkpoints = checkpoints;
+        this.guard = new NonFiniteGuard(checkpoints::last);
+        this.log = log;
+    }
+
+    /**
+     * Creates (or, when resuming, reopens) the run folder and writes config.json and versions.json.
+     *
+     * @param command the command's name, prefix of a new run folder's name
+     * @param config  the resolved configuration (a record or map; stored verbatim as JSON)
+     */
+    public static TrainingSession open(String command, SessionOptions options, Object config, Backend backend) throws IOException {
+        return open(command, options, config, backend, SafetensorsTensorFile.INSTANCE, System.err);
+    }
+
+    public static TrainingSession open(String command, SessionOptions options, Object config, Backend backend,
+                                       TensorFile format, PrintStream log) throws IOException {
+        RunDir run;
+        if (options.runDir() != null) {
+            run = RunDir.at(options.runDir());
+        } else if (options.resume() != null && runFolderOf(Checkpoint.resolve(options.resume())) != null) {
+            run = RunDir.existing(runFolderOf(Checkpoint.resolve(options.resume())));
+        } else {
+            run = RunDir.createNew(options.runsRoot(), options.name() != null ? options.name() : command);
+        }
+        Versions versions = Versions.current(backend);
+        run.writeConfig(config);
+        run.writeVersions(versions);
+        Checkpointer ck = new Checkpointer(run.checkpointsDir(), format, versions).config(config);
+        log.println("dvp: run folder " + run.path());
+        return new TrainingSession(options, run, ck, log);
+    }
+
+    /** The run folder a checkpoint folder lives in (run/checkpoints/step-N), or null if it is elsewhere. */
+    private static Path runFolderOf(Path checkpoint) throws IOException {
+        Path real = checkpoint.toRealPath();
+        Path ckDir = real.getParent();
+        Path runDir = ckDir == null ? null : ckDir.getParent();
+        if (runDir != null && ckDir.getFileName().toString().equals("checkpoints") && Files.exists(runDir.resolve("config.json")))
+            return runDir;
+        return null;
+    }
+
+    public RunDir run() { return run; }
+
+    public Checkpointer checkpoints() { return checkpoints; }
+
+    public NonFiniteGuard guard() { return guard; }
+
+    /**
+     * Restores every tracked part from {@code --resume} (if given) and opens the metrics log
+     * (dropping rows logged after the checkpoint). Call after tracking all parts.
+     *
+     * @return the step of the checkpoint resumed from, or 0 for a new run
+     */
+    public long resume() throws IOException {
+        if (metrics != null) throw new IllegalStateException("resume() called twice");
+        long step = -1;
+        if (options.resume() != null) {
+            Checkpointer.Restored r = checkpoints.restore(options.resume());
+            step = r.step();
+            log.println("dvp: resumed from " + r.checkpoint() + " (step " + r.step() + ", epoch " + r.epoch() + ")");
+        }
+        metrics = Metrics.open(run, options.tensorboard(), step);
+        return Math.max(step, 0);
+    }
+
+    public Metrics metrics() {
+        if (metrics == null) throw new IllegalStateException("call resume() before logging metrics");
+        return metrics;
+    }
+
+    public Progress progress(String task, long total, long start) {
+        return Progress.start(options.progress(), task, total, start, "step");
+    }
+
+    /**
+     * At a step boundary: if Ctrl-C/SIGTERM asked to stop, writes a checkpoint of this step and
+     * throws {@link RunInterruptedException} (exit code 5).
+     */
+    public void stopIfRequested(long step, long epoch) throws IOException {
+        if (!StopSignal.requested()) return;
+        Path p = checkpoints.save(step, epoch, Map.of());
+        throw new RunInterruptedException(step, p);
+    }
+
+    @Override
+    public void close() {
+        if (metrics == null) return;
+        try {
+            metrics.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("closing metrics of " + run.path(), e);
+        }
+        if (options.plots()) {
+            CurvePlots.Result r = CurvePlots.write(metrics.history(), run.plotsDir());
+            if (r.problem() != null) log.println("dvp: warning: " + r.problem());
+        }
+    }
+}
