@@ -35,12 +35,14 @@ public final class Checkpoint {
         Path f = checkpointDir.resolve(MANIFEST);
         CheckpointManifest m;
         try {
-            m = Json.MAPPER.treeToValue(Json.readFile(f), CheckpointManifest.class);
+            var tree = Json.readFile(f);
+            String format = tree.path("format").asText(null);
+            if (!CheckpointManifest.FORMAT.equals(format))
+                throw new CheckpointException(checkpointDir, MANIFEST + " is not a dvp checkpoint (format " + format + ")");
+            m = Json.MAPPER.treeToValue(tree, CheckpointManifest.class);
         } catch (IOException e) {
             throw new CheckpointException(checkpointDir, "unreadable " + MANIFEST + ": " + e.getMessage(), e);
         }
-        if (m == null || !CheckpointManifest.FORMAT.equals(m.format()))
-            throw new CheckpointException(checkpointDir, MANIFEST + " is not a dvp checkpoint (format " + (m == null ? null : m.format()) + ")");
         if (m.formatVersion() > CheckpointManifest.VERSION)
             throw new CheckpointException(checkpointDir, "format version " + m.formatVersion() + " is newer than this dvp reads ("
                     + CheckpointManifest.VERSION + "); update dvp");
