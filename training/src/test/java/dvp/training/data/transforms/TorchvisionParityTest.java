@@ -1,7 +1,11 @@
 package dvp.training.data.transforms;
 
 import dvp.training.data.TestImages;
+import dvp.training.data.decode.DecoderTest;
+import dvp.training.data.decode.Decoders;
+import dvp.training.data.decode.ImageDecoder;
 import dvp.training.data.decode.ImageWriters;
+import dvp.training.data.decode.TurboJpegDecoder;
 import dvp.training.data.image.ColorOps;
 import dvp.training.data.image.GaussianBlurPil;
 import dvp.training.data.image.Geometry;
@@ -50,7 +54,7 @@ class TorchvisionParityTest {
     }
 
     @Test
-    void deterministicTransformsMatchTorchvision(@TempDir Path dir) throws Exception {
+    void deterministicTransformsMatchTorchvision(@TempDir Path dir) throws Throwable {
         org.junit.jupiter.api.Assumptions.assumeTrue(pythonHasTorchvision(),
                 "skipped: /usr/bin/python3 with torchvision, PIL and numpy is not installed (apt-get install python3-torchvision)");
         Map<String, Image8> images = new HashMap<>();
@@ -118,14 +122,35 @@ class TorchvisionParityTest {
             double m = (Double) t[1];
             cases.add(c("tv_" + t[0] + "_" + m, "d.png", "tv_aa", List.of(t[0], m), im -> AutoAugment.torchvisionOp(im, op, m), true));
         }
-        Object[][] dvp = {{"ShearX", 0.17}, {"ShearY", -0.23}, {"TranslateX", 0.31}, {"TranslateY", -0.4}, {"Rotate", 23.5}, {"Rotate", -4.0},
+        Object[][] dvpOps = {{"ShearX", 0.17}, {"ShearY", -0.23}, {"TranslateX", 0.31}, {"TranslateY", -0.4}, {"Rotate", 23.5}, {"Rotate", -4.0},
                 {"Solarize", 137.7}, {"Posterize", 6.3}, {"Contrast", 1.7}, {"Color", 0.2}, {"Brightness", 1.5}, {"Sharpness", 0.15},
                 {"Sharpness", 1.9}, {"AutoContrast", 0.0}, {"Invert", 0.0}, {"Equalize", 0.0}};
-        for (Object[] t : dvp) {
+        for (Object[] t : dvpOps) {
             AutoAugment.Op op = opOf((String) t[0]);
             double m = (Double) t[1];
             boolean warp = op.ordinal() <= AutoAugment.Op.ROTATE.ordinal();
             cases.add(c("dvp_" + t[0] + "_" + m, "d.png", "dvp_aa", List.of(t[0], m), im -> AutoAugment.dvpOp(im, op, m), !warp));
+        }
+
+        // decoding: torchvision's pil_loader (PIL + libjpeg-turbo) vs our decoders on the same files
+        ImageWriters.writeJpeg(images.get("a.png"), dir.resolve("a.jpg"), 0.9f);
+        ImageWriters.writeJpeg(images.get("g.png"), dir.resolve("g.jpg"), 0.9f);
+        Files.write(dir.resolve("cmyk.jpg"), DecoderTest.resource("cmyk.jpg"));
+        List<String> encoded = new ArrayList<>(List.of("a.jpg", "g.jpg", "cmyk.jpg", "b.png"));
+        if (TurboJpegDecoder.available()) {
+            Files.write(dir.resolve("ycck.jpg"), DecoderTest.writeYcck(64, 40));
+            encoded.add("ycck.jpg");
+        }
+        List<ImageDecoder> decoders = new ArrayList<>(List.of(Decoders.imageIo()));
+        if (TurboJpegDecoder.available()) decoders.add(new TurboJpegDecoder(Decoders.imageIo()));
+        for (String file : encoded) {
+            for (ImageDecoder d : decoders) {
+                boolean turbo = d instanceof TurboJpegDecoder;
+                byte[] bytes = Files.readAllBytes(dir.resolve(file));
+                cases.add(new Case("decode_" + (turbo ? "turbo_" : "imageio_") + file, "", "RGB", "decode", List.of(dir.resolve(file).toString()),
+                        ignored -> { try { return d.decode(bytes, file).image(); } catch (IOException e) { throw new RuntimeException(e); } },
+                        turbo || file.endsWith(".png")));
+            }
         }
 
         Path casesFile = dir.resolve("cases.jsonl");
@@ -151,7 +176,7 @@ class TorchvisionParityTest {
             if (r[1].equals("ERROR")) { failures.add(k.name() + ": python error " + String.join(" ", List.of(r).subList(2, r.length))); continue; }
             int w = Integer.parseInt(r[2]), h = Integer.parseInt(r[3]), ch = Integer.parseInt(r[4]);
             byte[] ref = Files.readAllBytes(dir.resolve(k.name() + ".bin"));
-            Image8 in = images.get(k.input());
+            Image8 in = k.input().isEmpty() ? null : images.get(k.input());
             Object ours = k.ours().apply(in);
             double sum = 0, max = 0;
             long n;
@@ -214,6 +239,6 @@ class TorchvisionParityTest {
         }
         a.append("]");
         return String.format(Locale.ROOT, "{\"name\": \"%s\", \"input\": \"%s\", \"mode\": \"%s\", \"op\": \"%s\", \"args\": %s}",
-                k.name(), dir.resolve(k.input()), k.mode(), k.op(), a);
+                k.name(), k.input().isEmpty() ? "" : dir.resolve(k.input()), k.mode(), k.op(), a);
     }
 }
