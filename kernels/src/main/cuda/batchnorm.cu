@@ -1,0 +1,77 @@
+// Training-mode batch norm over x [N, C, *spatial] with dvp's own deterministic kernels, used when
+// cuDNN's batch norm cannot be (eps below CUDNN_BN_MIN_EPSILON, or -Ddvp.cuda.cudnnBatchNorm=false).
+// CPU reference: dvp.engine.cpu.CpuBatchNorm. The statistics reuse reduce.cu's channel partials:
+//   pass 1 (mode SUM) -> dvp_bn_mean; pass 2 (mode CENTERED_SQ) -> dvp_bn_var (two-pass variance in
+//   double, as the reference); then dvp_bn_apply. Backward: pass (mode BN_BACKWARD) ->
+//   dvp_bn_backward_final -> dvp_bn_backward_dx.
+#include "common.cuh"
+
+// meanD[c] = sum / count (double, for pass 2); saveMean[c] = (float) meanD[c].
+DVP_KERNEL void dvp_bn_mean(long long channels, long long slices, long long count, const double2* partial,
+                            double* meanD, float* saveMean) {
+  DVP_FOR(c, channels) {
+    double acc = 0;
+    for (long long s = 0; s < slices; s++) acc += partial[c * slices + s].x;
+    double m = acc / count;
+    meanD[c] = m;
+    saveMean[c] = (float)m;
+  }
+}
+
+// From the centered sum of squares: invstd, the affine coefficients (scale, shift) for the apply
+// pass, and the running statistics (unbiased variance), exactly as CpuBatchNorm.trainForward.
+DVP_KERNEL void dvp_bn_var(long long channels, long long slices, long long count, float eps, float momentum,
+                           const double2* partial, const double* meanD, const float* gamma, const float* beta,
+                           float* saveInvStd, float* runningMean, float* runningVar, float* scale, float* shift) {
+  DVP_FOR(c, channels) {
+    double sq = 0;
+    for (long long s = 0; s < slices; s++) sq += partial[c * slices + s].x;
+    double mean = meanD[c];
+    double var = sq / count;
+    double inv = 1.0 / sqrt(var + eps);
+    saveInvStd[c] = (float)inv;
+    scale[c] = (float)(gamma[c] * inv);
+    shift[c] = (float)(beta[c] - mean * gamma[c] * inv);
+    if (runningMean) runningMean[c] = (float)((1 - momentum) * runningMean[c] + momentum * mean);
+    if (runningVar) runningVar[c] = (float)((1 - momentum) * runningVar[c] + momentum * (count > 1 ? sq / (count - 1) : var));
+  }
+}
+
+// y = x * scale[c] + shift[c], rounded per operation like the reference (no FMA).
+DVP_KERNEL void dvp_bn_apply(long long total, long long channels, long long plane, const float* x, const float* scale,
+                             const float* shift, float* y) {
+  DVP_FOR(i, total) {
+    long long c = (i / plane) % channels;
+    y[i] = __fadd_rn(__fmul_rn(x[i], scale[c]), shift[c]);
+  }
+}
+
+// sums[c] = (sum dy, sum dy*xhat) in double; dgamma/dbeta (may be null) get their float values.
+DVP_KERNEL void dvp_bn_backward_final(long long channels, long long slices, const double2* partial, double2* sums,
+                                      float* dgamma, float* dbeta) {
+  DVP_FOR(c, channels) {
+    double a0 = 0, a1 = 0;
+    for (long long s = 0; s < slices; s++) {
+      double2 p = partial[c * slices + s];
+      a0 += p.x;
+      a1 += p.y;
+    }
+    sums[c] = make_double2(a0, a1);
+    if (dgamma) dgamma[c] = (float)a1;
+    if (dbeta) dbeta[c] = (float)a0;
+  }
+}
+
+// dx = gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)), M = N*spatial, in double.
+DVP_KERNEL void dvp_bn_backward_dx(long long total, long long channels, long long plane, long long count,
+                                   const float* x, const float* dy, const float* gamma, const float* saveMean,
+                                   const float* saveInvStd, const double2* sums, float* dx) {
+  DVP_FOR(i, total) {
+    long long c = (i / plane) % channels;
+    float inv = saveInvStd[c];
+    double k = (double)gamma[c] * inv / count;
+    double xhat = __fmul_rn(__fsub_rn(x[i], saveMean[c]), inv);  // float product, as the reference
+    double2 s = sums[c];
+    dx[i] = (float)(k * ((double)count * dy[i] - s.x - xhat * s.y));
+  }
+}
