@@ -1,0 +1,19 @@
+package dvp.engine.cuda;
+
+/**
+ * Errors that kernels detect on the device (an out-of-range label) are written into a small device
+ * word instead of being lost, and turned into an exception at the next synchronisation, so ops
+ * stay asynchronous. Codes mirror common.cuh.
+ */
+final class DeviceErrors {
+    static final int LABEL_OUT_OF_RANGE = 1;
+
+    private DeviceErrors() {}
+
+    static String describe(int code, int info) {
+        return switch (code) {
+            case LABEL_OUT_OF_RANGE -> "cross_entropy: the label at row " + info + " is outside [0, classes)";
+            default -> "device error code " + code + " (info " + info + ")";
+        };
+    }
+}

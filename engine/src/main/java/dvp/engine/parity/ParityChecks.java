@@ -1,0 +1,413 @@
+package dvp.engine.parity;
+
+import dvp.engine.DType;
+import dvp.engine.Rng;
+import dvp.engine.Scope;
+import dvp.engine.Shape;
+import dvp.engine.Tensor;
+import dvp.engine.spi.Backend;
+import dvp.engine.spi.ConvSpec;
+import dvp.engine.spi.PoolSpec;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Every backend primitive, forward and backward, run on a reference backend (the CPU) and on a
+ * backend under test with the same fresh random inputs at odd sizes (not multiples of 32, so tail
+ * handling is exercised), each output of the backend under test poisoned with NaN first so an
+ * element it fails to write cannot pass. Used by the engine's BackendParityTest and by
+ * {@code dvp selftest --device cuda}.
+ *
+ * <p>Tolerances: primitives whose reference rounds each operation the same way (elementwise, SGD,
+ * pooling, copies) should agree to the last bit and get 1e-6; reductions accumulate in double on
+ * both sides (1e-6); GEMM and convolution sum in a different order (1e-4 in fp32; looser with
+ * TF32, which the checks switch off).
+ */
+public final class ParityChecks {
+    /** A named check that runs one or more primitives on both backends and compares every output. */
+    public record Check(String op, String shape, Runner runner) {}
+
+    @FunctionalInterface
+    public interface Runner {
+        void run(Ctx c);
+    }
+
+    private ParityChecks() {}
+
+    /** Runs one check inside its own scope (all tensors are freed afterwards). */
+    public static List<ParityResult> run(Check check, Backend ref, Backend dut, long seed) {
+        List<ParityResult> out = new ArrayList<>();
+        try (Scope s = Scope.open("parity " + check.op())) {
+            check.runner().run(new Ctx(check, ref, dut, new Rng(seed), out));
+            dut.synchronize();
+        }
+        return out;
+    }
+
+    /** Inputs and outputs on both backends, and the comparison. */
+    public static final class Ctx {
+        final Check check;
+        public final Backend ref, dut;
+        final Rng rng;
+        final List<ParityResult> results;
+
+        Ctx(Check check, Backend ref, Backend dut, Rng rng, List<ParityResult> results) {
+            this.check = check;
+            this.ref = ref;
+            this.dut = dut;
+            this.rng = rng;
+            this.results = results;
+        }
+
+        /** The same standard-normal data on both backends. */
+        public Pair randn(int... shape) { return of(gaussian(shape, 1f), shape); }
+
+        /** Uniform in [lo, hi) on both. */
+        public Pair uniform(float lo, float hi, int... shape) {
+            float[] d = new float[(int) Shape.numel(shape)];
+            for (int i = 0; i < d.length; i++) d[i] = lo + (hi - lo) * rng.nextFloat();
+            return of(d, shape);
+        }
+
+        public Pair of(float[] data, int... shape) {
+            return new Pair(Tensor.of(ref, data, shape), Tensor.of(dut, data, shape));
+        }
+
+        public Pair labels(int n, int classes) {
+            long[] l = new long[n];
+            for (int i = 0; i < n; i++) l[i] = rng.nextInt(classes);
+            return new Pair(Tensor.ofLongs(ref, l, n), Tensor.ofLongs(dut, l, n));
+        }
+
+        float[] gaussian(int[] shape, float scale) {
+            float[] d = new float[(int) Shape.numel(shape)];
+            for (int i = 0; i < d.length; i++) d[i] = (float) rng.nextGaussian() * scale;
+            return d;
+        }
+
+        /** An output on both backends; the one under test is filled with NaN (or -1 for integers). */
+        public Pair out(DType dtype, int... shape) {
+            Tensor r = Tensor.empty(ref, dtype, shape), d = Tensor.empty(dut, dtype, shape);
+            dut.fill(d, dtype.isFloating() ? Double.NaN : -1);
+            ref.fill(r, dtype.isFloating() ? Double.NaN : -1);
+            return new Pair(r, d);
+        }
+
+        public Pair out(int... shape) { return out(DType.F32, shape); }
+
+        /** Same primitive on both backends. */
+        public void both(Consumer<Backend> onRef, Consumer<Backend> onDut) {
+            onRef.accept(ref);
+            onDut.accept(dut);
+        }
+
+        /** Compares one output pair and records the result. */
+        public void compare(String output, Pair p, double tolerance) {
+            results.add(ParityChecks.compare(check.op(), output, check.shape(), p.ref, p.dut, tolerance));
+        }
+    }
+
+    /** The reference-backend and backend-under-test tensors of one value. */
+    public record Pair(Tensor ref, Tensor dut) {}
+
+    static ParityResult compare(String op, String output, String shape, Tensor ref, Tensor dut, double tol) {
+        double[] r = values(ref), d = values(dut);
+        if (r.length != d.length)
+            return new ParityResult(op, output, shape, Double.POSITIVE_INFINITY, tol, false, "sizes differ: " + r.length + " vs " + d.length);
+        double scale = 0;
+        for (double v : r) if (Double.isFinite(v)) scale = Math.max(scale, Math.abs(v));
+        scale = Math.max(scale, 1e-30);
+        double worst = 0;
+        int bad = -1;
+        for (int i = 0; i < r.length; i++) {
+            double e;
+            if (Double.isNaN(r[i]) && Double.isNaN(d[i])) e = 0;
+            else if (Double.isFinite(r[i]) != Double.isFinite(d[i])) e = Double.POSITIVE_INFINITY;
+            else if (!Double.isFinite(r[i])) e = r[i] == d[i] ? 0 : Double.POSITIVE_INFINITY;
+            else e = Math.abs(d[i] - r[i]) / scale;
+            if (e > worst || Double.isNaN(e)) {
+                worst = e;
+                bad = i;
+            }
+        }
+        boolean pass = worst <= tol;
+        String note = pass || bad < 0 ? "" : "worst at [" + bad + "]: expected " + r[bad] + ", got " + d[bad];
+        return new ParityResult(op, output, shape, worst, tol, pass, note);
+    }
+
+    private static double[] values(Tensor t) {
+        return switch (t.dtype()) {
+            case F32 -> { float[] f = t.toFloatArray(); double[] o = new double[f.length]; for (int i = 0; i < f.length; i++) o[i] = f[i]; yield o; }
+            case I64 -> Arrays.stream(t.toLongArray()).asDoubleStream().toArray();
+            case I32 -> { long[] l = toLongs(t); yield Arrays.stream(l).asDoubleStream().toArray(); }
+            default -> throw new IllegalArgumentException("parity: cannot compare " + t.describe());
+        };
+    }
+
+    private static long[] toLongs(Tensor t) {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment seg = a.allocate(Math.max(4, t.numel() * 4), 8);
+            Tensor c = t.isContiguous() ? t : t.copyContiguous();
+            c.backend().copyToHost(c, seg);
+            long[] o = new long[(int) t.numel()];
+            for (int i = 0; i < o.length; i++) o[i] = seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, i);
+            return o;
+        }
+    }
+
+    static final double EXACT = 1e-6, REDUCE = 1e-6, GEMM = 1e-4, NORM = 1e-4;
+
+    /** All checks, in SPI order. */
+    public static List<Check> all() {
+        List<Check> l = new ArrayList<>();
+        // ---- memory
+        l.add(new Check("copyFromHost/ToHost", "[3,37,5]", c -> {
+            Pair x = c.randn(3, 37, 5);
+            c.compare("x", x, 0);
+        }));
+        l.add(new Check("copy (strided view)", "[5,7,11]^T(2,0,1)", c -> {
+            Pair x = c.randn(5, 7, 11);
+            Pair y = c.out(11, 5, 7);
+            c.ref.copy(x.ref().permute(2, 0, 1), y.ref());
+            c.dut.copy(x.dut().permute(2, 0, 1), y.dut());
+            c.compare("y", y, 0);
+        }));
+        l.add(new Check("copy (I64 narrow)", "[9] of [13]", c -> {
+            Pair lab = c.labels(13, 1000);
+            Pair y = c.out(DType.I64, 9);
+            c.ref.copy(lab.ref().narrow0(3, 9), y.ref());
+            c.dut.copy(lab.dut().narrow0(3, 9), y.dut());
+            c.compare("y", y, 0);
+        }));
+        l.add(new Check("fill", "[1001]", c -> {
+            Pair y = c.out(1001);
+            c.ref.fill(y.ref(), -2.5);
+            c.dut.fill(y.dut(), -2.5);
+            c.compare("y", y, 0);
+        }));
+        // ---- elementwise
+        l.add(new Check("axpby", "[4099]", c -> {
+            Pair a = c.randn(4099), b = c.randn(4099), y = c.out(4099);
+            c.ref.axpby(0.7f, a.ref(), -1.3f, b.ref(), y.ref());
+            c.dut.axpby(0.7f, a.dut(), -1.3f, b.dut(), y.dut());
+            c.compare("out", y, EXACT);
+        }));
+        l.add(new Check("mul", "[3,1001]", c -> {
+            Pair a = c.randn(3, 1001), b = c.randn(3, 1001), y = c.out(3, 1001);
+            c.ref.mul(a.ref(), b.ref(), y.ref());
+            c.dut.mul(a.dut(), b.dut(), y.dut());
+            c.compare("out", y, EXACT);
+        }));
+        l.add(new Check("scaleShift", "[999]", c -> {
+            Pair a = c.randn(999), y = c.out(999);
+            c.ref.scaleShift(a.ref(), 1.7f, -0.3f, y.ref());
+            c.dut.scaleShift(a.dut(), 1.7f, -0.3f, y.dut());
+            c.compare("out", y, EXACT);
+        }));
+        l.add(new Check("scaleByScalarTensor", "[777]", c -> {
+            Pair a = c.randn(777), s = c.randn(1), y = c.out(777);
+            c.ref.scaleByScalarTensor(a.ref(), s.ref(), y.ref());
+            c.dut.scaleByScalarTensor(a.dut(), s.dut(), y.dut());
+            c.compare("out", y, EXACT);
+        }));
+        l.add(new Check("rsqrtEps", "[513]", c -> {
+            Pair x = c.uniform(0f, 3f, 513), y = c.out(513);
+            c.ref.rsqrtEps(x.ref(), 1e-5f, y.ref());
+            c.dut.rsqrtEps(x.dut(), 1e-5f, y.dut());
+            c.compare("out", y, EXACT);
+        }));
+        l.add(new Check("relu / reluBackward", "[5,3,7,9]", c -> {
+            Pair x = c.randn(5, 3, 7, 9), y = c.out(5, 3, 7, 9), dy = c.randn(5, 3, 7, 9), dx = c.out(5, 3, 7, 9);
+            c.ref.relu(x.ref(), y.ref());
+            c.dut.relu(x.dut(), y.dut());
+            c.compare("y", y, 0);
+            c.ref.reluBackward(y.ref(), dy.ref(), dx.ref());
+            c.dut.reluBackward(y.dut(), dy.dut(), dx.dut());
+            c.compare("dx", dx, 0);
+        }));
+        l.add(new Check("addRowVector / sumRows", "[37,53]", c -> {
+            Pair x = c.randn(37, 53), v = c.randn(53), y = c.out(37, 53), s = c.out(53);
+            c.ref.addRowVector(x.ref(), v.ref(), y.ref());
+            c.dut.addRowVector(x.dut(), v.dut(), y.dut());
+            c.compare("out", y, EXACT);
+            c.ref.sumRows(x.ref(), s.ref());
+            c.dut.sumRows(x.dut(), s.dut());
+            c.compare("colsum", s, REDUCE);
+        }));
+        l.add(new Check("sumRows (many rows)", "[1031,3]", c -> {
+            Pair x = c.randn(1031, 3), s = c.out(3);
+            c.ref.sumRows(x.ref(), s.ref());
+            c.dut.sumRows(x.dut(), s.dut());
+            c.compare("colsum", s, REDUCE);
+        }));
+        l.add(new Check("sumAll", "[1000003]", c -> {
+            Pair x = c.randn(1000003), s = c.out(1);
+            c.ref.sumAll(x.ref(), s.ref());
+            c.dut.sumAll(x.dut(), s.dut());
+            c.compare("sum", s, REDUCE);
+        }));
+        // ---- per-channel
+        l.add(new Check("channelAffine / Sum / Dot", "[3,5,11,13]", c -> {
+            Pair x = c.randn(3, 5, 11, 13), y2 = c.randn(3, 5, 11, 13), sc = c.randn(5), sh = c.randn(5);
+            Pair y = c.out(3, 5, 11, 13), yn = c.out(3, 5, 11, 13), cs = c.out(5), cd = c.out(5);
+            c.ref.channelAffine(x.ref(), sc.ref(), sh.ref(), y.ref());
+            c.dut.channelAffine(x.dut(), sc.dut(), sh.dut(), y.dut());
+            c.compare("affine", y, EXACT);
+            c.ref.channelAffine(x.ref(), sc.ref(), null, yn.ref());
+            c.dut.channelAffine(x.dut(), sc.dut(), null, yn.dut());
+            c.compare("affine0", yn, EXACT);
+            c.ref.channelSum(x.ref(), cs.ref());
+            c.dut.channelSum(x.dut(), cs.dut());
+            c.compare("sum", cs, REDUCE);
+            c.ref.channelDot(x.ref(), y2.ref(), cd.ref());
+            c.dut.channelDot(x.dut(), y2.dut(), cd.dut());
+            c.compare("dot", cd, REDUCE);
+        }));
+        l.add(new Check("channelSum (large plane)", "[2,3,181,181]", c -> {
+            Pair x = c.randn(2, 3, 181, 181), cs = c.out(3);
+            c.ref.channelSum(x.ref(), cs.ref());
+            c.dut.channelSum(x.dut(), cs.dut());
+            c.compare("sum", cs, REDUCE);
+        }));
+        // ---- GEMM
+        for (boolean ta : new boolean[]{false, true}) {
+            for (boolean tb : new boolean[]{false, true}) {
+                String sh = "37x29 @ 29x53" + (ta ? " A^T" : "") + (tb ? " B^T" : "");
+                l.add(new Check("matmul", sh, c -> {
+                    int m = 37, k = 29, n = 53;
+                    Pair a = ta ? c.randn(k, m) : c.randn(m, k), b = tb ? c.randn(n, k) : c.randn(k, n);
+                    Pair y = c.out(m, n);
+                    c.ref.matmul(a.ref(), ta, b.ref(), tb, y.ref(), 1f, 0f);
+                    c.dut.matmul(a.dut(), ta, b.dut(), tb, y.dut(), 1f, 0f);
+                    c.compare("out", y, GEMM);
+                }));
+            }
+        }
+        l.add(new Check("matmul (alpha, beta)", "65x129 @ 129x33", c -> {
+            Pair a = c.randn(65, 129), b = c.randn(129, 33), y0 = c.randn(65, 33);
+            c.ref.matmul(a.ref(), false, b.ref(), false, y0.ref(), 0.5f, 0.25f);
+            c.dut.matmul(a.dut(), false, b.dut(), false, y0.dut(), 0.5f, 0.25f);
+            c.compare("out", y0, GEMM);
+        }));
+        // ---- convolution
+        conv(l, "conv 3x3 s1 p1", new int[]{3, 5, 13, 11}, new int[]{7, 5, 3, 3}, ConvSpec.of(1, 1, 1));
+        conv(l, "conv 3x3 s2 p1 g2", new int[]{2, 6, 15, 15}, new int[]{10, 3, 3, 3}, ConvSpec.of(2, 1, 2));
+        conv(l, "conv 1x1 s2", new int[]{3, 9, 9, 9}, new int[]{5, 9, 1, 1}, ConvSpec.of(2, 0, 1));
+        conv(l, "conv 7x7 s2 p3", new int[]{2, 3, 23, 23}, new int[]{8, 3, 7, 7}, ConvSpec.of(2, 3, 1));
+        conv(l, "conv 3x3 g32 (ResNeXt)", new int[]{2, 64, 9, 9}, new int[]{64, 2, 3, 3}, ConvSpec.of(1, 1, 32));
+        // ---- batch norm
+        bn(l, "[5,7,9,11] eps 1e-5", new int[]{5, 7, 9, 11}, 1e-5f);
+        bn(l, "[3,6,5,5] eps 1e-6", new int[]{3, 6, 5, 5}, 1e-6f); // below cuDNN's minimum: dvp's own kernels
+        bn(l, "[37,19] (BatchNorm1d)", new int[]{37, 19}, 1e-5f);
+        // ---- pooling
+        l.add(new Check("maxPool2d k3 s2 p1", "[3,5,17,15]", c -> {
+            int[] xs = {3, 5, 17, 15};
+            PoolSpec p = new PoolSpec(3, 2, 1);
+            int ho = p.out(17), wo = p.out(15);
+            Pair x = c.randn(xs), y = c.out(3, 5, ho, wo), am = c.out(DType.I32, 3, 5, ho, wo);
+            Pair dy = c.randn(3, 5, ho, wo), dx = c.out(xs);
+            c.ref.maxPool2dForward(x.ref(), y.ref(), am.ref(), p);
+            c.dut.maxPool2dForward(x.dut(), y.dut(), am.dut(), p);
+            c.compare("y", y, 0);
+            c.compare("argmax", am, 0);
+            c.ref.maxPool2dBackward(dy.ref(), am.ref(), dx.ref());
+            c.dut.maxPool2dBackward(dy.dut(), am.dut(), dx.dut());
+            c.compare("dx", dx, EXACT);
+        }));
+        l.add(new Check("globalAvgPool", "[3,7,9,11]", c -> {
+            Pair x = c.randn(3, 7, 9, 11), y = c.out(3, 7), dy = c.randn(3, 7), dx = c.out(3, 7, 9, 11);
+            c.ref.globalAvgPoolForward(x.ref(), y.ref());
+            c.dut.globalAvgPoolForward(x.dut(), y.dut());
+            c.compare("y", y, REDUCE);
+            c.ref.globalAvgPoolBackward(dy.ref(), dx.ref());
+            c.dut.globalAvgPoolBackward(dy.dut(), dx.dut());
+            c.compare("dx", dx, EXACT);
+        }));
+        // ---- rows
+        l.add(new Check("l2Normalize", "[37,129]", c -> {
+            float[] d = c.gaussian(new int[]{37, 129}, 1f);
+            for (int j = 0; j < 129; j++) d[5 * 129 + j] = 1e-14f; // one row below eps: the clamped branch
+            Pair x = c.of(d, 37, 129), y = c.out(37, 129), nr = c.out(37), dy = c.randn(37, 129), dx = c.out(37, 129);
+            c.ref.l2NormalizeForward(x.ref(), 1e-12f, y.ref(), nr.ref());
+            c.dut.l2NormalizeForward(x.dut(), 1e-12f, y.dut(), nr.dut());
+            c.compare("y", y, EXACT);
+            c.compare("norms", nr, REDUCE);
+            c.ref.l2NormalizeBackward(dy.ref(), y.ref(), nr.ref(), 1e-12f, dx.ref());
+            c.dut.l2NormalizeBackward(dy.dut(), y.dut(), nr.dut(), 1e-12f, dx.dut());
+            c.compare("dx", dx, REDUCE);
+        }));
+        for (float smoothing : new float[]{0f, 0.1f}) {
+            l.add(new Check("softmaxCrossEntropy ls=" + smoothing, "[37,1001]", c -> {
+                float[] z = c.gaussian(new int[]{37, 1001}, 4f);
+                Pair logits = c.of(z, 37, 1001), lab = c.labels(37, 1001), loss = c.out(1), probs = c.out(37, 1001);
+                Pair g = c.uniform(0.5f, 2f, 1), dz = c.out(37, 1001);
+                c.ref.softmaxCrossEntropyForward(logits.ref(), lab.ref(), smoothing, loss.ref(), probs.ref());
+                c.dut.softmaxCrossEntropyForward(logits.dut(), lab.dut(), smoothing, loss.dut(), probs.dut());
+                c.compare("loss", loss, REDUCE);
+                c.compare("probs", probs, REDUCE);
+                c.ref.softmaxCrossEntropyBackward(probs.ref(), lab.ref(), smoothing, g.ref(), dz.ref());
+                c.dut.softmaxCrossEntropyBackward(probs.dut(), lab.dut(), smoothing, g.dut(), dz.dut());
+                c.compare("dlogits", dz, REDUCE);
+            }));
+        }
+        // ---- optimizer
+        for (int variant = 0; variant < 3; variant++) {
+            final int v = variant;
+            String name = switch (v) { case 0 -> "plain"; case 1 -> "momentum+wd"; default -> "nesterov, 2 steps"; };
+            l.add(new Check("sgdUpdate " + name, "[1027]", c -> {
+                Pair p = c.randn(1027), g = c.randn(1027), buf = c.randn(1027);
+                float mom = v == 0 ? 0f : 0.9f, wd = v == 0 ? 0f : 1e-4f, damp = v == 1 ? 0.1f : 0f;
+                for (int step = 0; step < (v == 2 ? 2 : 1); step++) {
+                    boolean first = step == 0 && v != 1;
+                    c.ref.sgdUpdate(p.ref(), g.ref(), v == 0 ? null : buf.ref(), 0.1f, mom, damp, wd, v == 2, first);
+                    c.dut.sgdUpdate(p.dut(), g.dut(), v == 0 ? null : buf.dut(), 0.1f, mom, damp, wd, v == 2, first);
+                }
+                c.compare("param", p, EXACT);
+                if (v != 0) c.compare("buffer", buf, EXACT);
+            }));
+        }
+        return l;
+    }
+
+    private static void conv(List<Check> l, String name, int[] xs, int[] ws, ConvSpec spec) {
+        int ho = spec.outH(xs[2], ws[2]), wo = spec.outW(xs[3], ws[3]);
+        int[] ys = {xs[0], ws[0], ho, wo};
+        l.add(new Check(name, Shape.str(xs) + "*" + Shape.str(ws), c -> {
+            Pair x = c.randn(xs), w = c.randn(ws), y = c.out(ys), dy = c.randn(ys), dx = c.out(xs), dw = c.out(ws);
+            c.ref.conv2dForward(x.ref(), w.ref(), y.ref(), spec);
+            c.dut.conv2dForward(x.dut(), w.dut(), y.dut(), spec);
+            c.compare("y", y, GEMM);
+            c.ref.conv2dBackwardData(dy.ref(), w.ref(), dx.ref(), spec);
+            c.dut.conv2dBackwardData(dy.dut(), w.dut(), dx.dut(), spec);
+            c.compare("dx", dx, GEMM);
+            c.ref.conv2dBackwardFilter(x.ref(), dy.ref(), dw.ref(), spec);
+            c.dut.conv2dBackwardFilter(x.dut(), dy.dut(), dw.dut(), spec);
+            c.compare("dw", dw, GEMM);
+        }));
+    }
+
+    private static void bn(List<Check> l, String shape, int[] xs, float eps) {
+        l.add(new Check("batchNormTrain", shape, c -> {
+            int ch = xs[1];
+            Pair x = c.randn(xs), gamma = c.uniform(0.5f, 1.5f, ch), beta = c.randn(ch);
+            Pair rm = c.randn(ch), rv = c.uniform(0.5f, 2f, ch);
+            Pair y = c.out(xs), mean = c.out(ch), inv = c.out(ch);
+            Pair dy = c.randn(xs), dx = c.out(xs), dg = c.out(ch), db = c.out(ch);
+            c.ref.batchNormTrainForward(x.ref(), gamma.ref(), beta.ref(), rm.ref(), rv.ref(), 0.1f, eps, y.ref(), mean.ref(), inv.ref());
+            c.dut.batchNormTrainForward(x.dut(), gamma.dut(), beta.dut(), rm.dut(), rv.dut(), 0.1f, eps, y.dut(), mean.dut(), inv.dut());
+            c.compare("y", y, NORM);
+            c.compare("mean", mean, NORM);
+            c.compare("invstd", inv, NORM);
+            c.compare("run_mean", rm, NORM);
+            c.compare("run_var", rv, NORM);
+            c.ref.batchNormTrainBackward(x.ref(), dy.ref(), gamma.ref(), mean.ref(), inv.ref(), dx.ref(), dg.ref(), db.ref());
+            c.dut.batchNormTrainBackward(x.dut(), dy.dut(), gamma.dut(), mean.dut(), inv.dut(), dx.dut(), dg.dut(), db.dut());
+            c.compare("dx", dx, NORM);
+            c.compare("dgamma", dg, NORM);
+            c.compare("dbeta", db, NORM);
+        }));
+    }
+}
