@@ -316,6 +316,36 @@ public final class CudaBackend implements Backend {
         c.exit();
     }
 
+    // ---- contrastive and distillation losses --------------------------------------------------------
+
+    @Override
+    public void marginInfoNceForward(Tensor q, Tensor kPos, Tensor queue, float margin, float tau, Tensor loss, Tensor accuracy, Tensor dq) {
+        CudaContext c = ctx("marginInfoNceForward");
+        CudaContrastive.forward(c, q, kPos, queue, margin, tau, loss, accuracy, dq);
+        c.exit();
+    }
+
+    @Override
+    public void enqueueKeys(Tensor queue, Tensor keys, Tensor ptr) {
+        CudaContext c = ctx("enqueueKeys");
+        CudaContrastive.enqueue(c, queue, keys, ptr);
+        c.exit();
+    }
+
+    @Override
+    public void ofdLossForward(Tensor s, Tensor t, Tensor margin, float w, int channelStride, Tensor loss) {
+        CudaContext c = ctx("ofdLossForward");
+        CudaOfd.forward(c, s, t, margin, w, channelStride, loss);
+        c.exit();
+    }
+
+    @Override
+    public void ofdLossBackward(Tensor s, Tensor t, Tensor margin, float w, int channelStride, Tensor gradOut, Tensor ds) {
+        CudaContext c = ctx("ofdLossBackward");
+        CudaOfd.backward(c, s, t, margin, w, channelStride, gradOut, ds);
+        c.exit();
+    }
+
     // ---- CUDA-only services (not in the SPI) ---------------------------------------------------------
 
     /** Device memory counters of the caching allocator (bytes). */

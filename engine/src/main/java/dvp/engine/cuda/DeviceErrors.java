@@ -7,12 +7,14 @@ package dvp.engine.cuda;
  */
 final class DeviceErrors {
     static final int LABEL_OUT_OF_RANGE = 1;
+    static final int QUEUE_POINTER = 2;
 
     private DeviceErrors() {}
 
     static String describe(int code, int info) {
         return switch (code) {
             case LABEL_OUT_OF_RANGE -> "cross_entropy: the label at row " + info + " is outside [0, classes)";
+            case QUEUE_POINTER -> "enqueue: queue pointer " + info + " + batch does not fit the queue (a pointer saved with another batch size?); nothing was enqueued";
             default -> "device error code " + code + " (info " + info + ")";
         };
     }

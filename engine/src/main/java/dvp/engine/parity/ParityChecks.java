@@ -369,7 +369,60 @@ public final class ParityChecks {
                 if (v != 0) c.compare("buffer", buf, EXACT);
             }));
         }
+        // ---- contrastive and distillation losses
+        for (int dims : new int[]{128, 67}) {
+            l.add(new Check("marginInfoNce", "N=37 d=" + dims + " K=4133", c -> {
+                int n = 37, d = dims, k = 4133;
+                Pair q = c.of(unitRows(c.gaussian(new int[]{n, d}, 1f), d), n, d);
+                Pair kp = c.of(unitRows(c.gaussian(new int[]{n, d}, 1f), d), n, d);
+                Pair queue = c.of(unitRows(c.gaussian(new int[]{k, d}, 1f), d), k, d);
+                Pair loss = c.out(1), acc = c.out(1), dq = c.out(n, d), loss2 = c.out(1), acc2 = c.out(1);
+                c.ref.marginInfoNceForward(q.ref(), kp.ref(), queue.ref(), 0.4f, 0.2f, loss.ref(), acc.ref(), dq.ref());
+                c.dut.marginInfoNceForward(q.dut(), kp.dut(), queue.dut(), 0.4f, 0.2f, loss.dut(), acc.dut(), dq.dut());
+                c.compare("loss", loss, REDUCE);
+                c.compare("accuracy", acc, 0);
+                c.compare("dq", dq, REDUCE);
+                c.ref.marginInfoNceForward(q.ref(), kp.ref(), queue.ref(), 0.4f, 0.2f, loss2.ref(), acc2.ref(), null);
+                c.dut.marginInfoNceForward(q.dut(), kp.dut(), queue.dut(), 0.4f, 0.2f, loss2.dut(), acc2.dut(), null);
+                c.compare("loss(no dq)", loss2, REDUCE);
+            }));
+        }
+        l.add(new Check("enqueueKeys", "K=12 B=3 d=5", c -> {
+            Pair queue = c.randn(12, 5), keys = c.randn(3, 5);
+            Pair ptr = new Pair(Tensor.ofLongs(c.ref, new long[]{6}, 1), Tensor.ofLongs(c.dut, new long[]{6}, 1));
+            for (int i = 0; i < 3; i++) { // 6 -> 9 -> 0 (wraps) -> 3
+                c.ref.enqueueKeys(queue.ref(), keys.ref(), ptr.ref());
+                c.dut.enqueueKeys(queue.dut(), keys.dut(), ptr.dut());
+            }
+            c.compare("queue", queue, 0);
+            c.compare("ptr", ptr, 0);
+        }));
+        for (boolean nhwc : new boolean[]{false, true}) {
+            l.add(new Check("ofdLoss " + (nhwc ? "NHWC" : "NCHW"), nhwc ? "[3,7,9,5] stride 1" : "[3,5,7,9] stride 63", c -> {
+                int[] shape = nhwc ? new int[]{3, 7, 9, 5} : new int[]{3, 5, 7, 9};
+                int stride = nhwc ? 1 : 63;
+                Pair s = c.randn(shape), t = c.randn(shape), m = c.uniform(-1f, -0.05f, 5), g = c.uniform(0.5f, 2f, 1);
+                Pair loss = c.out(1), ds = c.out(shape);
+                c.ref.ofdLossForward(s.ref(), t.ref(), m.ref(), 1e-4f, stride, loss.ref());
+                c.dut.ofdLossForward(s.dut(), t.dut(), m.dut(), 1e-4f, stride, loss.dut());
+                c.compare("loss", loss, REDUCE);
+                c.ref.ofdLossBackward(s.ref(), t.ref(), m.ref(), 1e-4f, stride, g.ref(), ds.ref());
+                c.dut.ofdLossBackward(s.dut(), t.dut(), m.dut(), 1e-4f, stride, g.dut(), ds.dut());
+                c.compare("ds", ds, EXACT);
+            }));
+        }
         return l;
+    }
+
+    /** Each row of a [rows, d] matrix scaled to unit L2 norm (MoCo's features are normalised). */
+    static float[] unitRows(float[] x, int d) {
+        for (int r = 0; r < x.length / d; r++) {
+            double s = 0;
+            for (int j = 0; j < d; j++) s += (double) x[r * d + j] * x[r * d + j];
+            float inv = (float) (1 / Math.sqrt(s));
+            for (int j = 0; j < d; j++) x[r * d + j] *= inv;
+        }
+        return x;
     }
 
     private static void conv(List<Check> l, String name, int[] xs, int[] ws, ConvSpec spec) {
