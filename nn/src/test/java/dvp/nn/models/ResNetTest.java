@@ -206,6 +206,19 @@ class ResNetTest {
         assertThrows(IllegalArgumentException.class, () -> ResNet.Arch.fromName("resnet19"));
     }
 
+    @Test
+    void ofdConnectorIsConvPlusBnWithHeNormalFanOut() {
+        Sequential c = Connectors.ofd(64, 256, rng);
+        assertEquals(java.util.List.of("0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked"),
+                java.util.List.copyOf(c.stateDict().keySet()));
+        assertArrayEquals(new int[]{256, 64, 1, 1}, c.tensor("0.weight").shape());
+        double expected = Math.sqrt(2.0 / 256);
+        assertEquals(expected, std(c.tensor("0.weight").toFloatArray()), expected * 0.03);
+        try (var g = GradMode.noGrad()) {
+            assertArrayEquals(new int[]{2, 256, 5, 5}, c.forward(randn(rng, 2, 64, 5, 5)).shape());
+        }
+    }
+
     static double mean(float[] v) {
         double s = 0;
         for (float x : v) s += x;
