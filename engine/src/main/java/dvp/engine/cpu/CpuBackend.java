@@ -114,10 +114,9 @@ public final class CpuBackend implements Backend {
     @Override
     public void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor out, float alpha, float beta) {
         int m = out.dim(0), n = out.dim(1), k = transA ? a.dim(0) : a.dim(1);
-        float[] av = Mem.toArray(a), bv = Mem.toArray(b);
-        float[] cv = beta == 0f ? new float[m * n] : Mem.toArray(out);
-        Sgemm.gemm(transA, transB, m, n, k, alpha, av, 0, a.dim(1), bv, 0, b.dim(1), beta, cv, 0, n);
-        Mem.write(cv, 0, out, 0, cv.length);
+        Sgemm.View va = Sgemm.View.rowMajor(Mem.seg(a), a.offset(), a.dim(1)), vb = Sgemm.View.rowMajor(Mem.seg(b), b.offset(), b.dim(1));
+        Sgemm.gemm(m, n, k, alpha, transA ? va.transposed() : va, transB ? vb.transposed() : vb, beta,
+                Sgemm.View.rowMajor(Mem.seg(out), out.offset(), n));
     }
 
     @Override public void conv2dForward(Tensor x, Tensor w, Tensor y, ConvSpec spec) { CpuConv.forward(x, w, y, spec); }

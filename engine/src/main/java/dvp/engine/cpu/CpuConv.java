@@ -3,15 +3,31 @@ package dvp.engine.cpu;
 import dvp.engine.Tensor;
 import dvp.engine.spi.ConvSpec;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /**
- * Convolution as im2col + GEMM, one image and one group at a time (ResNeXt's groups are separate
- * GEMMs over channel slices). Layouts: x [N,Ci,H,W], w [Co,Ci/g,kh,kw], y [N,Co,Ho,Wo].
- * The column matrix of one image/group is [Ci/g * kh * kw, Ho*Wo], row index (ci, ky, kx).
- *
- * <p>Backward-filter sums over images in order n = 0..N-1 into one accumulator, so the weight
- * gradient is the same whatever the thread count (threads split the GEMM's rows, never the sum).
+ * Convolution as GEMMs whose panels are packed straight from the images (no column matrix in memory),
+ * one GEMM per group covering <b>all images</b> (columns = image x output position), so layers with
+ * tiny outputs (7x7, 4x4) still feed the microkernel full tiles. Layouts: x [N,Ci,H,W],
+ * w [Co,Ci/g,kh,kw], y [N,Co,Ho,Wo].
+ * <ul>
+ *   <li>forward: y_g[o, (n,p)] = W_g[o, (c,ky,kx)] @ im2col(x)_g ({@link Im2colPanels}); a pointwise
+ *       1x1/stride-1 conv reads x directly as the B matrix.</li>
+ *   <li>backward-data, stride 1: the forward conv of dy with the flipped, transposed kernel and padding
+ *       k-1-p. Other strides: GEMM into a column buffer (a chunk of images at a time), then col2im.</li>
+ *   <li>backward-filter: dW_g[o, (ky,kx,c)] = dy^T @ im2row(x) over all images and positions, with x and
+ *       dy first made channels-last so both operands pack by vector copies ({@link Im2rowPanels}).</li>
+ * </ul>
+ * Every output element is summed in an order fixed by the shapes alone (see {@link Sgemm}), and
+ * col2im gives each input plane to one thread that adds taps in a fixed order: results are the same
+ * whatever the thread count.
  */
 final class CpuConv {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    /** Column buffer budget (floats) for the col2im path of backward-data. */
+    private static final long COL_BUFFER = 1L << 22;
+
     private CpuConv() {}
 
     record Geometry(int n, int ci, int h, int w, int co, int kh, int kw, int ho, int wo, int groups,
@@ -22,121 +38,125 @@ final class CpuConv {
                     groups, cig, ws[0] / groups, s.strideH(), s.strideW(), s.padH(), s.padW());
         }
 
+        /** Rows of the column matrix of one group: (c, ky, kx). */
         int colRows() { return cig * kh * kw; }
 
+        /** Output positions per image. */
         int colCols() { return ho * wo; }
 
         boolean isPointwise() { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
     }
 
-    /** col[(c,ky,kx), (oy,ox)] = x[c0 + c, oy*sh - ph + ky, ox*sw - pw + kx] (0 outside). */
-    static void im2col(float[] x, int xOff, Geometry g, int c0, float[] col) {
-        int cols = g.colCols();
-        Parallel.range(g.cig, (lo, hi) -> {
-            for (int c = lo; c < hi; c++) {
-                int plane = xOff + (c0 + c) * g.h * g.w;
-                for (int ky = 0; ky < g.kh; ky++) {
-                    for (int kx = 0; kx < g.kw; kx++) {
-                        int row = ((c * g.kh + ky) * g.kw + kx) * cols;
-                        for (int oy = 0; oy < g.ho; oy++) {
-                            int iy = oy * g.sh - g.ph + ky;
-                            int o = row + oy * g.wo;
-                            if (iy < 0 || iy >= g.h) {
-                                java.util.Arrays.fill(col, o, o + g.wo, 0f);
-                                continue;
-                            }
-                            int src = plane + iy * g.w;
-                            for (int ox = 0; ox < g.wo; ox++) {
-                                int ix = ox * g.sw - g.pw + kx;
-                                col[o + ox] = ix >= 0 && ix < g.w ? x[src + ix] : 0f;
-                            }
-                        }
+    static void forward(Tensor x, Tensor w, Tensor y, ConvSpec spec) {
+        Geometry g = Geometry.of(x.shape(), w.shape(), spec);
+        forward(g, Mem.seg(x), x.offset(), Mem.seg(w), w.offset(), Mem.seg(y), y.offset());
+    }
+
+    /** y = conv(x, w) for geometry g; segments with element offsets. */
+    private static void forward(Geometry g, MemorySegment x, long xOff, MemorySegment w, long wOff, MemorySegment y, long yOff) {
+        int k = g.colRows(), hwOut = g.colCols();
+        for (int gr = 0; gr < g.groups(); gr++) {
+            Sgemm.View a = Sgemm.View.rowMajor(w, wOff + (long) gr * g.cog() * k, k);
+            Sgemm.PackB b = g.isPointwise()
+                    ? Sgemm.packerB(Sgemm.View.batched(x, xOff + (long) gr * g.cig() * hwOut, hwOut, hwOut, (long) g.ci() * hwOut))
+                    : new Im2colPanels(x, xOff, g, gr * g.cig());
+            Sgemm.View c = Sgemm.View.batched(y, yOff + (long) gr * g.cog() * hwOut, hwOut, hwOut, (long) g.co() * hwOut);
+            Sgemm.gemm(g.cog(), g.n() * hwOut, k, 1f, Sgemm.packerA(a), b, 0f, c, Parallel.threads());
+        }
+    }
+
+    static void backwardData(Tensor dy, Tensor w, Tensor dx, ConvSpec spec) {
+        Geometry g = Geometry.of(dx.shape(), w.shape(), spec);
+        if (g.sh() == 1 && g.sw() == 1 && g.ph() <= g.kh() - 1 && g.pw() <= g.kw() - 1) {
+            // dx[c, i] = sum_{o,t} w[o, c, t] dy[o, i + p - t]: a stride-1 conv of dy with w flipped and transposed
+            float[] wf = Scratch.get(3, (long) g.co() * g.colRows());
+            flipTransposed(g, Mem.seg(w), w.offset(), wf);
+            Geometry f = Geometry.of(new int[]{g.n(), g.co(), g.ho(), g.wo()}, new int[]{g.ci(), g.cog(), g.kh(), g.kw()},
+                    new ConvSpec(1, 1, g.kh() - 1 - g.ph(), g.kw() - 1 - g.pw(), g.groups()));
+            forward(f, Mem.seg(dy), dy.offset(), MemorySegment.ofArray(wf), 0, Mem.seg(dx), dx.offset());
+        } else {
+            backwardDataCol2im(g, Mem.seg(dy), dy.offset(), Mem.seg(w), w.offset(), Mem.seg(dx), dx.offset());
+        }
+    }
+
+    /** wf[gr*cig + c, o, ky, kx] = w[gr*cog + o, c, kh-1-ky, kw-1-kx]. */
+    private static void flipTransposed(Geometry g, MemorySegment w, long wOff, float[] wf) {
+        int taps = g.kh() * g.kw();
+        for (int gr = 0; gr < g.groups(); gr++)
+            for (int o = 0; o < g.cog(); o++)
+                for (int c = 0; c < g.cig(); c++) {
+                    long src = wOff + ((long) (gr * g.cog() + o) * g.cig() + c) * taps;
+                    int dst = ((gr * g.cig() + c) * g.cog() + o) * taps;
+                    for (int t = 0; t < taps; t++) wf[dst + taps - 1 - t] = w.get(F, (src + t) * 4);
+                }
+    }
+
+    /** dcol = W_g^T @ dy_g for a chunk of images, then each input plane gathers its taps (col2im). */
+    private static void backwardDataCol2im(Geometry g, MemorySegment dy, long dyOff, MemorySegment w, long wOff,
+                                           MemorySegment dx, long dxOff) {
+        int k = g.colRows(), hwOut = g.colCols(), rows = g.groups() * k;
+        int chunk = (int) Math.clamp(COL_BUFFER / ((long) rows * hwOut), 1, g.n());
+        float[] col = Scratch.get(0, (long) rows * chunk * hwOut);
+        MemorySegment colSeg = MemorySegment.ofArray(col);
+        for (int n0 = 0; n0 < g.n(); n0 += chunk) {
+            int images = Math.min(chunk, g.n() - n0), cols = images * hwOut;
+            for (int gr = 0; gr < g.groups(); gr++) {
+                Sgemm.View a = Sgemm.View.rowMajor(w, wOff + (long) gr * g.cog() * k, k).transposed();
+                Sgemm.View b = Sgemm.View.batched(dy, dyOff + ((long) n0 * g.co() + (long) gr * g.cog()) * hwOut, hwOut, hwOut, (long) g.co() * hwOut);
+                Sgemm.View c = Sgemm.View.rowMajor(colSeg, (long) gr * k * cols, cols);
+                Sgemm.gemm(k, cols, g.cog(), 1f, a, b, 0f, c);
+            }
+            final int first = n0;
+            Parallel.range(images * g.ci(), 4, (lo, hi) -> {
+                float[] plane = new float[g.h() * g.w()];
+                for (int task = lo; task < hi; task++) {
+                    int img = task / g.ci(), ch = task % g.ci();
+                    col2imPlane(g, col, cols, img * hwOut, ch, plane);
+                    MemorySegment.copy(plane, 0, dx, F, (dxOff + ((long) (first + img) * g.ci() + ch) * g.h() * g.w()) * 4, plane.length);
+                }
+            });
+        }
+    }
+
+    /** plane[iy, ix] = sum over taps (ky, kx) in order of col[(ch, ky, kx), colOff + (oy, ox)] landing there. */
+    private static void col2imPlane(Geometry g, float[] col, int cols, int colOff, int ch, float[] plane) {
+        java.util.Arrays.fill(plane, 0f);
+        for (int ky = 0; ky < g.kh(); ky++)
+            for (int kx = 0; kx < g.kw(); kx++) {
+                int row = ((ch * g.kh() + ky) * g.kw() + kx) * cols + colOff;
+                for (int oy = 0; oy < g.ho(); oy++) {
+                    int iy = oy * g.sh() - g.ph() + ky;
+                    if (iy < 0 || iy >= g.h()) continue;
+                    int src = row + oy * g.wo(), dst = iy * g.w();
+                    for (int ox = 0; ox < g.wo(); ox++) {
+                        int ix = ox * g.sw() - g.pw() + kx;
+                        if (ix >= 0 && ix < g.w()) plane[dst + ix] += col[src + ox];
                     }
                 }
             }
-        });
     }
 
-    /** dx[c0 + c, iy, ix] += col[(c,ky,kx), (oy,ox)] — the adjoint of im2col. */
-    static void col2im(float[] col, Geometry g, int c0, float[] dx, int dxOff) {
-        int cols = g.colCols();
-        Parallel.range(g.cig, (lo, hi) -> {
-            for (int c = lo; c < hi; c++) {
-                int plane = dxOff + (c0 + c) * g.h * g.w;
-                for (int ky = 0; ky < g.kh; ky++) {
-                    for (int kx = 0; kx < g.kw; kx++) {
-                        int row = ((c * g.kh + ky) * g.kw + kx) * cols;
-                        for (int oy = 0; oy < g.ho; oy++) {
-                            int iy = oy * g.sh - g.ph + ky;
-                            if (iy < 0 || iy >= g.h) continue;
-                            int o = row + oy * g.wo, dst = plane + iy * g.w;
-                            for (int ox = 0; ox < g.wo; ox++) {
-                                int ix = ox * g.sw - g.pw + kx;
-                                if (ix >= 0 && ix < g.w) dx[dst + ix] += col[o + ox];
-                            }
-                        }
-                    }
-                }
-            }
-        });
-    }
-
-    static void forward(Tensor xt, Tensor wt, Tensor yt, ConvSpec spec) {
-        Geometry g = Geometry.of(xt.shape(), wt.shape(), spec);
-        float[] w = Mem.toArray(wt);
-        int xImage = g.ci * g.h * g.w, yImage = g.co * g.ho * g.wo, k = g.colRows(), cols = g.colCols();
-        float[] x = new float[xImage], y = new float[yImage];
-        float[] col = g.isPointwise() ? null : new float[k * cols];
-        for (int n = 0; n < g.n; n++) {
-            Mem.read(xt, (long) n * xImage, x, 0, xImage);
-            for (int gr = 0; gr < g.groups; gr++) {
-                float[] b;
-                int bOff;
-                if (col == null) { b = x; bOff = gr * g.cig * cols; } else { im2col(x, 0, g, gr * g.cig, col); b = col; bOff = 0; }
-                Sgemm.gemm(false, false, g.cog, cols, k, 1f, w, gr * g.cog * k, k, b, bOff, cols, 0f, y, gr * g.cog * cols, cols);
-            }
-            Mem.write(y, 0, yt, (long) n * yImage, yImage);
+    static void backwardFilter(Tensor x, Tensor dy, Tensor dw, ConvSpec spec) {
+        Geometry g = Geometry.of(x.shape(), dw.shape(), spec);
+        int k = g.colRows(), hwOut = g.colCols(), depth = g.n() * hwOut, taps = g.kh() * g.kw();
+        float[] xhwc = Scratch.get(0, (long) g.n() * g.ci() * g.h() * g.w());
+        float[] dyhwc = Scratch.get(1, (long) depth * g.co());
+        float[] dwr = Scratch.get(2, (long) g.co() * k);
+        Transpose.batched(Mem.seg(x), x.offset(), g.n(), g.ci(), g.h() * g.w(), xhwc, 0);
+        Transpose.batched(Mem.seg(dy), dy.offset(), g.n(), g.co(), hwOut, dyhwc, 0);
+        MemorySegment dyhwcSeg = MemorySegment.ofArray(dyhwc), dwrSeg = MemorySegment.ofArray(dwr);
+        for (int gr = 0; gr < g.groups(); gr++) {
+            // op(A)[o, (n,p)] = dyhwc[(n,p), gr*cog + o]: the transpose of a row-major [depth, Co] matrix
+            Sgemm.View a = Sgemm.View.rowMajor(dyhwcSeg, (long) gr * g.cog(), g.co()).transposed();
+            Sgemm.View c = Sgemm.View.rowMajor(dwrSeg, (long) gr * g.cog() * k, k);
+            Sgemm.gemm(g.cog(), k, depth, 1f, Sgemm.packerA(a), new Im2rowPanels(xhwc, g, gr * g.cig()), 0f, c, Parallel.threads());
         }
-    }
-
-    static void backwardData(Tensor dyt, Tensor wt, Tensor dxt, ConvSpec spec) {
-        Geometry g = Geometry.of(dxt.shape(), wt.shape(), spec);
-        float[] w = Mem.toArray(wt);
-        int xImage = g.ci * g.h * g.w, yImage = g.co * g.ho * g.wo, k = g.colRows(), cols = g.colCols();
-        float[] dy = new float[yImage], dx = new float[xImage];
-        float[] col = g.isPointwise() ? null : new float[k * cols];
-        for (int n = 0; n < g.n; n++) {
-            Mem.read(dyt, (long) n * yImage, dy, 0, yImage);
-            for (int gr = 0; gr < g.groups; gr++) {
-                if (col == null) {
-                    // pointwise: dx_g = W_g^T @ dy_g, written straight into dx
-                    Sgemm.gemm(true, false, k, cols, g.cog, 1f, w, gr * g.cog * k, k, dy, gr * g.cog * cols, cols, 0f, dx, gr * g.cig * cols, cols);
-                } else {
-                    Sgemm.gemm(true, false, k, cols, g.cog, 1f, w, gr * g.cog * k, k, dy, gr * g.cog * cols, cols, 0f, col, 0, cols);
-                    if (gr == 0) java.util.Arrays.fill(dx, 0f);
-                    col2im(col, g, gr * g.cig, dx, 0);
-                }
-            }
-            Mem.write(dx, 0, dxt, (long) n * xImage, xImage);
-        }
-    }
-
-    static void backwardFilter(Tensor xt, Tensor dyt, Tensor dwt, ConvSpec spec) {
-        Geometry g = Geometry.of(xt.shape(), dwt.shape(), spec);
-        int xImage = g.ci * g.h * g.w, yImage = g.co * g.ho * g.wo, k = g.colRows(), cols = g.colCols();
-        float[] x = new float[xImage], dy = new float[yImage], dw = new float[g.co * k];
-        float[] col = g.isPointwise() ? null : new float[k * cols];
-        for (int n = 0; n < g.n; n++) {
-            Mem.read(xt, (long) n * xImage, x, 0, xImage);
-            Mem.read(dyt, (long) n * yImage, dy, 0, yImage);
-            for (int gr = 0; gr < g.groups; gr++) {
-                float[] b;
-                int bOff;
-                if (col == null) { b = x; bOff = gr * g.cig * cols; } else { im2col(x, 0, g, gr * g.cig, col); b = col; bOff = 0; }
-                // dW_g += dy_g @ col^T
-                Sgemm.gemm(false, true, g.cog, k, cols, 1f, dy, gr * g.cog * cols, cols, b, bOff, cols, n == 0 ? 0f : 1f, dw, gr * g.cog * k, k);
-            }
-        }
-        Mem.write(dw, 0, dwt, 0, dw.length);
+        // dwr[o, (ky, kx, c)] -> dw[o, c, ky, kx]
+        MemorySegment out = Mem.seg(dw);
+        long base = dw.offset();
+        for (int o = 0; o < g.co(); o++)
+            for (int t = 0; t < taps; t++)
+                for (int c = 0; c < g.cig(); c++)
+                    out.set(F, (base + ((long) o * g.cig() + c) * taps + t) * 4, dwr[(o * taps + t) * g.cig() + c]);
     }
 }

@@ -23,10 +23,30 @@ public final class Parallel {
         return t;
     });
     private static final ThreadLocal<Boolean> INSIDE = ThreadLocal.withInitial(() -> false);
+    /** Tests only: how many pieces work is cut into on this thread (see {@link #withSplit}). */
+    private static final ThreadLocal<Integer> SPLIT = new ThreadLocal<>();
 
     private Parallel() {}
 
-    public static int threads() { return THREADS; }
+    /** How many pieces kernels cut their work into: the pool size, unless a test overrides it. */
+    public static int threads() {
+        Integer split = SPLIT.get();
+        return split != null ? split : THREADS;
+    }
+
+    /**
+     * Runs body with work cut into {@code pieces} (more pieces than threads queue up), so tests can
+     * show that a kernel's bits do not depend on how its work is split.
+     */
+    public static void withSplit(int pieces, Runnable body) {
+        Integer old = SPLIT.get();
+        SPLIT.set(Math.max(1, pieces));
+        try {
+            body.run();
+        } finally {
+            if (old == null) SPLIT.remove(); else SPLIT.set(old);
+        }
+    }
 
     @FunctionalInterface
     public interface RangeBody {
@@ -39,8 +59,12 @@ public final class Parallel {
     /** As {@link #range(int, RangeBody)}, but never splits below minChunk items per task. */
     public static void range(int n, int minChunk, RangeBody body) {
         if (n <= 0) return;
-        int tasks = Math.min(THREADS, Math.max(1, n / Math.max(1, minChunk)));
-        if (tasks == 1 || POOL == null || INSIDE.get()) {
+        if (INSIDE.get()) {
+            body.run(0, n);
+            return;
+        }
+        int tasks = Math.min(threads(), Math.max(1, n / Math.max(1, minChunk)));
+        if (tasks == 1 || POOL == null) {
             body.run(0, n);
             return;
         }

@@ -1,49 +1,322 @@
 package dvp.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
 /**
- * Single-precision GEMM on row-major {@code float[]} matrices:
- * C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C, with leading dimensions in elements.
+ * Single-precision GEMM, C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C, in the GotoBLAS/BLIS
+ * structure: op(A) and op(B) are packed into MR-row and NR-column panels, and a register-blocked
+ * microkernel ({@link SgemmKernels}) computes MR x NR tiles with vector FMAs.
  *
- * <p>This is the plain reference: op(B) is packed row-major once, then each output row is an
- * accumulation of scaled B rows (vectorised over N). Rows are split across threads, and each
- * C element is summed over k in increasing order, so results do not depend on the thread count.
- * With beta == 0, C's previous contents (even NaN) are ignored.
+ * <p>Operands are {@link PackA}/{@link PackB} sources, so convolution can pack im2col panels straight
+ * from an image ({@link CpuConv}) instead of materialising the column matrix; dense matrices use
+ * {@link View}. C is a {@link View} with unit column stride.
+ *
+ * <p><b>Determinism.</b> The depth dimension is cut into fixed chunks of {@link #KC} starting at k = 0;
+ * within a chunk each C element is one kernel's in-order fma chain, and chunk results are added to C in
+ * increasing chunk order. The tile grid (row panels of {@code mr}, column panels of {@link #NR}) depends
+ * only on M and N. Threads only decide <i>who</i> computes a tile, never how, so results are
+ * bit-identical whatever the thread count. With beta == 0, C's previous contents (even NaN) are ignored.
  */
 public final class Sgemm {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> S = SgemmKernels.S;
+    static final int L = SgemmKernels.L;
+    /** Columns per B panel (two vectors). */
+    static final int NR = SgemmKernels.NR;
+    /** Depth chunk: a B panel [KC][NR] and an A panel [KC][12] stay in L1/L2 while a tile is computed. */
+    static final int KC = Integer.getInteger("dvp.sgemm.kc", 256);
+    /** Columns of op(B) packed per block (KC x NC floats stay in L2 while every A panel sweeps over it). */
+    static final int NC = Integer.getInteger("dvp.sgemm.ncPanels", 16) * NR;
+    /** Rows of op(A) packed per slab (bounds the per-thread workspace; the slab is streamed). */
+    static final int MC = 1536;
+    /** Work below which a GEMM runs on the calling thread only (a fork costs tens of microseconds). */
+    static final long MIN_FLOPS_PER_TASK = 1L << 22;
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    private static final ByteOrder NO = ByteOrder.nativeOrder();
+    /** Row-panel heights available for this vector width, best first: 24 accumulators need 32 registers. */
+    private static final int[] MR_CHOICES = L >= 16 ? new int[]{12, 8, 4} : new int[]{6, 4, 2};
+    /** Relative kernel throughput used to pick a panel height (smaller panels reload B more often). */
+    private static final double[] MR_EFFICIENCY = {1.0, 0.93, 0.75};
 
     private Sgemm() {}
 
+    /**
+     * A float matrix in a segment: element (r, c) lives at element index
+     * {@code off + r*rowStride + (c / blockCols)*blockStride + (c % blockCols)*colStride}. The column
+     * blocks let one view span several images (batched conv GEMMs: columns = image x position).
+     */
+    public record View(MemorySegment seg, long off, long rowStride, long colStride, int blockCols, long blockStride) {
+        /** A plain row-major matrix with leading dimension ld. */
+        public static View rowMajor(MemorySegment seg, long off, int ld) { return new View(seg, off, ld, 1, Integer.MAX_VALUE, 0); }
+
+        public static View rowMajor(float[] a, int off, int ld) { return rowMajor(MemorySegment.ofArray(a), off, ld); }
+
+        /** Rows of `cols` contiguous floats (stride rowStride) in blocks that repeat every blockStride. */
+        public static View batched(MemorySegment seg, long off, long rowStride, int blockCols, long blockStride) {
+            return new View(seg, off, rowStride, 1, blockCols, blockStride);
+        }
+
+        /** The same memory read as the transpose (only for views without column blocks). */
+        public View transposed() {
+            if (blockCols != Integer.MAX_VALUE) throw new IllegalStateException("sgemm: cannot transpose a batched view");
+            return new View(seg, off, colStride, rowStride, Integer.MAX_VALUE, 0);
+        }
+
+        /** Element index of column c relative to the start of a row. */
+        long colIndex(int c) {
+            return blockCols == Integer.MAX_VALUE ? c * colStride : (long) (c / blockCols) * blockStride + (long) (c % blockCols) * colStride;
+        }
+    }
+
+    /** Packs op(A) rows [i0, i0+rows) x depth [k0, k0+kc) as one panel dst[off + kk*mr + r]; rows..mr-1 zero. */
+    @FunctionalInterface
+    public interface PackA {
+        void pack(int i0, int rows, int k0, int kc, int mr, float[] dst, int off);
+    }
+
+    /** Packs op(B) depth [k0, k0+kc) x columns [j0, j0+cols) as one panel dst[off + kk*NR + c]; cols..NR-1 zero. */
+    @FunctionalInterface
+    public interface PackB {
+        void pack(int k0, int kc, int j0, int cols, float[] dst, int off);
+    }
+
+    // ---- entry points ---------------------------------------------------------------------------------
+
+    /** Dense row-major GEMM on heap arrays (leading dimensions in elements). */
     public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                             float beta, float[] c, int cOff, int ldc) {
-        if (m == 0 || n == 0) return;
-        float[] bp = new float[k * n]; // op(B) packed [K, N]
-        for (int p = 0; p < k; p++)
-            for (int j = 0; j < n; j++)
-                bp[p * n + j] = transB ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j];
-        Parallel.range(m, Math.max(1, 32768 / Math.max(1, n * Math.max(1, k) / 64)), (lo, hi) -> {
-            float[] acc = new float[n];
-            for (int i = lo; i < hi; i++) {
-                java.util.Arrays.fill(acc, 0f);
-                for (int p = 0; p < k; p++) {
-                    float av = transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p];
-                    FloatVector va = FloatVector.broadcast(S, av);
-                    int j = 0, row = p * n;
-                    for (; j + S.length() <= n; j += S.length())
-                        va.fma(FloatVector.fromArray(S, bp, row + j), FloatVector.fromArray(S, acc, j)).intoArray(acc, j);
-                    for (; j < n; j++) acc[j] = Math.fma(av, bp[row + j], acc[j]);
-                }
-                int ci = cOff + i * ldc;
-                if (beta == 0f) {
-                    for (int j = 0; j < n; j++) c[ci + j] = alpha * acc[j];
-                } else {
-                    for (int j = 0; j < n; j++) c[ci + j] = alpha * acc[j] + beta * c[ci + j];
-                }
+        View va = View.rowMajor(a, aOff, lda), vb = View.rowMajor(b, bOff, ldb);
+        gemm(m, n, k, alpha, transA ? va.transposed() : va, transB ? vb.transposed() : vb, beta, View.rowMajor(c, cOff, ldc));
+    }
+
+    /** C = alpha * A @ B + beta * C where the views already describe op(A) [M,K] and op(B) [K,N]. */
+    public static void gemm(int m, int n, int k, float alpha, View a, View b, float beta, View c) {
+        gemm(m, n, k, alpha, packerA(a), packerB(b), beta, c, Parallel.threads());
+    }
+
+    /**
+     * The general form. {@code tasks} is how many pieces the tile grid is cut into (the thread count
+     * in production; tests vary it to prove results do not depend on it).
+     */
+    public static void gemm(int m, int n, int k, float alpha, PackA a, PackB b, float beta, View c, int tasks) {
+        if (m <= 0 || n <= 0) return;
+        if (c.colStride() != 1) throw new IllegalArgumentException("sgemm: C needs unit column stride");
+        if (k <= 0) {
+            scaleC(m, n, beta, c);
+            return;
+        }
+        int mr = chooseMr(m);
+        int rowPanels = ceilDiv(m, mr), colPanels = ceilDiv(n, NR);
+        long flops = 2L * m * n * k;
+        int t = (int) Math.max(1, Math.min(tasks, flops / MIN_FLOPS_PER_TASK));
+        // Split the panel grid into tm x tn rectangles; prefer cutting the dimension with more panels.
+        int tm = 1, tn = 1;
+        if (t > 1) {
+            long best = Long.MAX_VALUE;
+            for (int cand = 1; cand <= t; cand++) {
+                if (t % cand != 0) continue;
+                int cm = cand, cn = t / cand;
+                if (cm > rowPanels || cn > colPanels) continue;
+                // largest rectangle (in tiles) plus the packing each split duplicates
+                long work = (long) ceilDiv(rowPanels, cm) * ceilDiv(colPanels, cn) * mr * NR;
+                long dup = (long) (cm - 1) * n + (long) (cn - 1) * m;
+                long cost = work + dup / 4;
+                if (cost < best) { best = cost; tm = cm; tn = cn; }
+            }
+        }
+        final int ftm = tm, ftn = tn;
+        Parallel.range(tm * tn, 1, (lo, hi) -> {
+            for (int task = lo; task < hi; task++) {
+                int ti = task / ftn, tj = task % ftn;
+                int p0 = (int) ((long) rowPanels * ti / ftm), p1 = (int) ((long) rowPanels * (ti + 1) / ftm);
+                int q0 = (int) ((long) colPanels * tj / ftn), q1 = (int) ((long) colPanels * (tj + 1) / ftn);
+                if (p0 < p1 && q0 < q1)
+                    computeBlock(m, n, k, mr, alpha, a, b, beta, c, p0 * mr, Math.min(m, p1 * mr), q0 * NR, Math.min(n, q1 * NR));
             }
         });
+    }
+
+    // ---- the blocked loop nest of one task --------------------------------------------------------------
+
+    private static final class Workspace {
+        float[] a = new float[0], b = new float[0];
+        final float[] tile = new float[12 * NR];
+
+        float[] a(int size) { return a.length >= size ? a : (a = new float[size]); }
+
+        float[] b(int size) { return b.length >= size ? b : (b = new float[size]); }
+    }
+
+    private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
+
+    /** Computes C rows [mLo, mHi) x columns [nLo, nHi) (panel-aligned starts) on the calling thread. */
+    private static void computeBlock(int m, int n, int k, int mr, float alpha, PackA pa, PackB pb, float beta, View c,
+                                     int mLo, int mHi, int nLo, int nHi) {
+        Workspace ws = WORKSPACE.get();
+        float[] tile = ws.tile;
+        for (int ic = mLo; ic < mHi; ic += MC) {
+            int mc = Math.min(MC, mHi - ic), aPanels = ceilDiv(mc, mr);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                boolean first = pc == 0;
+                float[] ap = ws.a(aPanels * mr * kc);
+                for (int p = 0; p < aPanels; p++) {
+                    int i0 = ic + p * mr;
+                    pa.pack(i0, Math.min(mr, m - i0), pc, kc, mr, ap, p * mr * kc);
+                }
+                for (int jc = nLo; jc < nHi; jc += NC) {
+                    int nc = Math.min(NC, nHi - jc), bPanels = ceilDiv(nc, NR);
+                    float[] bp = ws.b(bPanels * NR * kc);
+                    for (int q = 0; q < bPanels; q++) {
+                        int j0 = jc + q * NR;
+                        pb.pack(pc, kc, j0, Math.min(NR, n - j0), bp, q * NR * kc);
+                    }
+                    for (int p = 0; p < aPanels; p++) {
+                        int i0 = ic + p * mr, rows = Math.min(mr, m - i0);
+                        for (int q = 0; q < bPanels; q++) {
+                            int j0 = jc + q * NR, cols = Math.min(NR, n - j0);
+                            SgemmKernels.run(mr, cols <= L ? 1 : 2, ap, p * mr * kc, bp, q * NR * kc, kc, tile);
+                            storeTile(tile, rows, cols, c, i0, j0, alpha, beta, first);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Writes a kernel tile into C: first depth chunk C = alpha*t + beta*C (beta == 0: alpha*t), later C += alpha*t. */
+    private static void storeTile(float[] t, int rows, int cols, View c, int i0, int j0, float alpha, float beta, boolean first) {
+        MemorySegment seg = c.seg();
+        for (int r = 0; r < rows; r++) {
+            long rowAt = c.off() + (long) (i0 + r) * c.rowStride();
+            int done = 0;
+            while (done < cols) {
+                int j = j0 + done;
+                int run = c.blockCols() == Integer.MAX_VALUE ? cols - done : Math.min(cols - done, c.blockCols() - j % c.blockCols());
+                long at = rowAt + c.colIndex(j);
+                int to = r * NR + done;
+                int x = 0;
+                for (; x + L <= run; x += L) {
+                    long byteAt = (at + x) * 4;
+                    FloatVector v = FloatVector.fromArray(S, t, to + x);
+                    if (alpha != 1f) v = v.mul(alpha);
+                    if (!first) v = v.add(FloatVector.fromMemorySegment(S, seg, byteAt, NO));
+                    else if (beta != 0f) v = v.add(FloatVector.fromMemorySegment(S, seg, byteAt, NO).mul(beta));
+                    v.intoMemorySegment(seg, byteAt, NO);
+                }
+                if (x < run) {
+                    VectorMask<Float> mask = S.indexInRange(x, run);
+                    long byteAt = (at + x) * 4;
+                    FloatVector v = FloatVector.fromArray(S, t, to + x, mask);
+                    if (alpha != 1f) v = v.mul(alpha);
+                    if (!first) v = v.add(FloatVector.fromMemorySegment(S, seg, byteAt, NO, mask));
+                    else if (beta != 0f) v = v.add(FloatVector.fromMemorySegment(S, seg, byteAt, NO, mask).mul(beta));
+                    v.intoMemorySegment(seg, byteAt, NO, mask);
+                }
+                done += run;
+            }
+        }
+    }
+
+    private static void scaleC(int m, int n, float beta, View c) {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                long at = (c.off() + (long) i * c.rowStride() + c.colIndex(j)) * 4;
+                c.seg().set(F, at, beta == 0f ? 0f : beta * c.seg().get(F, at));
+            }
+    }
+
+    /** The panel height with the least padded work for M rows (ties go to the taller, faster kernel). */
+    static int chooseMr(int m) {
+        int best = MR_CHOICES[0];
+        double bestCost = Double.MAX_VALUE;
+        for (int i = 0; i < MR_CHOICES.length; i++) {
+            double cost = (double) ceilDiv(m, MR_CHOICES[i]) * MR_CHOICES[i] / MR_EFFICIENCY[i];
+            if (cost < bestCost - 1e-9) { bestCost = cost; best = MR_CHOICES[i]; }
+        }
+        return best;
+    }
+
+    static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
+
+    // ---- packing dense views ---------------------------------------------------------------------------
+
+    /** Panels of a dense op(A) view (logical [M, K]). */
+    public static PackA packerA(View v) {
+        if (v.rowStride() == 1 && v.blockCols() == Integer.MAX_VALUE) {
+            // op(A) = A^T of a row-major matrix: the mr rows of a panel are contiguous at each depth
+            return (i0, rows, k0, kc, mr, dst, off) -> {
+                MemorySegment seg = v.seg();
+                for (int kk = 0; kk < kc; kk++) {
+                    long at = (v.off() + i0 + (k0 + kk) * v.colStride()) * 4;
+                    int d = off + kk * mr;
+                    for (int x = 0; x < mr; x += L) {
+                        VectorMask<Float> load = S.indexInRange(x, rows), store = S.indexInRange(x, mr);
+                        FloatVector.fromMemorySegment(S, seg, at + 4L * x, NO, load).intoArray(dst, d + x, store);
+                    }
+                }
+            };
+        }
+        return (i0, rows, k0, kc, mr, dst, off) -> {
+            MemorySegment seg = v.seg();
+            for (int r = 0; r < rows; r++) {
+                long rowAt = v.off() + (long) (i0 + r) * v.rowStride();
+                if (v.colStride() == 1 && v.blockCols() == Integer.MAX_VALUE) {
+                    long at = (rowAt + k0) * 4;
+                    for (int kk = 0; kk < kc; kk++) dst[off + kk * mr + r] = seg.get(F, at + 4L * kk);
+                } else {
+                    for (int kk = 0; kk < kc; kk++) dst[off + kk * mr + r] = seg.get(F, (rowAt + v.colIndex(k0 + kk)) * 4);
+                }
+            }
+            for (int r = rows; r < mr; r++)
+                for (int kk = 0; kk < kc; kk++) dst[off + kk * mr + r] = 0f;
+        };
+    }
+
+    /** Panels of a dense op(B) view (logical [K, N]). */
+    public static PackB packerB(View v) {
+        if (v.colStride() == 1) {
+            // rows of op(B) are contiguous runs (within column blocks): vector copies
+            return (k0, kc, j0, cols, dst, off) -> {
+                MemorySegment seg = v.seg();
+                for (int kk = 0; kk < kc; kk++) {
+                    long rowAt = v.off() + (long) (k0 + kk) * v.rowStride();
+                    copyRun(seg, rowAt, v, j0, cols, dst, off + kk * NR);
+                }
+            };
+        }
+        return (k0, kc, j0, cols, dst, off) -> {
+            // op(B) = B^T of a row-major matrix: each panel column is a contiguous run of depth
+            MemorySegment seg = v.seg();
+            for (int cc = 0; cc < cols; cc++) {
+                long at = (v.off() + v.colIndex(j0 + cc) + (long) k0 * v.rowStride()) * 4;
+                long step = v.rowStride() * 4;
+                for (int kk = 0; kk < kc; kk++) dst[off + kk * NR + cc] = seg.get(F, at + kk * step);
+            }
+            for (int cc = cols; cc < NR; cc++)
+                for (int kk = 0; kk < kc; kk++) dst[off + kk * NR + cc] = 0f;
+        };
+    }
+
+    /** dst[d .. d+NR) = row elements at columns [j0, j0+cols) of a unit-column-stride view, then zeros. */
+    private static void copyRun(MemorySegment seg, long rowAt, View v, int j0, int cols, float[] dst, int d) {
+        int done = 0;
+        while (done < cols) {
+            int j = j0 + done;
+            int run = v.blockCols() == Integer.MAX_VALUE ? cols - done : Math.min(cols - done, v.blockCols() - j % v.blockCols());
+            long at = (rowAt + v.colIndex(j)) * 4;
+            for (int x = 0; x < run; x += L) {
+                VectorMask<Float> mask = S.indexInRange(x, run);
+                FloatVector.fromMemorySegment(S, seg, at + 4L * x, NO, mask).intoArray(dst, d + done + x, mask);
+            }
+            done += run;
+        }
+        for (int x = cols; x < NR; x++) dst[d + x] = 0f;
     }
 }

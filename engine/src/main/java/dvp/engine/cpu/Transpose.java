@@ -1,0 +1,34 @@
+package dvp.engine.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** Batched 2-D transposes (NCHW -> NHWC and the like), in cache-sized tiles, split over the batch and rows. */
+final class Transpose {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    private static final int TILE = 32;
+
+    private Transpose() {}
+
+    /**
+     * For each of `batch` matrices: dst[b][c][r] = src[b][r][c], src rows x cols contiguous at element
+     * srcOff + b*rows*cols, dst cols x rows at dstOff + b*rows*cols.
+     */
+    static void batched(MemorySegment src, long srcOff, int batch, int rows, int cols, float[] dst, int dstOff) {
+        int rowTiles = Sgemm.ceilDiv(rows, TILE);
+        Parallel.range(batch * rowTiles, Math.max(1, (1 << 14) / (TILE * Math.max(1, cols))), (lo, hi) -> {
+            for (int task = lo; task < hi; task++) {
+                int b = task / rowTiles, r0 = (task % rowTiles) * TILE, r1 = Math.min(rows, r0 + TILE);
+                long s = srcOff + (long) b * rows * cols;
+                int d = dstOff + b * rows * cols;
+                for (int c0 = 0; c0 < cols; c0 += TILE) {
+                    int c1 = Math.min(cols, c0 + TILE);
+                    for (int r = r0; r < r1; r++) {
+                        long at = (s + (long) r * cols) * 4;
+                        for (int c = c0; c < c1; c++) dst[d + c * rows + r] = src.get(F, at + 4L * c);
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,93 @@
+package dvp.engine.cpu;
+
+import dvp.engine.Rng;
+import dvp.engine.Scope;
+import dvp.engine.Tensor;
+import dvp.engine.spi.ConvSpec;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import static dvp.engine.testing.Tensors.cpu;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** The GEMM-based convolution (all three passes) against the direct 7-loop reference. */
+class CpuConvTest {
+    private final Rng rng = new Rng(5);
+    private Scope scope;
+
+    @BeforeEach void open() { scope = Scope.open("test"); }
+
+    @AfterEach void close() { scope.close(); }
+
+    @ParameterizedTest(name = "n={0} ci={1} {2}x{3} co={4} k={5}x{6} s={7} p={8} g={9}")
+    @CsvSource({
+            // n, ci, h, w, co, kh, kw, stride, pad, groups
+            "2, 3, 9, 7, 5, 3, 3, 1, 1, 1",
+            "3, 6, 11, 13, 9, 3, 3, 2, 1, 3",
+            "2, 5, 9, 9, 7, 1, 1, 1, 0, 1",
+            "3, 6, 9, 11, 10, 1, 1, 2, 0, 2",
+            "2, 3, 23, 21, 5, 7, 7, 2, 3, 1",
+            "5, 7, 5, 5, 11, 3, 3, 1, 1, 1",
+            "4, 12, 4, 4, 12, 3, 3, 1, 1, 4",
+            "3, 8, 7, 7, 8, 3, 3, 1, 2, 1",
+            "2, 4, 6, 5, 3, 2, 3, 1, 0, 1",
+            "2, 9, 13, 12, 6, 3, 3, 2, 0, 3",
+            "9, 19, 7, 7, 37, 3, 3, 1, 1, 1",
+            "2, 33, 17, 15, 35, 3, 3, 1, 1, 1"})
+    void allPassesMatchTheDirectConvolution(int n, int ci, int h, int w, int co, int kh, int kw, int stride, int pad, int groups) {
+        NaiveReferences.Conv g = new NaiveReferences.Conv(n, ci, h, w, co, kh, kw, stride, pad, groups);
+        float[] x = rng.normal(g.xSize(), 0, 1), wt = rng.normal(g.wSize(), 0, 1), dy = rng.normal(g.ySize(), 0, 1);
+        float[][] fast = run(g, x, wt, dy);
+        int taps = g.cig() * kh * kw;
+        assertConvClose("forward", NaiveReferences.convForward(g, x, wt), fast[0], taps);
+        assertConvClose("backward-data", NaiveReferences.convBackwardData(g, dy, wt), fast[1], g.cog() * kh * kw);
+        assertConvClose("backward-filter", NaiveReferences.convBackwardFilter(g, x, dy), fast[2], n * g.ho() * g.wo());
+    }
+
+    @Test void resultsDoNotDependOnHowWorkIsSplit() {
+        for (NaiveReferences.Conv g : new NaiveReferences.Conv[]{
+                new NaiveReferences.Conv(4, 16, 14, 14, 24, 3, 3, 1, 1, 1),
+                new NaiveReferences.Conv(3, 12, 9, 9, 20, 3, 3, 2, 1, 2),
+                new NaiveReferences.Conv(6, 32, 4, 4, 64, 1, 1, 1, 0, 1)}) {
+            float[] x = rng.normal(g.xSize(), 0, 1), wt = rng.normal(g.wSize(), 0, 1), dy = rng.normal(g.ySize(), 0, 1);
+            float[][][] results = new float[4][][];
+            int[] splits = {1, 2, 3, 5};
+            for (int i = 0; i < splits.length; i++) {
+                int at = i;
+                Parallel.withSplit(splits[i], () -> results[at] = run(g, x, wt, dy));
+            }
+            for (int i = 1; i < splits.length; i++)
+                for (int pass = 0; pass < 3; pass++)
+                    assertArrayEquals(results[0][pass], results[i][pass], "pass " + pass + " with " + splits[i] + " pieces vs 1, " + g);
+        }
+    }
+
+    /** forward y, backward-data dx, backward-filter dw through the backend, with outputs poisoned first. */
+    private static float[][] run(NaiveReferences.Conv g, float[] x, float[] w, float[] dy) {
+        ConvSpec spec = ConvSpec.of(g.stride(), g.pad(), g.groups());
+        Tensor xt = Tensor.of(cpu(), x, g.n(), g.ci(), g.h(), g.w());
+        Tensor wt = Tensor.of(cpu(), w, g.co(), g.cig(), g.kh(), g.kw());
+        Tensor dyt = Tensor.of(cpu(), dy, g.n(), g.co(), g.ho(), g.wo());
+        Tensor y = Tensor.full(cpu(), Float.NaN, g.n(), g.co(), g.ho(), g.wo());
+        Tensor dx = Tensor.full(cpu(), Float.NaN, g.n(), g.ci(), g.h(), g.w());
+        Tensor dw = Tensor.full(cpu(), Float.NaN, g.co(), g.cig(), g.kh(), g.kw());
+        cpu().conv2dForward(xt, wt, y, spec);
+        cpu().conv2dBackwardData(dyt, wt, dx, spec);
+        cpu().conv2dBackwardFilter(xt, dyt, dw, spec);
+        return new float[][]{y.toFloatArray(), dx.toFloatArray(), dw.toFloatArray()};
+    }
+
+    /** Sums of `terms` products of N(0,1) values: error bound ~ eps * terms * typical magnitude. */
+    private static void assertConvClose(String what, float[] expected, float[] actual, int terms) {
+        double tol = 8 * Math.ulp(1f) * terms * Math.sqrt(terms) + 1e-6;
+        double rel = dvp.engine.testing.Tensors.relError(expected, actual);
+        if (!(rel < 2e-6)) fail(what + ": max relative error " + rel);
+        for (int i = 0; i < expected.length; i++)
+            if (!(Math.abs(expected[i] - actual[i]) <= tol * Math.max(1, Math.abs(expected[i]) / Math.sqrt(terms))))
+                fail(String.format("%s: element %d direct %.7g gemm %.7g (tol %.3g)", what, i, expected[i], actual[i], tol));
+    }
+}
