@@ -35,14 +35,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * cases we implement with PIL's exact arithmetic must match bit for bit. The per-case maximum
  * error is printed as a table. Skips (with the reason) when Python or torchvision is missing.
  */
-class TorchvisionParityTest {
+public class TorchvisionParityTest {
     static final Path PYTHON = Path.of("/usr/bin/python3");
     static final Path SCRIPT = Path.of("src/test/python/torchvision_parity.py");
 
     /** ours returns an Image8 (compared as uint8 HWC) or a float[] (CHW). exact: must be bit-identical. */
     record Case(String name, String input, String mode, String op, List<Object> args, Function<Image8, Object> ours, boolean exact) {}
 
-    static boolean pythonHasTorchvision() {
+    public static boolean pythonHasTorchvision() {
         if (!Files.isExecutable(PYTHON)) return false;
         try {
             Process p = new ProcessBuilder(PYTHON.toString(), "-c", "import torchvision, PIL, numpy").redirectErrorStream(true).start();
