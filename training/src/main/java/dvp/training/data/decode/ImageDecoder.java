@@ -24,4 +24,7 @@ public interface ImageDecoder {
     Decoded decode(byte[] data, String file, double minScale) throws CorruptImageException;
 
     default Decoded decode(byte[] data, String file) throws CorruptImageException { return decode(data, file, 1.0); }
+
+    /** Whether {@link #decode} can shrink JPEGs (so probing the header first pays off). */
+    default boolean supportsScaling() { return false; }
 }

@@ -24,18 +24,32 @@ public final class TurboJpegDecoder implements ImageDecoder {
 
     private final class State {
         final Arena arena = Arena.ofAuto();
-        final MemorySegment handle;
+        MemorySegment handle;
         final MemorySegment ints = arena.allocate(ValueLayout.JAVA_INT, 4);
         MemorySegment in = arena.allocate(1 << 20, 64);
         MemorySegment out = arena.allocate(4 << 20, 64);
 
-        State() {
+        State() { handle = newHandle(); }
+
+        private MemorySegment newHandle() {
+            MemorySegment h;
             try {
-                handle = (MemorySegment) tj.initDecompress.invokeExact();
+                h = (MemorySegment) tj.initDecompress.invokeExact();
             } catch (Throwable t) {
                 throw new IllegalStateException("tjInitDecompress failed", t);
             }
-            if (handle.equals(MemorySegment.NULL)) throw new IllegalStateException("tjInitDecompress returned NULL");
+            if (h.equals(MemorySegment.NULL)) throw new IllegalStateException("tjInitDecompress returned NULL");
+            return h;
+        }
+
+        /** A handle that failed mid-file can report nonsense for the next file (libjpeg-turbo 2.1): replace it. */
+        void resetHandle() {
+            try {
+                int ignored = (int) tj.destroy.invokeExact(handle);
+            } catch (Throwable ignored) {
+                // the old handle is abandoned either way
+            }
+            handle = newHandle();
         }
 
         MemorySegment input(byte[] data) {
@@ -63,6 +77,8 @@ public final class TurboJpegDecoder implements ImageDecoder {
 
     @Override public String name() { return "turbojpeg(" + tj.library + ")"; }
 
+    @Override public boolean supportsScaling() { return true; }
+
     private record Header(int width, int height, int subsamp, int colorspace) {}
 
     private Header header(State s, byte[] data, String file) throws CorruptImageException {
@@ -75,9 +91,16 @@ public final class TurboJpegDecoder implements ImageDecoder {
         } catch (Throwable t) {
             throw new CorruptImageException(file, "tjDecompressHeader3 failed: " + t, t);
         }
-        if (rc != 0) throw new CorruptImageException(file, "bad JPEG header: " + tj.error(s.handle));
+        if (rc != 0) {
+            String msg = tj.error(s.handle);
+            s.resetHandle();
+            throw new CorruptImageException(file, "bad JPEG header: " + msg);
+        }
         int w = s.ints.get(ValueLayout.JAVA_INT, 0), h = s.ints.get(ValueLayout.JAVA_INT, 4);
-        if (w <= 0 || h <= 0) throw new CorruptImageException(file, "bad JPEG header: image size " + w + "x" + h);
+        if (w <= 0 || h <= 0) {
+            s.resetHandle();
+            throw new CorruptImageException(file, "bad JPEG header: image size " + w + "x" + h);
+        }
         return new Header(s.ints.get(ValueLayout.JAVA_INT, 0), s.ints.get(ValueLayout.JAVA_INT, 4),
                 s.ints.get(ValueLayout.JAVA_INT, 8), s.ints.get(ValueLayout.JAVA_INT, 12));
     }
@@ -128,8 +151,10 @@ public final class TurboJpegDecoder implements ImageDecoder {
                 code = 1;
             }
             String lower = msg.toLowerCase(java.util.Locale.ROOT);
-            if (code != TurboJpeg.TJERR_WARNING || lower.contains("premature end"))
+            if (code != TurboJpeg.TJERR_WARNING || lower.contains("premature end")) {
+                s.resetHandle();
                 throw new CorruptImageException(file, (code == TurboJpeg.TJERR_WARNING ? "truncated: " : "corrupt JPEG: ") + msg);
+            }
         }
         byte[] px = new byte[w * ht * bpp];
         MemorySegment.copy(out, ValueLayout.JAVA_BYTE, 0, px, 0, px.length);

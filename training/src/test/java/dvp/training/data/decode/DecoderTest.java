@@ -189,6 +189,19 @@ public class DecoderTest {
     }
 
     @Test
+    void aFailedFileDoesNotSpoilTheNextDecodeOnTheSameThread(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(TurboJpegDecoder.available(), () -> "skipped: " + TurboJpegDecoder.unavailableReason());
+        ImageWriters.writeJpeg(TestImages.natural(30, 20, 1), dir.resolve("a.jpg"), 0.9f);
+        byte[] ok = Files.readAllBytes(dir.resolve("a.jpg"));
+        TurboJpegDecoder d = new TurboJpegDecoder(new ImageIoDecoder());
+        for (byte[] bad : List.of(Arrays.copyOf(ok, ok.length / 2), Arrays.copyOf(ok, 30), Arrays.copyOf(ok, 200))) {
+            assertThrows(CorruptImageException.class, () -> d.decode(bad, "bad.jpg"));
+            assertEquals(new ImageInfo(30, 20, "jpeg"), d.probe(ok, "a.jpg"));
+            assertEquals(30, d.decode(ok, "a.jpg").image().width);
+        }
+    }
+
+    @Test
     void dctScalingHalvesTheImageAndStaysCloseToAFullDecodePlusResize(@TempDir Path dir) throws Exception {
         Assumptions.assumeTrue(TurboJpegDecoder.available(), () -> "skipped: " + TurboJpegDecoder.unavailableReason());
         Image8 src = TestImages.natural(401, 300, 14);
