@@ -48,6 +48,8 @@ final class CudaBatchNorm {
         if (count < 2 && runningVar != null)
             throw new IllegalArgumentException("batch_norm: expected more than 1 value per channel when training, got input "
                     + dvp.engine.Shape.str(x.shape()));
+        // backward has no eps argument: remember it next to the saved statistics
+        ((CudaStorage) saveInvStd.storage()).bnEps = eps;
         if ((runningMean == null) != (runningVar == null) || !useCudnn(ctx, eps)) {
             ownForward(ctx, x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd);
             return;
@@ -60,7 +62,10 @@ final class CudaBatchNorm {
     static void trainBackward(CudaContext ctx, Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                               Tensor dx, Tensor dgamma, Tensor dbeta) {
         Addr.f32("batchNormTrainBackward", x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta);
-        if (!ctx.cudnnBatchNorm) {
+        // cuDNN wants the forward's eps ("should be the same in forward and backward"); statistics
+        // not saved by this backend's forward go to dvp's own kernels, which need no eps
+        float eps = ((CudaStorage) saveInvStd.storage()).bnEps;
+        if (Float.isNaN(eps) || !useCudnn(ctx, eps)) {
             ownBackward(ctx, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta);
             return;
         }
@@ -71,10 +76,7 @@ final class CudaBatchNorm {
             long dg = dgamma != null ? of(dgamma) : scratch.address;
             long db = dbeta != null ? of(dbeta) : scratch.address + 4L * c;
             Descriptors d = descriptors(ctx, shape(x));
-            // The saved statistics are given, so cuDNN does not recompute 1/sqrt(var + eps); the SPI
-            // passes no eps to backward and cuDNN only requires one >= CUDNN_BN_MIN_EPSILON.
-            ctx.dnn.batchNormBackward(d.x, of(x), of(dy), of(dx), d.bn, of(gamma), dg, db, Cudnn.BN_MIN_EPSILON,
-                    of(saveMean), of(saveInvStd));
+            ctx.dnn.batchNormBackward(d.x, of(x), of(dy), of(dx), d.bn, of(gamma), dg, db, eps, of(saveMean), of(saveInvStd));
         } finally {
             if (scratch != null) ctx.allocator.free(scratch);
         }

@@ -18,6 +18,8 @@ final class CudaStorage implements Storage {
     private CachingAllocator.Block block;
     /** The max-pool geometry when this storage holds argmax indices written by maxPool2dForward. */
     PoolSpec poolSpec;
+    /** The batch-norm epsilon when this storage holds saveInvStd written by batchNormTrainForward (NaN: none). */
+    float bnEps = Float.NaN;
 
     CudaStorage(CudaBackend backend, CachingAllocator allocator, DType dtype, long numel) {
         this.backend = backend;

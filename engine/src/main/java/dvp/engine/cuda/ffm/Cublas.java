@@ -69,6 +69,9 @@ public final class Cublas {
      */
     private final MethodHandle cublasGemmStridedBatchedEx;
 
+    /** cublasStatus_t cublasGetProperty(libraryPropertyType type, int *value) — needs no handle. */
+    private final MethodHandle cublasGetProperty;
+
     private MemorySegment handle = MemorySegment.NULL;
 
     private Cublas(NativeLibrary lib, Supplier<String> context) {
@@ -81,6 +84,7 @@ public final class Cublas {
         cublasSetWorkspace_v2 = lib.function("cublasSetWorkspace_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         cublasSetMathMode = lib.function("cublasSetMathMode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         cublasGetStatusString = lib.function("cublasGetStatusString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        cublasGetProperty = lib.function("cublasGetProperty", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
         cublasGemmEx = lib.function("cublasGemmEx", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS,
                 ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS,
@@ -95,7 +99,8 @@ public final class Cublas {
     public static NativeLibrary locate() {
         return NativeLibrary.open("cuBLAS", List.of("libcublas.so.13", "libcublas.so.12"), "libcublas.so.",
                 "dvp.cublas.path", "DVP_CUBLAS",
-                List.of("nvidia/cu13/lib", "nvidia/cublas/lib"), List.of("libcublasLt.so.13", "libcublasLt.so.12"));
+                List.of("nvidia/cu13/lib", "nvidia/cublas/lib"), List.of("libcublasLt.so.13", "libcublasLt.so.12"),
+                "e.g. pip install nvidia-cublas for CUDA 13, nvidia-cublas-cu12 for CUDA 12, or the CUDA toolkit");
     }
 
     /** Binds the functions, creates a handle on {@code stream} with a fixed workspace (needed for graph capture). */
@@ -117,6 +122,24 @@ public final class Cublas {
     }
 
     public String loadedFrom() { return lib.loadedFrom(); }
+
+    /** Binds the functions without creating a handle (no GPU needed): for reporting the version. */
+    public static Cublas unbound(NativeLibrary lib) { return new Cublas(lib, () -> ""); }
+
+    /** "13.0.2": cublasGetProperty with MAJOR_VERSION (0), MINOR_VERSION (1), PATCH_LEVEL (2). */
+    public String libraryVersion() {
+        StringBuilder sb = new StringBuilder();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            for (int type = 0; type < 3; type++) {
+                final int t = type;
+                call("cublasGetProperty", () -> (int) cublasGetProperty.invokeExact(t, v));
+                if (type > 0) sb.append('.');
+                sb.append(v.get(JAVA_INT, 0));
+            }
+        }
+        return sb.toString();
+    }
 
     /** cuBLAS version as major*10000 + minor*100 + patch (cublasGetVersion). */
     public int version() {

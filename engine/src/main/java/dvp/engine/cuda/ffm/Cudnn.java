@@ -235,7 +235,8 @@ public final class Cudnn {
         return NativeLibrary.open("cuDNN 9", List.of("libcudnn.so.9"), "libcudnn.so.", "dvp.cudnn.path", "DVP_CUDNN",
                 List.of("nvidia/cudnn/lib", "nvidia/cu13/lib"),
                 List.of("libcudnn_graph.so.9", "libcudnn_engines_precompiled.so.9", "libcudnn_engines_runtime_compiled.so.9",
-                        "libcudnn_heuristic.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9", "libcudnn_adv.so.9"));
+                        "libcudnn_heuristic.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9", "libcudnn_adv.so.9"),
+                "e.g. pip install nvidia-cudnn-cu13 (or -cu12 to match the driver's CUDA major)");
     }
 
     /** Binds the functions, checks the version is 9.x and creates a handle on {@code stream}. */
@@ -255,6 +256,15 @@ public final class Cudnn {
     }
 
     public String loadedFrom() { return lib.loadedFrom(); }
+
+    /** Binds the functions without creating a handle (no GPU needed): for reporting the version. */
+    public static Cudnn unbound(NativeLibrary lib) { return new Cudnn(lib, () -> ""); }
+
+    /** "9.10.2" from {@link #version()}. */
+    public String versionString() {
+        long v = version();
+        return v / 10000 + "." + (v % 10000) / 100 + "." + v % 100;
+    }
 
     /** CUDNN_VERSION of the loaded library: major*10000 + minor*100 + patch (9.x). */
     public long version() {

@@ -51,7 +51,7 @@ public final class NativeLibrary {
      * report other versions found ("libcublas.so.").
      */
     public static NativeLibrary open(String displayName, List<String> sonames, String baseName, String property,
-                                     String env, List<String> wheelSubdirs, List<String> preloadSiblings) {
+                                     String env, List<String> wheelSubdirs, List<String> preloadSiblings, String installHint) {
         List<String> searched = new ArrayList<>();
         String override = System.getProperty(property);
         String overrideSource = "-D" + property;
@@ -101,7 +101,7 @@ public final class NativeLibrary {
         all.addAll(ldLibraryPathDirs());
         throw new LibraryNotFoundException(displayName + " not found: looked for " + sonames + " through the dynamic loader (LD_LIBRARY_PATH="
                 + Optional.ofNullable(System.getenv("LD_LIBRARY_PATH")).orElse("<unset>") + ", the ld.so cache) and in "
-                + dirs + foundElsewhere(baseName, all) + ". Install it (e.g. pip install nvidia-cublas / nvidia-cudnn-cu13) and put its lib folder on "
+                + dirs + foundElsewhere(baseName, all) + ". Install it (" + installHint + ") and put its lib folder on "
                 + "LD_LIBRARY_PATH, or point " + env + " / -D" + property + " at the file or its folder.");
     }
 

@@ -1,0 +1,88 @@
+package dvp.engine.cuda;
+
+import dvp.engine.cuda.ffm.Cublas;
+import dvp.engine.cuda.ffm.Cudnn;
+import dvp.engine.cuda.ffm.NativeLibrary;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What {@code dvp doctor} reports about CUDA, each fact found independently so that one missing
+ * piece does not hide the others: JCuda, the driver, the device, the kernel image, cuBLAS, cuDNN,
+ * and (when the backend runs) the allocator and TF32 setting. Never throws.
+ */
+public final class CudaDiagnostics {
+    /** One fact; ok = false marks what stops the CUDA backend (or degrades it). */
+    public record Line(String label, String value, boolean ok) {}
+
+    private CudaDiagnostics() {}
+
+    public static List<Line> lines() {
+        List<Line> out = new ArrayList<>();
+        out.add(new Line("JCuda", CudaContext.jcudaVersion() + " (driver API binding, org.jcuda:jcuda)", true));
+        CudaDriver.Probe p;
+        try {
+            p = CudaDriver.probe();
+        } catch (RuntimeException | LinkageError e) {
+            p = new CudaDriver.Probe(false, "probe failed: " + e, 0, 0);
+        }
+        if (p.driverVersion() > 0) out.add(new Line("CUDA driver", CudaDriver.version(p.driverVersion()) + " (cuDriverGetVersion)", true));
+        if (!p.ok()) out.add(new Line("CUDA driver", p.reason(), false));
+
+        KernelImage.Info img = KernelImage.info();
+        out.add(new Line("kernel image", img.describe(), img.present()));
+
+        CudaContext ctx = null;
+        if (p.ok()) {
+            try {
+                ctx = CudaContext.get();
+            } catch (RuntimeException | LinkageError e) {
+                out.add(new Line("CUDA context", String.valueOf(e.getMessage()), false));
+            }
+        }
+        if (ctx != null) {
+            out.add(new Line("device " + ctx.ordinal, ctx.name + ", compute capability " + ctx.ccMajor + "." + ctx.ccMinor + ", "
+                    + ctx.smCount + " SMs, " + CachingAllocator.fmt(ctx.totalMemory), ctx.ccMajor >= 8));
+            out.add(new Line("kernel image toolkit", "CUDA " + CudaDriver.version(ctx.kernelsToolkitVersion) + " (read from the loaded image)",
+                    ctx.kernelsToolkitVersion <= ctx.driverVersion));
+            out.add(new Line("cuBLAS", safe(() -> ctx0().blas.libraryVersion()) + " from " + ctx.blas.loadedFrom(), true));
+            out.add(new Line("cuDNN", safe(() -> ctx0().dnn.versionString()) + " from " + ctx.dnn.loadedFrom(), true));
+            CachingAllocator.Stats s = ctx.allocator.stats();
+            out.add(new Line("allocator", CachingAllocator.fmt(s.allocated()) + " allocated, " + CachingAllocator.fmt(s.reserved())
+                    + " reserved, peak " + CachingAllocator.fmt(s.peakAllocated()), true));
+            out.add(new Line("TF32", ctx.tf32 ? "on for fp32 GEMM/conv (-Ddvp.cuda.tf32)" : "off (fp32 GEMM/conv in full fp32)", true));
+        } else {
+            // no device: still say whether the libraries would be found, and which versions
+            out.add(library("cuBLAS", () -> {
+                NativeLibrary l = Cublas.locate();
+                return Cublas.unbound(l).libraryVersion() + " from " + l.loadedFrom();
+            }));
+            out.add(library("cuDNN", () -> {
+                NativeLibrary l = Cudnn.locate();
+                return Cudnn.unbound(l).versionString() + " from " + l.loadedFrom();
+            }));
+        }
+        return out;
+    }
+
+    private static CudaContext ctx0() { return CudaContext.get(); }
+
+    private interface Fact { String get(); }
+
+    private static Line library(String label, Fact f) {
+        try {
+            return new Line(label, f.get(), true);
+        } catch (RuntimeException | LinkageError e) {
+            return new Line(label, String.valueOf(e.getMessage()), false);
+        }
+    }
+
+    private static String safe(Fact f) {
+        try {
+            return f.get();
+        } catch (RuntimeException | LinkageError e) {
+            return "version unknown (" + e.getMessage() + ")";
+        }
+    }
+}
