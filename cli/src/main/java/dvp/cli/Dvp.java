@@ -1,6 +1,7 @@
 package dvp.cli;
 
 import dvp.cli.doctor.DoctorCommand;
+import dvp.cli.selftest.SelfTestCommand;
 import dvp.training.observe.ProgressMode;
 import dvp.training.run.StopSignal;
 import picocli.CommandLine;
@@ -21,7 +22,7 @@ import java.util.Optional;
 @Command(name = "dvp",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
-        subcommands = {DoctorCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {DoctorCommand.class, SelfTestCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class},
         description = {"Distilling Visual Priors: MoCo v2 pre-training with a margin, self-distillation, evaluation.", ""},
         footerHeading = "%n",
         footer = {"Options can also come from files: dvp <command> @options.txt (one or more options per line, # comments).",

@@ -5,6 +5,7 @@ import dvp.engine.Device;
 import dvp.engine.Tensor;
 import dvp.engine.spi.Availability;
 import dvp.engine.spi.Backend;
+import dvp.engine.spi.BackendDiagnostics;
 import dvp.engine.spi.BackendUnavailableException;
 import dvp.engine.spi.ConvSpec;
 import dvp.engine.spi.PoolSpec;
@@ -26,7 +27,7 @@ import java.lang.foreign.MemorySegment;
  * machines without a GPU only. Until {@code bench/gpu/check.sh} has run on a GPU, treat its
  * numbers as unproven.
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend implements Backend, BackendDiagnostics {
     /** Preferred over the CPU backend (priority 100) by --device auto when available. */
     public static final int PRIORITY = 50;
 
@@ -344,6 +345,12 @@ public final class CudaBackend implements Backend {
         CudaContext c = ctx("ofdLossBackward");
         CudaOfd.backward(c, s, t, margin, w, channelStride, gradOut, ds);
         c.exit();
+    }
+
+    /** For {@code dvp doctor}: JCuda, driver, device, kernel image, cuBLAS, cuDNN (see {@link CudaDiagnostics}). */
+    @Override
+    public java.util.List<Line> diagnostics() {
+        return CudaDiagnostics.lines().stream().map(l -> new Line(l.label(), l.value(), l.ok())).toList();
     }
 
     // ---- CUDA-only services (not in the SPI) ---------------------------------------------------------

@@ -66,6 +66,17 @@ public final class CudaDiagnostics {
         return out;
     }
 
+    /** Prints the lines (for scripts on machines where the dvp command is not wired up); exit 1 if any is bad. */
+    public static void main(String[] args) {
+        boolean ok = true;
+        for (Line l : lines()) {
+            System.out.println((l.ok() ? "ok   " : "BAD  ") + l.label() + ": " + l.value());
+            ok &= l.ok();
+        }
+        System.out.println(ok ? "verdict: CUDA backend usable" : "verdict: CUDA backend NOT usable (see BAD lines)");
+        System.exit(ok ? 0 : 1);
+    }
+
     private static CudaContext ctx0() { return CudaContext.get(); }
 
     private interface Fact { String get(); }

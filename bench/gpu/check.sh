@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The GPU check of the CUDA backend, in one run (< 6 minutes on an H100): machine facts, CUDA
+# doctor, the parity self-test of every primitive against the CPU reference, a whole ResNet-50
+# training step CUDA vs CPU, ResNet-50 step timing, and a device-memory leak check over 100 steps.
+# Usage (on the GPU machine, repository root, after bench/gpu/prepare.sh here):
+#   bench/gpu/check.sh RESULTS_DIR
+# Writes RESULTS_DIR/{machine,libcuda,doctor,selftest,summary}.txt; exit 0 only if all passed.
+set -uo pipefail
+out=${1:?usage: bench/gpu/check.sh RESULTS_DIR}
+mkdir -p "$out"
+cd "$(dirname "$0")/../.."
+start=$(date +%s)
+# shellcheck disable=SC1091
+source .device/env.sh > "$out/env.txt" 2>&1
+# NVIDIA's pip wheels (PyTorch's cuBLAS/cuDNN) live in site-packages: put them on the loader path too
+pylibs=$(python3 - <<'PY' 2>/dev/null
+import glob, os, sys
+dirs = []
+for p in sys.path:
+    for sub in ("nvidia/cu13/lib", "nvidia/cublas/lib", "nvidia/cudnn/lib"):
+        dirs += [d for d in glob.glob(os.path.join(p, sub)) if os.path.isdir(d)]
+print(":".join(dict.fromkeys(dirs)))
+PY
+)
+[ -n "$pylibs" ] && export LD_LIBRARY_PATH="$pylibs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >> "$out/env.txt"
+
+CP=.device/dvp.jar
+[ -f "$CP" ] || { echo "check: $CP missing: run bench/gpu/prepare.sh first and carry .device" | tee "$out/summary.txt"; exit 2; }
+JAVA=(java --enable-native-access=ALL-UNNAMED --add-modules=jdk.incubator.vector --sun-misc-unsafe-memory-access=allow
+      -Xmx24g -cp "$CP")
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1
+  java -version 2>&1 | head -1
+  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+} > "$out/machine.txt"
+
+libcuda=$(ldconfig -p 2>/dev/null | grep -m1 'libcuda.so.1' | awk '{print $NF}')
+{ echo "libcuda: ${libcuda:-not found}"; [ -n "$libcuda" ] && nm -D "$libcuda" 2>/dev/null | grep -E ' (cuCtxCreate_v2|cuCtxCreate_v4|cuGetProcAddress_v2|cuMemAlloc_v2|cuStreamBeginCapture_v2|cuGraphInstantiateWithFlags)$'; } > "$out/libcuda.txt" 2>&1
+
+status=0
+timeout 120 "${JAVA[@]}" dvp.engine.cuda.CudaDiagnostics > "$out/doctor.txt" 2>&1 || status=1
+if "${JAVA[@]}" dvp.cli.Dvp --help >/dev/null 2>&1; then
+  timeout 120 "${JAVA[@]}" dvp.cli.Dvp doctor >> "$out/doctor.txt" 2>&1 || true
+fi
+
+# primitives + ResNet-50 step parity (TF32 off) + timing (20 steps, batch 32, 224 px) + leak (100 steps, batch 16)
+timeout 240 "${JAVA[@]}" dvp.cli.selftest.SelfTest --device cuda --resnet50 --timing 20 --batch 32 --size 224 > "$out/selftest.txt" 2>&1 || status=1
+timeout 120 "${JAVA[@]}" dvp.cli.selftest.SelfTest --device cuda --no-primitives --leak 100 --batch 16 --size 224 > "$out/leak.txt" 2>&1 || status=1
+if [ $status -ne 0 ] && [ $(( $(date +%s) - start )) -lt 200 ]; then
+  # rerun the primitives synchronously so an asynchronous fault names the op that caused it
+  DVP_CUDA_SYNC=1 timeout 100 "${JAVA[@]}" dvp.cli.selftest.SelfTest --device cuda > "$out/selftest-sync.txt" 2>&1 || true
+fi
+
+{
+  cat "$out/machine.txt"
+  grep -E '^(ok|BAD|verdict)' "$out/doctor.txt"
+  grep -E 'primitives:|FAIL|resnet50|memory over|selftest:|Exception' "$out/selftest.txt" "$out/leak.txt"
+  echo "elapsed: $(( $(date +%s) - start )) s; status: $([ $status -eq 0 ] && echo PASS || echo FAIL)"
+} > "$out/summary.txt" 2>&1
+cat "$out/summary.txt"
+exit $status

@@ -1,0 +1,257 @@
+package dvp.cli.selftest;
+
+import dvp.engine.DType;
+import dvp.engine.Rng;
+import dvp.engine.Scope;
+import dvp.engine.Tensor;
+import dvp.engine.cuda.CudaBackend;
+import dvp.engine.ops.Losses;
+import dvp.engine.parity.ParityChecks;
+import dvp.engine.parity.ParityResult;
+import dvp.engine.spi.Backend;
+import dvp.engine.spi.Backends;
+import dvp.nn.models.ResNet;
+import dvp.nn.optim.Sgd;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code dvp selftest}: proves a device backend equal to the CPU reference on this machine and
+ * measures it.
+ * <ol>
+ *   <li>every primitive, forward and backward ({@link ParityChecks}), as a table: op, output, shape,
+ *       max relative error, tolerance, PASS/FAIL;</li>
+ *   <li>optionally a whole ResNet-50 training step on both backends from the same initial weights
+ *       and batch (TF32 off): loss, every gradient, every weight and BN statistic after one SGD
+ *       step;</li>
+ *   <li>optionally ResNet-50 training-step timing (CUDA events) and a leak check: device memory
+ *       allocated by dvp after N more steps equals what it was after warm-up.</li>
+ * </ol>
+ * Returns whether everything passed.
+ */
+public final class SelfTest {
+    /** What to run. */
+    public record Options(String device, long seed, boolean primitives, boolean resnetParity, int resnetParityBatch, int resnetParitySize,
+                          int timingSteps, int timingBatch, int timingSize, int leakSteps, ResNet.Arch arch) {
+        public static Options defaults(String device) {
+            return new Options(device, 20200814L, true, false, 2, 64, 0, 32, 224, 0, ResNet.Arch.RESNET50);
+        }
+    }
+
+    private final PrintWriter out;
+
+    public SelfTest(PrintWriter out) { this.out = out; }
+
+    public boolean run(Options o) {
+        Backend cpu = Backends.cpu();
+        Backend dut = Backends.get(o.device()); // unavailable: BackendUnavailableException with the reason
+        out.println("selftest: " + dut.name() + " vs cpu reference — " + dut.availability().reason());
+        boolean tf32 = dut instanceof CudaBackend c && c.tf32();
+        if (dut instanceof CudaBackend c) c.setTf32(false); // exact fp32 for the comparison
+        try {
+            boolean ok = !o.primitives() || parity(cpu, dut, o);
+            if (o.resnetParity()) ok &= resnetStepParity(cpu, dut, o);
+            if (o.timingSteps() > 0 || o.leakSteps() > 0) ok &= timingAndLeak(dut, o);
+            out.println(ok ? "selftest: all checks passed" : "selftest: FAILED");
+            out.flush();
+            return ok;
+        } finally {
+            if (dut instanceof CudaBackend c) c.setTf32(tf32);
+        }
+    }
+
+    private boolean parity(Backend cpu, Backend dut, Options o) {
+        out.println(ParityResult.header());
+        int pass = 0, fail = 0;
+        for (ParityChecks.Check check : ParityChecks.all()) {
+            List<ParityResult> rs;
+            try {
+                rs = ParityChecks.run(check, cpu, dut, o.seed());
+            } catch (RuntimeException e) {
+                rs = List.of(new ParityResult(check.op(), "-", check.shape(), Double.POSITIVE_INFINITY, 0, false, "threw " + e));
+            }
+            for (ParityResult r : rs) {
+                out.println(r.row());
+                if (r.pass()) pass++; else fail++;
+            }
+        }
+        out.printf(Locale.ROOT, "primitives: %d passed, %d failed%n", pass, fail);
+        return fail == 0;
+    }
+
+    // ---- ResNet-50 training step, device vs CPU ---------------------------------------------------
+
+    private record Step(ResNet model, Sgd sgd, float loss) {}
+
+    private Step trainStep(Backend be, Options o, float[] images, long[] labels) {
+        try (var use = Backends.use(be)) {
+            ResNet model = ResNet.builder(o.arch()).build(new Rng(o.seed()));
+            model.train();
+            Sgd sgd = Sgd.builder(0.1).momentum(0.9).weightDecay(1e-4).group(model.namedParameters()).build();
+            int b = o.resnetParityBatch(), s = o.resnetParitySize();
+            float loss;
+            try (Scope step = Scope.open("selftest step")) {
+                Tensor x = Tensor.of(be, images, b, 3, s, s);
+                Tensor y = Tensor.ofLongs(be, labels, b);
+                Tensor l = Losses.crossEntropy(model.forward(x), y, 0f);
+                l.backward();
+                loss = l.item();
+            }
+            return new Step(model, sgd, loss);
+        }
+    }
+
+    private boolean resnetStepParity(Backend cpu, Backend dut, Options o) {
+        int b = o.resnetParityBatch(), s = o.resnetParitySize();
+        Batch batch = Batch.random(new Rng(o.seed() ^ 0x5eedL), b, s);
+        float[] images = batch.images();
+        long[] labels = batch.labels();
+        out.printf(Locale.ROOT, o.arch().torchvisionName() + " step: batch %d, %dx%d, SGD(lr 0.1, momentum 0.9, wd 1e-4), TF32 off%n", b, s, s);
+        try (Scope models = Scope.open("selftest models")) {
+            Step r = trainStep(cpu, o, images, labels), d = trainStep(dut, o, images, labels);
+            List<ParityResult> rows = new ArrayList<>();
+            double lossErr = Math.abs(r.loss() - d.loss()) / Math.max(Math.abs(r.loss()), 1e-30);
+            rows.add(new ParityResult(o.arch().torchvisionName() + " step", "loss", "[" + b + ",3," + s + "," + s + "]", lossErr, 1e-4, lossErr <= 1e-4,
+                    "cpu " + r.loss() + ", " + dut.name() + " " + d.loss()));
+            rows.add(worst(o.arch().torchvisionName() + " step", "gradients", r.model().namedParameters(), d.model().namedParameters(), true, 2e-3));
+            r.sgd().step();
+            d.sgd().step();
+            rows.add(worst(o.arch().torchvisionName() + " step", "weights after SGD", r.model().namedParameters(), d.model().namedParameters(), false, 1e-4));
+            rows.add(worst(o.arch().torchvisionName() + " step", "BN buffers", r.model().namedBuffers(), d.model().namedBuffers(), false, 1e-3));
+            r.sgd().close();
+            d.sgd().close();
+            boolean ok = true;
+            for (ParityResult row : rows) {
+                out.println(row.row());
+                ok &= row.pass();
+            }
+            return ok;
+        }
+    }
+
+    /** A synthetic batch: standard-normal images [b, 3, s, s] and labels in [0, 1000). */
+    private record Batch(float[] images, long[] labels) {
+        static Batch random(Rng rng, int b, int s) {
+            float[] images = new float[b * 3 * s * s];
+            for (int i = 0; i < images.length; i++) images[i] = (float) rng.nextGaussian();
+            long[] labels = new long[b];
+            for (int i = 0; i < b; i++) labels[i] = rng.nextInt(1000);
+            return new Batch(images, labels);
+        }
+    }
+
+    /** The worst normwise relative error over same-named tensors (or their gradients). */
+    private static ParityResult worst(String op, String what, Map<String, Tensor> ref, Map<String, Tensor> dut, boolean grads, double tol) {
+        double worst = 0;
+        String at = "-";
+        int compared = 0;
+        for (var e : ref.entrySet()) {
+            Tensor a = grads ? e.getValue().grad() : e.getValue(), b = grads ? dut.get(e.getKey()).grad() : dut.get(e.getKey());
+            if (a == null || b == null) {
+                if (a != b) return new ParityResult(op, what, e.getKey(), Double.POSITIVE_INFINITY, tol, false, "missing on one side");
+                continue;
+            }
+            if (a.dtype() != DType.F32) continue; // e.g. num_batches_tracked (I64) — compared exactly below
+            float[] x = a.toFloatArray(), y = b.toFloatArray();
+            double scale = 1e-30, err = 0;
+            for (float v : x) scale = Math.max(scale, Math.abs(v));
+            for (int i = 0; i < x.length; i++) {
+                double d = Math.abs((double) y[i] - x[i]);
+                err = Double.isNaN(d) ? Double.POSITIVE_INFINITY : Math.max(err, d);
+            }
+            err /= scale;
+            compared++;
+            if (err > worst) {
+                worst = err;
+                at = e.getKey();
+            }
+        }
+        return new ParityResult(op, what, compared + " tensors", worst, tol, worst <= tol, "worst: " + at);
+    }
+
+    // ---- timing and leak check ------------------------------------------------------------------------
+
+    private boolean timingAndLeak(Backend dut, Options o) {
+        if (!(dut instanceof CudaBackend cuda)) {
+            out.println("timing/leak check: only for the cuda backend (skipped on " + dut.name() + ")");
+            return true;
+        }
+        int b = o.timingBatch(), s = o.timingSize();
+        Batch batch = Batch.random(new Rng(o.seed() ^ 0x7157L), b, s);
+        float[] images = batch.images();
+        long[] labels = batch.labels();
+        boolean ok = true;
+        try (Scope models = Scope.open("selftest timing"); var use = Backends.use(cuda)) {
+            ResNet model = ResNet.builder(o.arch()).build(new Rng(o.seed()));
+            model.train();
+            Sgd sgd = Sgd.builder(0.1).momentum(0.9).weightDecay(1e-4).group(model.namedParameters()).build();
+            Tensor x = Tensor.of(cuda, images, b, 3, s, s), y = Tensor.ofLongs(cuda, labels, b);
+            Runnable step = () -> {
+                try (Scope st = Scope.open("step")) {
+                    sgd.zeroGrad();
+                    Losses.crossEntropy(model.forward(x), y, 0f).backward();
+                    sgd.step();
+                }
+            };
+            for (int i = 0; i < 3; i++) step.run(); // warm-up: allocator cache, cuDNN plans
+            cuda.synchronize();
+            if (o.timingSteps() > 0) {
+                try (var t = cuda.timer()) {
+                    t.start();
+                    for (int i = 0; i < o.timingSteps(); i++) step.run();
+                    t.stop();
+                    float ms = t.elapsedMs() / o.timingSteps();
+                    out.printf(Locale.ROOT, o.arch().torchvisionName() + " training step (fp32, NCHW, batch %d, %dx%d): %.2f ms/step, %.1f img/s (%d steps, CUDA events)%n",
+                            b, s, s, ms, b * 1000.0 / ms, o.timingSteps());
+                }
+            }
+            if (o.leakSteps() > 0) {
+                cuda.synchronize();
+                CudaBackend.MemoryStats before = cuda.memoryStats();
+                long freeBefore = cuda.deviceMemory()[0];
+                for (int i = 0; i < o.leakSteps(); i++) step.run();
+                cuda.synchronize();
+                CudaBackend.MemoryStats after = cuda.memoryStats();
+                long freeAfter = cuda.deviceMemory()[0];
+                boolean flat = after.allocated() == before.allocated() && after.reserved() == before.reserved();
+                out.printf(Locale.ROOT, "memory over %d steps: allocated %d -> %d bytes, reserved %d -> %d bytes, driver free %d -> %d bytes: %s%n",
+                        o.leakSteps(), before.allocated(), after.allocated(), before.reserved(), after.reserved(), freeBefore, freeAfter,
+                        flat ? "PASS (flat)" : "FAIL (grows)");
+                ok = flat;
+            }
+            sgd.close();
+        }
+        return ok;
+    }
+
+    /**
+     * Stand-alone entry point, usable before the {@code dvp} command wires the subcommand in:
+     * {@code java -cp dvp.jar dvp.cli.selftest.SelfTest [--device cuda] [--no-primitives] [--resnet50] [--timing N] [--leak N]
+     * [--batch N] [--size N]}. Exit code 0 when everything passed, 1 otherwise.
+     */
+    public static void main(String[] args) {
+        Options o = Options.defaults("cuda");
+        String device = o.device();
+        boolean resnet = false, primitives = true;
+        int timing = 0, leak = 0, batch = o.timingBatch(), size = o.timingSize();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--device" -> device = args[++i];
+                case "--resnet50" -> resnet = true;
+                case "--no-primitives" -> primitives = false;
+                case "--timing" -> timing = Integer.parseInt(args[++i]);
+                case "--leak" -> leak = Integer.parseInt(args[++i]);
+                case "--batch" -> batch = Integer.parseInt(args[++i]);
+                case "--size" -> size = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("selftest: unknown argument " + args[i]);
+            }
+        }
+        Options run = new Options(device, o.seed(), primitives, resnet, o.resnetParityBatch(), o.resnetParitySize(), timing, batch, size, leak,
+                o.arch());
+        System.exit(new SelfTest(new PrintWriter(System.out, true)).run(run) ? 0 : 1);
+    }
+}
