@@ -22,6 +22,14 @@ import java.util.Arrays;
  */
 public final class Tensor {
     private final Storage storage;
+    /**
+     * The backend this tensor's primitives dispatch to: the one it was created through. Usually
+     * the backend that owns the storage; a decorator (the profiler's {@code ProfilingBackend})
+     * when the tensor was created through one, so that ops, backward rules and optimizers that
+     * call {@code t.backend().primitive(...)} route through the decorator while the kernels still
+     * see the owner's storage. Views and detached tensors keep their source's dispatch backend.
+     */
+    private final Backend backend;
     private final int[] shape;
     private final long[] strides;
     private final long offset;
@@ -32,8 +40,9 @@ public final class Tensor {
     private Node gradFn;
     private String name;
 
-    Tensor(Storage storage, int[] shape, long[] strides, long offset, Scope owner) {
+    Tensor(Storage storage, Backend backend, int[] shape, long[] strides, long offset, Scope owner) {
         this.storage = storage;
+        this.backend = backend;
         this.shape = shape;
         this.strides = strides;
         this.offset = offset;
@@ -47,7 +56,7 @@ public final class Tensor {
         Scope scope = Scope.current();
         Storage st = backend.allocate(dtype, Shape.numel(shape));
         scope.register(st);
-        return new Tensor(st, shape.clone(), Shape.contiguousStrides(shape), 0, scope);
+        return new Tensor(st, backend, shape.clone(), Shape.contiguousStrides(shape), 0, scope);
     }
 
     public static Tensor empty(DType dtype, int... shape) { return empty(Backends.current(), dtype, shape); }
@@ -112,7 +121,11 @@ public final class Tensor {
 
     public DType dtype() { return storage.dtype(); }
 
-    public Backend backend() { return storage.backend(); }
+    /**
+     * The backend primitives on this tensor go to (the one it was created through; may be a
+     * decorator around the backend that owns the memory, which is {@code storage().backend()}).
+     */
+    public Backend backend() { return backend; }
 
     public Device device() { return storage.backend().device(); }
 
@@ -157,7 +170,7 @@ public final class Tensor {
         int[] s = Shape.inferReshape("view", shape, newShape);
         if (!isContiguous())
             throw new IllegalStateException("view: tensor " + describe() + " is not contiguous; use Ops.reshape");
-        return new Tensor(storage(), s, Shape.contiguousStrides(s), offset, owner);
+        return new Tensor(storage(), backend, s, Shape.contiguousStrides(s), offset, owner);
     }
 
     /** Rows [start, start+len) along dim 0, as a view sharing storage. */
@@ -166,7 +179,7 @@ public final class Tensor {
             throw new IndexOutOfBoundsException("narrow: rows [" + start + ", " + (start + len) + ") of " + describe());
         int[] s = shape.clone();
         s[0] = len;
-        return new Tensor(storage(), s, strides.clone(), offset + start * strides[0], owner);
+        return new Tensor(storage(), backend, s, strides.clone(), offset + start * strides[0], owner);
     }
 
     /** A view with permuted dimensions (not contiguous in general). */
@@ -181,7 +194,7 @@ public final class Tensor {
             s[i] = shape[order[i]];
             st[i] = strides[order[i]];
         }
-        return new Tensor(storage(), s, st, offset, owner);
+        return new Tensor(storage(), backend, s, st, offset, owner);
     }
 
     // ---- host access (explicit synchronisation points) ------------------------------------------------
@@ -259,7 +272,7 @@ public final class Tensor {
     }
 
     /** A view of the same memory that autograd treats as a constant. */
-    public Tensor detach() { return new Tensor(storage(), shape, strides, offset, owner); }
+    public Tensor detach() { return new Tensor(storage(), backend, shape, strides, offset, owner); }
 
     /** Backward from this scalar: d(this)/d(this) = 1. */
     public void backward() { Autograd.backward(this); }

@@ -16,12 +16,17 @@ public final class Check {
         sameBackend(op, a, b);
     }
 
+    /**
+     * All tensors' memory belongs to one backend. Compares the storages' owners, not the dispatch
+     * backends: a tensor created through a decorator (the profiler) and one created directly on
+     * the backend it wraps live in the same memory and can meet in one op.
+     */
     public static void sameBackend(String op, Tensor... ts) {
         Tensor first = null;
         for (Tensor t : ts) {
             if (t == null) continue;
             if (first == null) first = t;
-            else if (t.backend() != first.backend())
+            else if (t.storage().backend() != first.storage().backend())
                 throw new IllegalArgumentException(op + ": tensors on different devices: " + first.describe() + " and " + t.describe());
         }
     }
