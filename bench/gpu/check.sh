@@ -41,23 +41,23 @@ libcuda=$(ldconfig -p 2>/dev/null | grep -m1 'libcuda.so.1' | awk '{print $NF}')
 { echo "libcuda: ${libcuda:-not found}"; [ -n "$libcuda" ] && nm -D "$libcuda" 2>/dev/null | grep -E ' (cuCtxCreate_v2|cuCtxCreate_v4|cuGetProcAddress_v2|cuMemAlloc_v2|cuStreamBeginCapture_v2|cuGraphInstantiateWithFlags)$'; } > "$out/libcuda.txt" 2>&1
 
 status=0
-timeout 120 "${JAVA[@]}" dvp.engine.cuda.CudaDiagnostics > "$out/doctor.txt" 2>&1 || status=1
-if "${JAVA[@]}" dvp.cli.Dvp --help >/dev/null 2>&1; then
-  timeout 120 "${JAVA[@]}" dvp.cli.Dvp doctor >> "$out/doctor.txt" 2>&1 || true
-fi
+timeout 120 "${JAVA[@]}" dvp.cli.Dvp --device cuda doctor > "$out/doctor.txt" 2>&1 || status=1
 
-# primitives + ResNet-50 step parity (TF32 off) + timing (20 steps, batch 32, 224 px) + leak (100 steps, batch 16)
-timeout 240 "${JAVA[@]}" dvp.cli.selftest.SelfTest --device cuda --resnet50 --timing 20 --batch 32 --size 224 > "$out/selftest.txt" 2>&1 || status=1
-timeout 120 "${JAVA[@]}" dvp.cli.selftest.SelfTest --device cuda --no-primitives --leak 100 --batch 16 --size 224 > "$out/leak.txt" 2>&1 || status=1
+# primitives + ResNet-50 step parity (TF32 off) + timing (20 steps, batch 32, 224 px); then the leak
+# check (100 steps, batch 16) in a fresh JVM so its baseline is not shaped by the runs before
+timeout 240 "${JAVA[@]}" dvp.cli.Dvp --device cuda selftest --resnet50 --timing 20 --batch 32 --image-size 224 \
+  > "$out/selftest.txt" 2>&1 || status=1
+timeout 120 "${JAVA[@]}" dvp.cli.Dvp --device cuda selftest --no-primitives --leak-steps 100 --batch 16 --image-size 224 \
+  > "$out/leak.txt" 2>&1 || status=1
 if [ $status -ne 0 ] && [ $(( $(date +%s) - start )) -lt 200 ]; then
   # rerun the primitives synchronously so an asynchronous fault names the op that caused it
-  DVP_CUDA_SYNC=1 timeout 100 "${JAVA[@]}" dvp.cli.selftest.SelfTest --device cuda > "$out/selftest-sync.txt" 2>&1 || true
+  DVP_CUDA_SYNC=1 timeout 100 "${JAVA[@]}" dvp.cli.Dvp --device cuda --debug selftest > "$out/selftest-sync.txt" 2>&1 || true
 fi
 
 {
   cat "$out/machine.txt"
-  grep -E '^(ok|BAD|verdict)' "$out/doctor.txt"
-  grep -E 'primitives:|FAIL|resnet50|memory over|selftest:|Exception' "$out/selftest.txt" "$out/leak.txt"
+  grep -E 'backend cuda|^  |verdict' "$out/doctor.txt"
+  grep -E 'primitives:|FAIL|resnet50|memory over|selftest:|Exception|^dvp:' "$out/selftest.txt" "$out/leak.txt"
   echo "elapsed: $(( $(date +%s) - start )) s; status: $([ $status -eq 0 ] && echo PASS || echo FAIL)"
 } > "$out/summary.txt" 2>&1
 cat "$out/summary.txt"

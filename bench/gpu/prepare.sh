@@ -12,7 +12,7 @@ pack=${PACK_JRE:-../shared/device/pack-jre}
 rm -rf "$dir/lib" "$dir/dvp.jar"
 [ -f cli/target/dvp.jar ] || { echo "prepare: cli/target/dvp.jar was not built" >&2; exit 1; }
 cp cli/target/dvp.jar "$dir/dvp.jar"
-unzip -l "$dir/dvp.jar" | grep -q dvp/kernels/dvp_kernels.fatbin \
+unzip -l "$dir/dvp.jar" | grep -F dvp/kernels/dvp_kernels.fatbin >/dev/null \
   || { echo "prepare: the jar has no CUDA kernel image (was nvcc found? see the kernels build log)" >&2; exit 1; }
 du -sh "$dir" | sed 's/^/prepare: /'
 echo "prepare: .device ready: dvp.jar (with the kernel image), jre.txz, env.sh"

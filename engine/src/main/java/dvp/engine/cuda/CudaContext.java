@@ -10,7 +10,6 @@ import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
-import jcuda.driver.JCudaDriver;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -210,7 +209,7 @@ public final class CudaContext {
 
     /** After an op: in sync-debug mode, wait for it and report any fault as this op's. */
     void exit() {
-        if (syncEachOp) synchronize();
+        if (syncEachOp && !capturing) synchronize();
     }
 
     String where() { return " (op " + op + ", kernel " + kernel + ")"; }
@@ -322,9 +321,6 @@ public final class CudaContext {
                 + dnn.version() + " (" + dnn.loadedFrom() + ")";
     }
 
-    static String jcudaVersion() {
-        Package p = JCudaDriver.class.getPackage();
-        String v = p == null ? null : p.getImplementationVersion();
-        return v != null ? v : "12.6.0";
-    }
+    /** JCuda's own version constant (a package's manifest version is the fat jar's, not JCuda's). */
+    static String jcudaVersion() { return jcuda.JCudaVersion.get(); }
 }

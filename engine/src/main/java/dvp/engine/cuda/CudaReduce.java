@@ -54,6 +54,7 @@ final class CudaReduce {
      */
     static Partials channelPartials(CudaContext c, int mode, Tensor x, Tensor y, long meanD, Tensor meanF, Tensor invF) {
         long n = x.dim(0), ch = x.dim(1), plane = CudaElementwise.planeOf(x);
+        if (ch > 65535) throw new IllegalArgumentException("per-channel reduction: " + ch + " channels exceed the CUDA grid's y limit (65535)");
         long count = n * plane;
         long slices = Math.max(1, (count + CHANNEL_SLICE - 1) / CHANNEL_SLICE);
         CachingAllocator.Block partial = c.scratch(Math.max(16, ch * slices * 16));
