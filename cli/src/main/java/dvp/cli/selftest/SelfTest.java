@@ -54,6 +54,7 @@ public final class SelfTest {
         if (dut instanceof CudaBackend c) c.setTf32(false); // exact fp32 for the comparison
         try {
             boolean ok = !o.primitives() || parity(cpu, dut, o);
+            if (o.primitives() && dut instanceof CudaBackend c) ok &= cudaServices(cpu, c, o);
             if (o.resnetParity()) ok &= resnetStepParity(cpu, dut, o);
             if (o.timingSteps() > 0 || o.leakSteps() > 0) ok &= timingAndLeak(dut, o);
             out.println(ok ? "selftest: all checks passed" : "selftest: FAILED");
@@ -81,6 +82,95 @@ public final class SelfTest {
         }
         out.printf(Locale.ROOT, "primitives: %d passed, %d failed%n", pass, fail);
         return fail == 0;
+    }
+
+    // ---- CUDA-only services: batched GEMM, graph capture/replay, out-of-memory, device-side errors ---
+
+    private boolean cudaServices(Backend cpu, CudaBackend cuda, Options o) {
+        List<ParityResult> rows = new ArrayList<>();
+        Rng rng = new Rng(o.seed() ^ 0xc0deL);
+        try (Scope s = Scope.open("selftest cuda services")) {
+            // batched GEMM (cublasGemmStridedBatchedEx) against per-matrix CPU GEMMs
+            int batch = 5, m = 19, k = 33, n = 27;
+            float[] a = gaussian(rng, batch * m * k), b = gaussian(rng, batch * k * n);
+            Tensor out = Tensor.empty(cuda, DType.F32, batch, m, n);
+            cuda.fill(out, Double.NaN);
+            cuda.batchedMatmul(Tensor.of(cuda, a, batch, m, k), false, Tensor.of(cuda, b, batch, k, n), false, out);
+            float[] got = out.toFloatArray(), want = new float[batch * m * n];
+            for (int i = 0; i < batch; i++) {
+                Tensor r = Tensor.empty(cpu, DType.F32, m, n);
+                cpu.matmul(Tensor.of(cpu, java.util.Arrays.copyOfRange(a, i * m * k, (i + 1) * m * k), m, k), false,
+                        Tensor.of(cpu, java.util.Arrays.copyOfRange(b, i * k * n, (i + 1) * k * n), k, n), false, r, 1f, 0f);
+                System.arraycopy(r.toFloatArray(), 0, want, i * m * n, m * n);
+            }
+            rows.add(row("batchedMatmul", "out", "5x[19x33 @ 33x27]", want, got, 1e-4));
+
+            // CUDA graph: capture axpby -> relu -> sumAll once, replay twice with new inputs
+            float[] x1 = gaussian(rng, 1001), x2 = gaussian(rng, 1001);
+            Tensor x = Tensor.of(cuda, x1, 1001), y = Tensor.empty(cuda, DType.F32, 1001), sum = Tensor.empty(cuda, DType.F32, 1);
+            try (var g = cuda.captureGraph(() -> {
+                cuda.axpby(2f, x, -1f, x, y);
+                cuda.relu(y, y);
+                cuda.sumAll(y, sum);
+            })) {
+                float[] sums = new float[2];
+                for (int rep = 0; rep < 2; rep++) {
+                    x.copyFrom(Tensor.of(cuda, rep == 0 ? x1 : x2, 1001));
+                    g.replay();
+                    sums[rep] = sum.item();
+                }
+                double e0 = 0, e1 = 0;
+                for (float v : x1) e0 += Math.max(v, 0);
+                for (float v : x2) e1 += Math.max(v, 0);
+                rows.add(row("cuda graph replay", "sum", "[1001] x2 replays", new float[]{(float) e0, (float) e1}, sums, 1e-6));
+            }
+
+            // out of memory: one clear exception with PyTorch's facts, and the backend still works after it
+            String oom;
+            try {
+                Tensor.empty(cuda, DType.F32, 1 << 30, 1 << 10); // 4 TiB
+                oom = "no exception";
+            } catch (dvp.engine.cuda.CudaOutOfMemoryException e) {
+                oom = e.getMessage().contains("Tried to allocate") && e.getMessage().contains("free") ? "" : "message: " + e.getMessage();
+            }
+            rows.add(new ParityResult("out-of-memory", "message", "4 TiB", oom.isEmpty() ? 0 : 1, 0, oom.isEmpty(), oom));
+
+            // a bad label is reported by the kernel and thrown at the next sync, naming the row
+            String bad;
+            try {
+                Tensor logits = Tensor.of(cuda, gaussian(rng, 3 * 5), 3, 5), labels = Tensor.ofLongs(cuda, new long[]{0, 7, 1}, 3);
+                cuda.softmaxCrossEntropyForward(logits, labels, 0f, Tensor.empty(cuda, DType.F32, 1), Tensor.empty(cuda, DType.F32, 3, 5));
+                cuda.synchronize();
+                bad = "no exception";
+            } catch (IllegalArgumentException e) {
+                bad = e.getMessage().contains("row 1") ? "" : "message: " + e.getMessage();
+            }
+            rows.add(new ParityResult("device error word", "label", "label 7 of 5", bad.isEmpty() ? 0 : 1, 0, bad.isEmpty(), bad));
+        } catch (RuntimeException e) {
+            rows.add(new ParityResult("cuda services", "-", "-", Double.POSITIVE_INFINITY, 0, false, "threw " + e));
+        }
+        boolean ok = true;
+        for (ParityResult r : rows) {
+            out.println(r.row());
+            ok &= r.pass();
+        }
+        return ok;
+    }
+
+    private static float[] gaussian(Rng rng, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) rng.nextGaussian();
+        return v;
+    }
+
+    private static ParityResult row(String op, String output, String shape, float[] want, float[] got, double tol) {
+        double scale = 1e-30, err = 0;
+        for (float v : want) scale = Math.max(scale, Math.abs(v));
+        for (int i = 0; i < want.length; i++) {
+            double d = Math.abs((double) got[i] - want[i]);
+            err = Double.isNaN(d) ? Double.POSITIVE_INFINITY : Math.max(err, d);
+        }
+        return new ParityResult(op, output, shape, err / scale, tol, err / scale <= tol, "");
     }
 
     // ---- ResNet-50 training step, device vs CPU ---------------------------------------------------
