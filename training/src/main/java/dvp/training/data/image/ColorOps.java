@@ -105,17 +105,30 @@ public final class ColorOps {
             }
             float cr = max - min;
             float s = cr / (float) max;
-            float rc = (max - r) / cr, gc = (max - g) / cr, bc = (max - b) / cr;
             float h;
-            if (r == max) h = bc - gc;
-            else if (g == max) h = (float) (2.0 + rc - bc);
-            else h = (float) (4.0 + gc - rc);
-            h = (float) ((h / 6.0 + 1.0) % 1.0);
+            if (r == max) h = (max - b) / cr - (max - g) / cr;
+            else if (g == max) h = (float) (2.0 + (max - r) / cr - (max - b) / cr);
+            else h = (float) (4.0 + (max - g) / cr - (max - r) / cr);
+            // fmod(h/6 + 1, 1) for a value in (0.8, 2): subtracting 1 is exact there (and far cheaper)
+            double hw = h / 6.0 + 1.0;
+            h = (float) (hw >= 1.0 ? hw - 1.0 : hw);
             int uh = clip8((int) (h * 255.0));
             int us = clip8((int) (s * 255.0));
             hsvToRgb((uh + shift) & 0xFF, us, max, out, i);
         }
         return new Image8(im.width, im.height, 3, out);
+    }
+
+    // hsv2rgb's per-h and per-s terms, precomputed with PIL's exact float/double expressions
+    private static final int[] SECTOR = new int[256];
+    private static final float[] FRACTION = new float[256], SAT = new float[256];
+
+    static {
+        for (int v = 0; v < 256; v++) {
+            SECTOR[v] = (int) Math.floor((float) v * 6.0 / 255.0);
+            FRACTION[v] = (float) ((float) v * 6.0 / 255.0 - (float) SECTOR[v]);
+            SAT[v] = (float) (((float) v) / 255.0);
+        }
     }
 
     /** PIL's hsv2rgb for one pixel, written at out[o..o+2]. */
@@ -124,9 +137,9 @@ public final class ColorOps {
             out[o] = out[o + 1] = out[o + 2] = (byte) v;
             return;
         }
-        int i = (int) Math.floor((float) h * 6.0 / 255.0);
-        float f = (float) ((float) h * 6.0 / 255.0 - (float) i);
-        float fs = (float) (((float) s) / 255.0);
+        int i = SECTOR[h];
+        float f = FRACTION[h];
+        float fs = SAT[s];
         int p = clip8((int) Math.round((float) v * (1.0 - fs)));
         int q = clip8((int) Math.round((float) v * (1.0 - fs * f)));
         int t = clip8((int) Math.round((float) v * (1.0 - fs * (1.0 - f))));

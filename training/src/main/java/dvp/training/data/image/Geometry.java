@@ -39,9 +39,14 @@ public final class Geometry {
         byte[] d = im.data, out = new byte[d.length];
         for (int y = 0; y < im.height; y++) {
             int row = y * w * c;
-            for (int x = 0; x < w; x++) {
-                int s = row + x * c, t = row + (w - 1 - x) * c;
-                for (int k = 0; k < c; k++) out[t + k] = d[s + k];
+            if (c == 3) {
+                for (int s = row, t = row + (w - 1) * 3; t >= row; s += 3, t -= 3) {
+                    out[t] = d[s];
+                    out[t + 1] = d[s + 1];
+                    out[t + 2] = d[s + 2];
+                }
+            } else {
+                for (int x = 0; x < w; x++) out[row + w - 1 - x] = d[row + x];
             }
         }
         return new Image8(w, im.height, c, out);

@@ -63,6 +63,7 @@ public class TorchvisionParityTest {
         images.put("c.png", TestImages.natural(37, 29, 3));
         images.put("d.png", TestImages.natural(224, 224, 4));
         images.put("g.png", ColorOps.grayscale(TestImages.natural(160, 120, 5), 1));
+        images.put("t.png", TestImages.natural(5, 4, 6));
         for (var e : images.entrySet()) ImageWriters.writePng(e.getValue(), dir.resolve(e.getKey()));
 
         List<Case> cases = new ArrayList<>();
@@ -112,6 +113,8 @@ public class TorchvisionParityTest {
             cases.add(c("blur_a_" + s, "a.png", "gaussian_blur_pil", List.of(s), im -> GaussianBlurPil.blur(im, s), true));
         }
         cases.add(c("blur_c_2", "c.png", "gaussian_blur_pil", List.of(2.0), im -> GaussianBlurPil.blur(im, 2.0), true));
+        for (double s : new double[]{0.7, 2.0}) // radius wider than the image: PIL's other edge case
+            cases.add(c("blur_tiny_" + s, "t.png", "gaussian_blur_pil", List.of(s), im -> GaussianBlurPil.blur(im, s), true));
         cases.add(cm("blur_g", "g.png", "L", "gaussian_blur_pil", List.of(1.5), im -> GaussianBlurPil.blur(im, 1.5), true));
         // AutoAugment ops: torchvision's (PIL, nearest) and the DVP/4uiiurz1 ones (scipy cubic spline)
         Object[][] tv = {{"ShearX", 0.2}, {"ShearY", -0.3}, {"TranslateX", 60.0}, {"TranslateY", -45.0}, {"Rotate", 30.0}, {"Rotate", -13.3},
