@@ -1,0 +1,89 @@
+package dvp.training.distill;
+
+import dvp.engine.Rng;
+import dvp.engine.Tensor;
+import dvp.engine.autograd.GradMode;
+import dvp.engine.ops.Distill;
+import dvp.engine.ops.Elementwise;
+import dvp.nn.BatchNorm2d;
+import dvp.nn.Module;
+import dvp.nn.ModuleList;
+import dvp.nn.models.Connectors;
+import dvp.nn.models.ResNet;
+import dvp.nn.models.StageFeatures;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Overhaul-of-Feature-Distillation from a frozen teacher (ALGORITHMS §3): per stage i a connector
+ * r_i (1×1 conv + BN, C_s → C_t, trained with the student), the teacher's per-channel margin from
+ * its last-block final BN (γ, β; computed once here, the teacher never changes), and the loss
+ * λ/B · Σ_i w_i · Σ_{n,c,h,w} mask·(r_i(s_i) − max(t_i, m))².
+ *
+ * <p>The teacher is frozen: its parameters do not require grad, it is in no optimizer, and its
+ * forward runs under no-grad (only its features are needed, as constants). In {@code train} mode
+ * its BN layers use batch statistics (OFD/DVP; the margin's assumption that a pre-ReLU response has
+ * mean β and std |γ| holds exactly then); its running statistics change but are never used.
+ */
+public final class OfdDistiller {
+    private final ResNet teacher;
+    private final ModuleList connectors;
+    private final Tensor[] margins;
+    private final float[] stageWeights;
+    private final float lambda;
+    private final boolean teacherTrainMode;
+
+    /** Builds the connectors (from rng) and the margins on the teacher's backend, in the scope open now. */
+    public OfdDistiller(ResNet teacher, ResNet student, DistillSpec spec, Rng rng) {
+        this.teacher = teacher;
+        teacher.requiresGrad(false);
+        int[] ct = teacher.stageChannels(), cs = student.stageChannels();
+        List<Module> conns = new ArrayList<>();
+        for (int i = 0; i < 4; i++) conns.add(Connectors.ofd(cs[i], ct[i], rng.fork(i)));
+        connectors = new ModuleList(conns);
+        margins = new Tensor[4];
+        for (int i = 0; i < 4; i++) {
+            BatchNorm2d bn = teacher.stageFinalBn(i);
+            margins[i] = Distill.ofdMargin(bn.weight(), bn.bias());
+        }
+        stageWeights = new float[4];
+        for (int i = 0; i < 4; i++) stageWeights[i] = spec.stageWeights().get(i).floatValue();
+        lambda = (float) spec.lambda();
+        teacherTrainMode = spec.teacherTrainMode();
+    }
+
+    public ResNet teacher() { return teacher; }
+
+    /** The four connectors ({@code 0.*} .. {@code 3.*}); trained with the student, never exported. */
+    public ModuleList connectors() { return connectors; }
+
+    /** The margin of stage i, [C_t] (all negative). */
+    public Tensor margin(int i) { return margins[i]; }
+
+    /** Sets the connectors to training mode and the teacher to its configured mode. */
+    public void train() {
+        connectors.train();
+        teacher.train(teacherTrainMode);
+    }
+
+    /**
+     * The distillation term for one batch: the teacher encodes x (the same augmented batch the
+     * student saw) under no-grad; each student stage goes through its connector. Returns
+     * λ/B · Σ_i w_i·d_i, rank-0, differentiable in the student and the connectors.
+     */
+    public Tensor loss(StageFeatures student, Tensor x) {
+        StageFeatures t;
+        try (var g = GradMode.noGrad()) {
+            t = teacher.forwardWithFeatures(x);
+        }
+        float perImage = lambda / x.dim(0);
+        Tensor total = null;
+        for (int i = 0; i < 4; i++) {
+            Tensor s = connectors.get(i).forward(student.stage(i));
+            Tensor d = Distill.ofdLoss(s, t.stage(i), margins[i], stageWeights[i] * perImage);
+            total = total == null ? d : Elementwise.add(total, d);
+        }
+        return total;
+    }
+}

@@ -1,0 +1,191 @@
+package dvp.training.loop;
+
+import dvp.engine.Scope;
+import dvp.engine.Tensor;
+import dvp.nn.optim.LrSchedule;
+import dvp.nn.optim.Sgd;
+import dvp.training.checkpoint.Stateful;
+import dvp.training.data.loader.Batch;
+import dvp.training.data.loader.DataLoader;
+import dvp.training.data.loader.LoaderStats;
+import dvp.training.observe.Progress;
+import dvp.training.run.StopSignal;
+import dvp.training.session.TrainingSession;
+
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The loop every phase shares: epochs of steps over a {@link DataLoader}, the per-epoch learning
+ * rate, per-step scalars read once per logging interval ({@link StepScalars}), the NaN/Inf guard
+ * on the loss of every step, progress, metrics ({@code train} rows per interval, {@code epoch}
+ * rows with the epoch's means and the phase's validation numbers), a full checkpoint after every
+ * epoch and on Ctrl-C, and {@code --resume}.
+ *
+ * <p><b>Resume is exact</b> because everything a step depends on is either checkpointed (the
+ * tracked parts, the step counter, the epoch's running sums) or a pure function of (seed, epoch,
+ * step): the loader's sample order and augmentation ({@code SampleSeeds}), the learning rate
+ * (schedules are functions of the epoch) and whatever a phase derives from the step (MoCo's key
+ * permutation). A run resumed in the middle of an epoch re-reads that epoch's first batches to
+ * reach its position (their content is a function of the epoch, so nothing else changes).
+ *
+ * <p>Subclasses implement {@link #trainStep} (inside a per-step {@link Scope}: its temporaries are
+ * freed when the step ends) and optionally {@link #beforeEpoch} / {@link #endOfEpoch}.
+ */
+public abstract class EpochLoop {
+    private final TrainingSession session;
+    private final DataLoader loader;
+    private final Sgd optimizer;
+    private final LrSchedule schedule;
+    private final int epochs, logEvery;
+    private final String task;
+    private final StepScalars scalars;
+    private long step;
+    private double epochSum0;
+    private long epochCount;
+    private String status = "";
+    private final Map<String, Double> lastEpoch = new LinkedHashMap<>();
+
+    /**
+     * @param scalarNames names of the per-step values {@link #trainStep} returns, the loss first
+     */
+    protected EpochLoop(String task, TrainingSession session, DataLoader loader, Sgd optimizer, LrSchedule schedule,
+                        int epochs, int logEvery, String... scalarNames) {
+        this.task = task;
+        this.session = session;
+        this.loader = loader;
+        this.optimizer = optimizer;
+        this.schedule = schedule;
+        this.epochs = epochs;
+        this.logEvery = Math.max(1, logEvery);
+        this.scalars = new StepScalars(loader.backend(), this.logEvery, scalarNames);
+    }
+
+    /** One optimisation step on batch b; returns the per-step scalars (rank-0 F32, loss first). */
+    protected abstract Tensor[] trainStep(Batch b, int epoch, long step);
+
+    /** Called before the first step of every epoch (after the lr is set): put modules in their modes. */
+    protected void beforeEpoch(int epoch) {}
+
+    /** Called after the last step of every epoch, before the checkpoint: validation numbers to log and keep. */
+    protected Map<String, Double> endOfEpoch(int epoch) { return Map.of(); }
+
+    public TrainingSession session() { return session; }
+
+    public long step() { return step; }
+
+    public int stepsPerEpoch() { return loader.stepsPerEpoch(); }
+
+    /** The numbers logged for the last completed epoch (means of the step scalars, lr, validation). */
+    public Map<String, Double> lastEpochMetrics() { return Map.copyOf(lastEpoch); }
+
+    /** The step counter and the running sums of the current epoch, for the checkpoint. */
+    private Stateful loopState() {
+        return Stateful.of(out -> out.put("step", step).put("epoch_loss_sum", epochSum0).put("epoch_loss_count", epochCount),
+                in -> {
+                    step = in.getLong("step");
+                    epochSum0 = in.getDouble("epoch_loss_sum");
+                    epochCount = in.getLong("epoch_loss_count");
+                });
+    }
+
+    /**
+     * Runs (or, after --resume, continues) the training. Call after every other part of the state
+     * is tracked with {@code session.checkpoints().track(...)}.
+     */
+    public final void run() throws IOException {
+        session.checkpoints().track("loop", loopState());
+        long resumedAt = session.resume();
+        if (resumedAt != step)
+            throw new IllegalStateException("resumed checkpoint says step " + resumedAt + " but its loop state says " + step);
+        int spe = loader.stepsPerEpoch();
+        long total = (long) epochs * spe;
+        if (step > total)
+            throw new dvp.training.run.BadInputException("the checkpoint is at step " + step + ", beyond this run's " + total
+                    + " steps (" + epochs + " epochs of " + spe + "); pass at least as many --epochs as the resumed run");
+        Flush flush = new Flush(loader.stats(), System.nanoTime());
+        try (Progress progress = session.progress(task, total, step)) {
+            while (step < total) {
+                int epoch = (int) (step / spe);
+                int first = (int) (step % spe);
+                schedule.apply(optimizer, epoch, 0);
+                beforeEpoch(epoch);
+                try (DataLoader.Epoch it = loader.epoch(epoch)) {
+                    for (int i = 0; i < first; i++) it.next();
+                    for (int i = first; i < spe; i++) {
+                        Batch b = it.next();
+                        try (Scope s = Scope.open(task + "-step")) {
+                            scalars.record(step + 1, trainStep(b, epoch, step));
+                        }
+                        step++;
+                        boolean stop = StopSignal.requested();
+                        if (scalars.isFull() || i == spe - 1 || stop) flush = flush(flush, epoch, spe);
+                        progress.update(step, status);
+                        if (stop) session.stopIfRequested(step, epoch);
+                    }
+                }
+                lastEpoch.clear();
+                lastEpoch.put("loss", epochCount == 0 ? Double.NaN : epochSum0 / epochCount);
+                lastEpoch.put("lr", optimizer.groups().getFirst().lr());
+                lastEpoch.putAll(endOfEpoch(epoch));
+                epochSum0 = 0;
+                epochCount = 0;
+                Metrics.logEpoch(session, step, epoch + 1, lastEpoch);
+                status = epochStatus(epoch + 1, lastEpoch);
+                progress.update(step, status);
+                session.checkpoints().save(step, epoch + 1, lastEpoch);
+            }
+        }
+    }
+
+    private record Flush(LoaderStats stats, long nanos) {}
+
+    /** Reads the recorded steps, checks every loss, logs one train row. */
+    private Flush flush(Flush prev, int epoch, int spe) {
+        StepScalars.Drained d = scalars.drain();
+        if (d.count() == 0) return prev;
+        String[] names = scalars.names();
+        for (int i = 0; i < d.count(); i++) {
+            session.guard().check(d.steps()[i], names[0], d.values()[0][i]);
+            epochSum0 += d.values()[0][i];
+            epochCount++;
+        }
+        LoaderStats now = loader.stats();
+        long t = System.nanoTime();
+        double secs = (t - prev.nanos()) / 1e9;
+        long images = now.samples() - prev.stats().samples();
+        long stepNanos = now.stepNanos() - prev.stats().stepNanos();
+        double wait = stepNanos > 0 ? (double) (now.waitNanos() - prev.stats().waitNanos()) / stepNanos : 0;
+        var row = session.metrics().row("train", d.steps()[d.count() - 1]);
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, epochs));
+        for (int j = 0; j < names.length; j++) {
+            double m = d.mean(j);
+            row.put(names[j], m);
+            sb.append(' ').append(names[j]).append(' ').append(MetricsFormat.value(m));
+        }
+        double lr = optimizer.groups().getFirst().lr();
+        row.put("lr", lr).put("img_per_s", secs > 0 ? images / secs : 0).put("data_wait", wait).put("epoch", epoch + 1).log();
+        sb.append(String.format(Locale.ROOT, " lr %.4g %.0f img/s", lr, secs > 0 ? images / secs : 0));
+        status = sb.toString();
+        return new Flush(now, t);
+    }
+
+    private String epochStatus(int epoch, Map<String, Double> m) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "epoch %d/%d done", epoch, epochs));
+        m.forEach((k, v) -> { if (!k.equals("lr")) sb.append(' ').append(k).append(' ').append(MetricsFormat.value(v)); });
+        return sb.toString();
+    }
+
+    /** Logging helpers shared by the phases. */
+    static final class Metrics {
+        private Metrics() {}
+
+        static void logEpoch(TrainingSession s, long step, int epoch, Map<String, Double> values) {
+            var row = s.metrics().row("epoch", step).put("epoch", epoch);
+            values.forEach(row::put);
+            row.log();
+        }
+    }
+}

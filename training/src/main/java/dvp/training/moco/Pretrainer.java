@@ -1,0 +1,140 @@
+package dvp.training.moco;
+
+import dvp.engine.Rng;
+import dvp.engine.Scope;
+import dvp.engine.Tensor;
+import dvp.engine.spi.Backend;
+import dvp.engine.spi.Backends;
+import dvp.nn.optim.Sgd;
+import dvp.training.checkpoint.Stateful;
+import dvp.training.data.ImageDataset;
+import dvp.training.data.loader.Batch;
+import dvp.training.data.loader.DataLoader;
+import dvp.training.data.transforms.ColorJitter;
+import dvp.training.data.transforms.MocoV2View;
+import dvp.training.data.transforms.Normalize;
+import dvp.training.data.transforms.RandomGaussianBlur;
+import dvp.training.data.transforms.RandomGrayscale;
+import dvp.training.data.transforms.RandomHorizontalFlip;
+import dvp.training.data.transforms.RandomResizedCrop;
+import dvp.training.data.transforms.ViewTransform;
+import dvp.training.loop.EpochLoop;
+import dvp.training.loop.Loaders;
+import dvp.training.loop.OptimizerState;
+import dvp.training.model.ModelFiles;
+import dvp.training.run.BadInputException;
+import dvp.training.session.TrainingSession;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Phase 1 ({@code dvp pretrain}): MoCo v2 with the margin loss on unlabelled images (labels, if
+ * any, are ignored). Per step: two augmented views, {@link MocoModel#step}, backward, SGD on f_q.
+ * Logs loss, contrastive accuracy, lr, images/s and data wait; checkpoints both encoders, the queue
+ * and its pointer, the momentum buffers and the loop position every epoch; at the end writes the
+ * downstream backbone ({@code export/backbone.safetensors}: f_q without the MLP head).
+ *
+ * <pre>{@code
+ * try (TrainingSession s = TrainingSession.open("pretrain", options, cfg, backend);
+ *      Pretrainer p = new Pretrainer(cfg, images, Normalize.IMAGENET, backend, s)) {
+ *     Path backbone = p.run();
+ * }
+ * }</pre>
+ */
+public final class Pretrainer extends EpochLoop implements AutoCloseable {
+    /** Key of the per-step stream of key-shuffle permutations (a pure function of seed and step). */
+    private static final long KEY_SHUFFLE = 0x4B53485546L;
+    private final PretrainConfig cfg;
+    private final Scope scope;
+    private final MocoModel model;
+    private final Sgd optimizer;
+    private final DataLoader loader;
+    private final Backend backend;
+
+    public Pretrainer(PretrainConfig cfg, ImageDataset images, Normalize normalize, Backend backend, TrainingSession session) {
+        this(cfg.validate(), images, normalize, backend, session, Scope.open("pretrain"));
+    }
+
+    private Pretrainer(PretrainConfig cfg, ImageDataset images, Normalize normalize, Backend backend, TrainingSession session, Scope scope) {
+        this(cfg, session, scope, build(cfg, images, normalize, backend, scope));
+    }
+
+    private record Parts(MocoModel model, Sgd optimizer, DataLoader loader, Backend backend) {}
+
+    private Pretrainer(PretrainConfig cfg, TrainingSession session, Scope scope, Parts p) {
+        super("pretrain", session, p.loader(), p.optimizer(), cfg.schedule().build(cfg.epochs()), cfg.epochs(), cfg.logEvery(), "loss", "acc");
+        this.cfg = cfg;
+        this.scope = scope;
+        this.model = p.model();
+        this.optimizer = p.optimizer();
+        this.loader = p.loader();
+        this.backend = p.backend();
+        session.checkpoints()
+                .track("encoder_q", Stateful.tensors(model.encoderQ()::stateDict))
+                .track("encoder_k", Stateful.tensors(model.encoderK()::stateDict))
+                .track("queue", Stateful.tensors(() -> Map.of("keys", model.queue(), "ptr", model.queuePtr())))
+                .track("optimizer", new OptimizerState(optimizer));
+    }
+
+    private static Parts build(PretrainConfig cfg, ImageDataset images, Normalize normalize, Backend backend, Scope scope) {
+        try (var use = Backends.use(backend)) {
+            if (normalize.channels() != cfg.model().inChannels())
+                throw new BadInputException("the images are normalised as " + normalize.channels() + "-channel but the network takes "
+                        + cfg.model().inChannels() + " (--in-channels)");
+            MocoModel model = new MocoModel(cfg.model(), cfg.dim(), cfg.queueSize(), cfg.bnSplits(), cfg.keyMomentum(), cfg.margin(),
+                    cfg.temperature(), new Rng(cfg.seed()));
+            Sgd sgd = cfg.optim().build(model.encoderQ().namedParameters());
+            ViewTransform view = view(cfg);
+            DataLoader loader = Loaders.train(images, List.of(view, view), normalize, cfg.batchSize(), true, cfg.workers(), cfg.seed(), backend);
+            return new Parts(model, sgd, loader, backend);
+        } catch (RuntimeException e) {
+            scope.close();
+            throw e;
+        }
+    }
+
+    /** One view of the two-view pipeline (§4.1), with the configured blur probability. */
+    static ViewTransform view(PretrainConfig cfg) {
+        if (cfg.augmentation().equals("mocov1")) return MocoV2View.mocoV1(cfg.imageSize());
+        return new MocoV2View(cfg.imageSize(), RandomResizedCrop.MOCO, ColorJitter.MOCO_V2, new RandomGrayscale(0.2),
+                new RandomGaussianBlur(cfg.blurProbability(), 0.1, 2.0), RandomHorizontalFlip.HALF);
+    }
+
+    public MocoModel model() { return model; }
+
+    public Sgd optimizer() { return optimizer; }
+
+    /** Trains (or continues after --resume) and writes the downstream backbone; returns its path. */
+    public Path train() throws IOException {
+        run();
+        Path out = session().run().path().resolve("export").resolve("backbone.safetensors");
+        ModelFiles.save(out, model.encoderQ(), cfg.model(), ModelFiles.Kind.BACKBONE, List.of());
+        return out;
+    }
+
+    @Override
+    protected void beforeEpoch(int epoch) {
+        model.encoderQ().train();
+        model.encoderK().train(); // batch statistics for the keys too (their running stats are f_k's own)
+    }
+
+    @Override
+    protected Tensor[] trainStep(Batch b, int epoch, long step) {
+        int[] order = cfg.shuffleKeys() ? new Rng(cfg.seed()).fork(KEY_SHUFFLE).fork(step).permutation(b.size()) : null;
+        optimizer.zeroGrad();
+        MocoModel.Step r = model.step(b.views().get(0), b.views().get(1), order);
+        r.loss().backward();
+        optimizer.step();
+        return new Tensor[]{r.loss(), r.accuracy()};
+    }
+
+    @Override
+    public void close() {
+        loader.close();
+        optimizer.close();
+        if (!scope.isClosed()) scope.close();
+    }
+}
