@@ -9,6 +9,7 @@ import dvp.training.data.loader.Batch;
 import dvp.training.data.loader.DataLoader;
 import dvp.training.data.loader.LoaderStats;
 import dvp.training.observe.Progress;
+import dvp.training.run.RunInterruptedException;
 import dvp.training.run.StopSignal;
 import dvp.training.session.TrainingSession;
 
@@ -46,6 +47,7 @@ public abstract class EpochLoop {
     private double epochSum0;
     private long epochCount;
     private String status = "";
+    private long stopAt = -1;
     private final Map<String, Double> lastEpoch = new LinkedHashMap<>();
 
     /**
@@ -73,6 +75,12 @@ public abstract class EpochLoop {
     protected Map<String, Double> endOfEpoch(int epoch) { return Map.of(); }
 
     public TrainingSession session() { return session; }
+
+    /**
+     * Stops the run as Ctrl-C would (checkpoint, then {@link dvp.training.run.RunInterruptedException})
+     * once {@code step} steps are done: for a time-boxed run, and for tests of resuming.
+     */
+    public void stopAt(long step) { stopAt = step; }
 
     public long step() { return step; }
 
@@ -120,10 +128,13 @@ public abstract class EpochLoop {
                             scalars.record(step + 1, trainStep(b, epoch, step));
                         }
                         step++;
-                        boolean stop = StopSignal.requested();
+                        boolean stop = StopSignal.requested() || step == stopAt;
                         if (scalars.isFull() || i == spe - 1 || stop) flush = flush(flush, epoch, spe);
                         progress.update(step, status);
-                        if (stop) session.stopIfRequested(step, epoch);
+                        if (stop) {
+                            session.stopIfRequested(step, epoch);
+                            throw new RunInterruptedException(step, session.checkpoints().save(step, epoch, Map.of()));
+                        }
                     }
                 }
                 lastEpoch.clear();
