@@ -26,7 +26,7 @@ import java.util.Map;
  * epoch and on Ctrl-C, and {@code --resume}.
  *
  * <p><b>Resume is exact</b> because everything a step depends on is either checkpointed (the
- * tracked parts, the step counter, the epoch's running sums) or a pure function of (seed, epoch,
+ * tracked parts, the step counter, the epoch's running sums of the step scalars) or a pure function of (seed, epoch,
  * step): the loader's sample order and augmentation ({@code SampleSeeds}), the learning rate
  * (schedules are functions of the epoch) and whatever a phase derives from the step (MoCo's key
  * permutation). A run resumed in the middle of an epoch re-reads that epoch's first batches to
@@ -44,7 +44,7 @@ public abstract class EpochLoop {
     private final String task;
     private final StepScalars scalars;
     private long step;
-    private double epochSum0;
+    private final double[] epochSums;
     private long epochCount;
     private String status = "";
     private long stopAt = -1;
@@ -63,6 +63,7 @@ public abstract class EpochLoop {
         this.epochs = epochs;
         this.logEvery = Math.max(1, logEvery);
         this.scalars = new StepScalars(loader.backend(), this.logEvery, scalarNames);
+        this.epochSums = new double[scalarNames.length];
     }
 
     /** One optimisation step on batch b; returns the per-step scalars (rank-0 F32, loss first). */
@@ -91,11 +92,18 @@ public abstract class EpochLoop {
 
     /** The step counter and the running sums of the current epoch, for the checkpoint. */
     private Stateful loopState() {
-        return Stateful.of(out -> out.put("step", step).put("epoch_loss_sum", epochSum0).put("epoch_loss_count", epochCount),
+        return Stateful.of(out -> {
+                    long[] bits = new long[epochSums.length];
+                    for (int j = 0; j < bits.length; j++) bits[j] = Double.doubleToRawLongBits(epochSums[j]);
+                    out.put("step", step).put("epoch_sum_bits", bits).put("epoch_count", epochCount);
+                },
                 in -> {
                     step = in.getLong("step");
-                    epochSum0 = in.getDouble("epoch_loss_sum");
-                    epochCount = in.getLong("epoch_loss_count");
+                    long[] bits = in.getLongs("epoch_sum_bits");
+                    if (bits.length != epochSums.length)
+                        throw new IllegalStateException("checkpoint loop state has " + bits.length + " running sums, this trainer keeps " + epochSums.length);
+                    for (int j = 0; j < bits.length; j++) epochSums[j] = Double.longBitsToDouble(bits[j]);
+                    epochCount = in.getLong("epoch_count");
                 });
     }
 
@@ -138,10 +146,11 @@ public abstract class EpochLoop {
                     }
                 }
                 lastEpoch.clear();
-                lastEpoch.put("loss", epochCount == 0 ? Double.NaN : epochSum0 / epochCount);
+                String[] names = scalars.names();
+                for (int j = 0; j < names.length; j++) lastEpoch.put(names[j], epochCount == 0 ? Double.NaN : epochSums[j] / epochCount);
                 lastEpoch.put("lr", optimizer.groups().getFirst().lr());
                 lastEpoch.putAll(endOfEpoch(epoch));
-                epochSum0 = 0;
+                java.util.Arrays.fill(epochSums, 0);
                 epochCount = 0;
                 Metrics.logEpoch(session, step, epoch + 1, lastEpoch);
                 status = epochStatus(epoch + 1, lastEpoch);
@@ -160,7 +169,7 @@ public abstract class EpochLoop {
         String[] names = scalars.names();
         for (int i = 0; i < d.count(); i++) {
             session.guard().check(d.steps()[i], names[0], d.values()[0][i]);
-            epochSum0 += d.values()[0][i];
+            for (int j = 0; j < names.length; j++) epochSums[j] += d.values()[j][i];
             epochCount++;
         }
         LoaderStats now = loader.stats();

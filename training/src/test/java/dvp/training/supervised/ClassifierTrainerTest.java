@@ -1,0 +1,269 @@
+package dvp.training.supervised;
+
+import dvp.engine.Rng;
+import dvp.engine.Scope;
+import dvp.engine.Tensor;
+import dvp.engine.io.SafetensorsFile;
+import dvp.engine.spi.Backends;
+import dvp.nn.models.ResNet;
+import dvp.nn.optim.Sgd;
+import dvp.training.distill.DistillSpec;
+import dvp.training.model.ModelFiles;
+import dvp.training.model.ModelSpec;
+import dvp.training.observe.ProgressMode;
+import dvp.training.run.BadInputException;
+import dvp.training.run.Json;
+import dvp.training.run.RunInterruptedException;
+import dvp.training.session.SessionOptions;
+import dvp.training.session.TrainingSession;
+import dvp.training.testing.ShapesDataset;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Linear eval, fine-tuning and distillation on the tiny network: learning, state invariants, bad input. */
+class ClassifierTrainerTest {
+    @TempDir
+    Path dir;
+    private Path backbone;
+    private final ShapesDataset train = new ShapesDataset(64, 16, 1, 11), val = new ShapesDataset(32, 16, 1, 12);
+
+    /** A "pretrained" backbone file: a seeded random tiny network, written as phase 1 exports it. */
+    @BeforeEach
+    void writeBackbone() throws Exception {
+        backbone = dir.resolve("backbone.safetensors");
+        try (Scope s = Scope.open("backbone")) {
+            ResNet net = ShapesDataset.tinyModel(1).build(16, new Rng(77));
+            ModelFiles.save(backbone, net, ShapesDataset.tinyModel(1), ModelFiles.Kind.BACKBONE, List.of());
+        }
+    }
+
+    private static ClassifierConfig tiny(ClassifierConfig base, Consumer<ClassifierConfig.Builder> more) {
+        return base.with(b -> {
+            b.imageSize = 16;
+            b.evalResize = 16;
+            b.epochs = 3;
+            b.batchSize = 16;
+            b.workers = 2;
+            b.logEvery = 2;
+            b.evalBatchSize = 32;
+            b.seed = 5;
+        }).with(more);
+    }
+
+    private TrainingSession session(String name, Path resume, ClassifierConfig cfg) throws Exception {
+        return TrainingSession.open(name, SessionOptions.defaults().withRunDir(dir.resolve(name)).withResume(resume)
+                .withProgress(ProgressMode.NONE), cfg, Backends.cpu());
+    }
+
+    private static List<Double> column(Path csv, String name) throws Exception {
+        List<String> rows = Files.readAllLines(csv);
+        int c = List.of(rows.getFirst().split(",")).indexOf(name);
+        return rows.subList(1, rows.size()).stream().map(r -> Double.parseDouble(r.split(",")[c])).toList();
+    }
+
+    private static Map<String, float[]> snapshot(Map<String, Tensor> sd) {
+        Map<String, float[]> m = new LinkedHashMap<>();
+        sd.forEach((k, t) -> {
+            if (t.dtype() == dvp.engine.DType.F32) m.put(k, t.toFloatArray());
+        });
+        return m;
+    }
+
+    @Test
+    void supervisedFromScratchLearns() throws Exception {
+        ClassifierConfig cfg = tiny(ClassifierConfig.supervised(ShapesDataset.tinyModel(1)), b -> b.epochs = 4);
+        try (TrainingSession s = session("sup", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, new ShapesDataset(192, 16, 1, 11), val, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            Path model = t.train();
+            assertTrue(Files.exists(model));
+            assertTrue(t.lastValidation().top1() > 0.5, "4-way shapes should be learnt well beyond chance: " + t.lastValidation().top1()
+                    + "\n" + Files.readString(dir.resolve("sup/metrics/epoch.csv")));
+        }
+        List<Double> loss = column(dir.resolve("sup/metrics/epoch.csv"), "loss");
+        assertTrue(loss.getLast() < loss.getFirst(), "loss falls: " + loss);
+        assertEquals(4, column(dir.resolve("sup/metrics/epoch.csv"), "val_top1").size(), "validation every epoch");
+        var manifest = Json.readFile(dir.resolve("sup/checkpoints/best/checkpoint.json"));
+        assertEquals("val_top1", manifest.get("best").get("metric").asText());
+        assertEquals(ShapesDataset.CLASSES.size(), manifest.get("classNames").size());
+    }
+
+    @Test
+    void linearEvalTrainsOnlyFcOnAFrozenEvalModeBackbone() throws Exception {
+        // lr 30 is for MoCo's features of a 2048-wide ResNet-50; a 64-wide random backbone wants less
+        ClassifierConfig cfg = tiny(ClassifierConfig.linearEval(), b -> { b.pretrained = backbone; b.optim = b.optim.withLr(0.5); });
+        Map<String, float[]> loaded;
+        try (Scope sc = Scope.open("ref")) {
+            loaded = snapshot(ModelFiles.read(backbone, Backends.cpu()).tensors());
+        }
+        try (TrainingSession s = session("lin", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, val, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            float[] w = t.model().tensor("fc.weight").toFloatArray();
+            double mean = 0, sq = 0;
+            for (float v : w) { mean += v / w.length; sq += (double) v * v / w.length; }
+            assertEquals(0.01, Math.sqrt(sq - mean * mean), 0.004, "fc ~ N(0, 0.01)");
+            for (float v : t.model().tensor("fc.bias").toFloatArray()) assertEquals(0f, v);
+            assertEquals(Set.of("fc.weight", "fc.bias"), t.optimizer().groups().getFirst().params().keySet());
+            t.train();
+            assertFalse(t.model().isTraining(), "the backbone stays in eval mode");
+            Map<String, float[]> after = snapshot(t.model().stateDict());
+            for (var e : loaded.entrySet()) assertArrayEquals(e.getValue(), after.get(e.getKey()), "backbone changed: " + e.getKey());
+            for (Tensor p : t.model().namedParameters().values()) if (p != t.model().tensor("fc.weight") && p != t.model().tensor("fc.bias"))
+                assertTrue(p.grad() == null, "frozen parameter got a gradient");
+        }
+        List<Double> loss = column(dir.resolve("lin/metrics/epoch.csv"), "loss");
+        assertTrue(loss.getLast() < loss.getFirst(), "loss falls: " + loss);
+    }
+
+    @Test
+    void distillationInvariants() throws Exception {
+        ClassifierConfig cfg = tiny(ClassifierConfig.distillation(), b -> {
+            b.pretrained = backbone;
+            b.epochs = 3;
+            b.distill = DistillSpec.defaults().withWarmupEpochs(1);
+        });
+        try (TrainingSession s = session("dist", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, val, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            ResNet teacher = t.distiller().teacher();
+            // the student starts bit-identical to the teacher
+            Map<String, float[]> teacher0 = snapshot(teacher.stateDict()), student0 = snapshot(t.model().stateDict());
+            assertEquals(teacher0.keySet(), student0.keySet());
+            for (String k : teacher0.keySet()) assertArrayEquals(teacher0.get(k), student0.get(k), k);
+            for (int i = 0; i < 4; i++) for (float m : t.distiller().margin(i).toFloatArray()) assertTrue(m < 0, "margin " + m);
+            // the teacher is in no optimizer and needs no grad; the connectors are optimised
+            Set<Tensor> optimized = Collections.newSetFromMap(new IdentityHashMap<>());
+            for (Sgd.Group g : t.optimizer().groups()) optimized.addAll(g.params().values());
+            for (Tensor p : teacher.namedParameters().values()) {
+                assertFalse(optimized.contains(p));
+                assertFalse(p.requiresGrad());
+            }
+            for (Tensor p : t.distiller().connectors().namedParameters().values()) assertTrue(optimized.contains(p));
+            assertTrue(t.optimizer().groups().getFirst().hyper().nesterov());
+            t.train();
+            Map<String, float[]> teacher1 = snapshot(teacher.namedParameters());
+            for (var e : teacher1.entrySet()) assertArrayEquals(teacher0.get(e.getKey()), e.getValue(), "teacher changed: " + e.getKey());
+            for (Tensor p : teacher.namedParameters().values()) assertTrue(p.grad() == null);
+            assertFalse(java.util.Arrays.equals(student0.get("conv1.weight"), t.model().tensor("conv1.weight").toFloatArray()), "the student trains");
+        }
+        // CE only in the warm-up epoch, then CE + distillation
+        List<Double> distill = column(dir.resolve("dist/metrics/epoch.csv"), "distill");
+        List<Double> ce = column(dir.resolve("dist/metrics/epoch.csv"), "ce"), loss = column(dir.resolve("dist/metrics/epoch.csv"), "loss");
+        assertEquals(0.0, distill.getFirst());
+        assertTrue(distill.get(1) > 0 && distill.get(2) > 0, "distillation on from epoch 2: " + distill);
+        for (int e = 0; e < 3; e++) assertEquals(ce.get(e) + distill.get(e), loss.get(e), 1e-4 * loss.get(e));
+        // the exported student has no connectors and no teacher
+        try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("dist/export/model.safetensors"))) {
+            assertTrue(f.names().contains("fc.weight"));
+            assertFalse(f.names().stream().anyMatch(n -> n.startsWith("connectors") || n.startsWith("teacher") || n.startsWith("0.")), f.names().toString());
+            assertEquals("classifier", f.metadata().get(ModelFiles.KIND));
+        }
+        var manifest = Json.readFile(dir.resolve("dist/checkpoints/last/checkpoint.json"));
+        for (String part : new String[]{"student", "teacher", "connectors", "optimizer", "loop"}) assertTrue(manifest.get("state").has(part), part);
+    }
+
+    @Test
+    void teacherInEvalModeKeepsItsBuffersToo() throws Exception {
+        ClassifierConfig cfg = tiny(ClassifierConfig.distillation(), b -> {
+            b.pretrained = backbone;
+            b.epochs = 1;
+            b.distill = DistillSpec.defaults().withWarmupEpochs(0).withTeacherMode("eval");
+        });
+        try (TrainingSession s = session("dist-eval", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, null, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            Map<String, Tensor> sd = t.distiller().teacher().stateDict();
+            Map<String, float[]> before = snapshot(sd);
+            t.train();
+            assertFalse(t.distiller().teacher().isTraining());
+            for (var e : before.entrySet()) assertArrayEquals(e.getValue(), sd.get(e.getKey()).toFloatArray(), e.getKey());
+        }
+    }
+
+    @Test
+    void distillResumeIsBitIdentical() throws Exception {
+        ClassifierConfig cfg = tiny(ClassifierConfig.distillation(), b -> {
+            b.pretrained = backbone;
+            b.epochs = 2;
+            b.distill = DistillSpec.defaults().withWarmupEpochs(1);
+        });
+        Map<String, float[]> expected;
+        try (TrainingSession s = session("full", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, val, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            t.train();
+            expected = snapshot(t.model().stateDict());
+            expected.putAll(snapshot(prefixed("c.", t.distiller().connectors().stateDict())));
+        }
+        try (TrainingSession s = session("cut", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, val, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            t.stopAt(6); // inside epoch 2 (4 steps per epoch), after distillation switched on
+            assertThrows(RunInterruptedException.class, t::train);
+        }
+        try (TrainingSession s = session("cut", dir.resolve("cut"), cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, val, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            t.train();
+            Map<String, float[]> got = snapshot(t.model().stateDict());
+            got.putAll(snapshot(prefixed("c.", t.distiller().connectors().stateDict())));
+            assertEquals(expected.keySet(), got.keySet());
+            for (String k : expected.keySet()) assertArrayEquals(expected.get(k), got.get(k), k);
+        }
+    }
+
+    private static Map<String, Tensor> prefixed(String p, Map<String, Tensor> m) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        m.forEach((k, v) -> out.put(p + k, v));
+        return out;
+    }
+
+    @Test
+    void badInputsAreOneLineErrors() throws Exception {
+        var norm = ShapesDataset.normalize(1);
+        List<BadInputException> errors = new java.util.ArrayList<>();
+        errors.add(assertThrows(BadInputException.class, () -> tiny(ClassifierConfig.linearEval(), b -> {}).validate()));
+        assertTrue(errors.getLast().getMessage().contains("--pretrained"), errors.getLast().getMessage());
+        errors.add(assertThrows(BadInputException.class, () -> tiny(ClassifierConfig.finetune(), b -> b.pretrained = dir.resolve("nope.safetensors")).validate()));
+        assertTrue(errors.getLast().getMessage().contains("nope.safetensors: no such file"), errors.getLast().getMessage());
+        errors.add(assertThrows(BadInputException.class, () -> tiny(ClassifierConfig.finetune(), b -> {
+            b.pretrained = backbone;
+            b.autoAugment = "randaugment";
+        }).validate()));
+        assertTrue(errors.getLast().getMessage().contains("--auto-augment"), errors.getLast().getMessage());
+        errors.add(assertThrows(BadInputException.class, () -> tiny(ClassifierConfig.finetune(), b -> {
+            b.pretrained = backbone;
+            b.labelSmoothing = 1.5;
+        }).validate()));
+        // a network description that contradicts the weights
+        ClassifierConfig wrongArch = tiny(ClassifierConfig.finetune(), b -> {
+            b.pretrained = backbone;
+            b.model = ShapesDataset.tinyModel(1).withWidth(0.25);
+        });
+        errors.add(assertThrows(BadInputException.class, () -> new ClassifierTrainer(wrongArch, train, val, norm, Backends.cpu(), session("e1", null, wrongArch))));
+        assertTrue(errors.getLast().getMessage().contains("holds resnet18"), errors.getLast().getMessage());
+        // RGB normalisation for a grayscale network
+        ClassifierConfig ok = tiny(ClassifierConfig.finetune(), b -> b.pretrained = backbone);
+        errors.add(assertThrows(BadInputException.class, () -> new ClassifierTrainer(ok, train, val, ShapesDataset.normalize(3), Backends.cpu(), session("e2", null, ok))));
+        assertTrue(errors.getLast().getMessage().contains("3-channel"), errors.getLast().getMessage());
+        // a file that is not safetensors
+        Path junk = Files.writeString(dir.resolve("junk.safetensors"), "not a model");
+        ClassifierConfig bad = tiny(ClassifierConfig.finetune(), b -> b.pretrained = junk);
+        errors.add(assertThrows(BadInputException.class, () -> new ClassifierTrainer(bad, train, val, norm, Backends.cpu(), session("e3", null, bad))));
+        assertTrue(errors.getLast().getMessage().contains("junk.safetensors"), errors.getLast().getMessage());
+        for (BadInputException e : errors) assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        assertNotNull(errors.getFirst());
+    }
+}
