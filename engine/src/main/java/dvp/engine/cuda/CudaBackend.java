@@ -3,6 +3,8 @@ package dvp.engine.cuda;
 import dvp.engine.DType;
 import dvp.engine.Device;
 import dvp.engine.Tensor;
+import dvp.engine.profile.DeviceClock;
+import dvp.engine.profile.DeviceClockSource;
 import dvp.engine.spi.Availability;
 import dvp.engine.spi.Backend;
 import dvp.engine.spi.BackendDiagnostics;
@@ -27,7 +29,7 @@ import java.lang.foreign.MemorySegment;
  * machines without a GPU only. Until {@code bench/gpu/check.sh} has run on a GPU, treat its
  * numbers as unproven.
  */
-public final class CudaBackend implements Backend, BackendDiagnostics {
+public final class CudaBackend implements Backend, BackendDiagnostics, DeviceClockSource {
     /** Preferred over the CPU backend (priority 100) by --device auto when available. */
     public static final int PRIORITY = 50;
 
@@ -374,6 +376,10 @@ public final class CudaBackend implements Backend, BackendDiagnostics {
 
     /** Captures what {@code body} queues (static shapes, no host transfers) into a replayable CUDA graph. */
     public CudaGraph captureGraph(Runnable body) { return CudaGraph.capture(ctx("captureGraph"), body); }
+
+    /** The profiler's device clock: CUDA events on this backend's stream. */
+    @Override
+    public DeviceClock openDeviceClock() { return new CudaDeviceClock(ctx("openDeviceClock")); }
 
     /** A CUDA-event timer on this backend's stream. */
     public CudaTimer timer() { return new CudaTimer(ctx("timer")); }
