@@ -210,6 +210,15 @@ final class CachingAllocator {
 
     synchronized void endCapture() { capturing = null; }
 
+    /**
+     * A block allocated before the capture that the graph uses (the shared cuDNN workspace): it
+     * joins the graph's pool, so if it is freed later (the workspace grows) no other work gets it
+     * while the graph may still replay into it.
+     */
+    synchronized void usedDuringCapture(Block b) {
+        if (capturing != null && b.pool == null) adopt(capturing, b);
+    }
+
     /** The graph is destroyed: its free blocks go back to the general cache; live ones go back when freed. */
     synchronized void releasePool(GraphPool pool) {
         for (Block b : pool.all) {

@@ -273,6 +273,7 @@ public final class CudaContext {
             if (workspace != null) allocator.free(workspace);
             workspace = allocator.allocate(bytes, "cuDNN workspace");
         }
+        allocator.usedDuringCapture(workspace);
         return workspace.address;
     }
 

@@ -125,4 +125,18 @@ class CachingAllocatorTest {
         CachingAllocator.Block later = a.allocate(4L << 20, null);
         assertEquals(t.address, later.address, "after the graph is released its memory is ordinary cache again");
     }
+
+    @Test
+    void aBlockFromBeforeTheCaptureThatTheGraphUsesStaysWithTheGraphWhenFreed() {
+        FakeDevice d = new FakeDevice(1L << 30);
+        CachingAllocator a = new CachingAllocator(d);
+        CachingAllocator.Block workspace = a.allocate(8L << 20, null);
+        CachingAllocator.GraphPool pool = a.beginCapture();
+        a.usedDuringCapture(workspace);
+        a.endCapture();
+        a.free(workspace); // e.g. the workspace grew after the capture
+        assertNotEquals(workspace.address, a.allocate(8L << 20, null).address, "other work must not get memory a graph replays into");
+        a.releasePool(pool);
+        assertEquals(workspace.address, a.allocate(8L << 20, null).address);
+    }
 }
