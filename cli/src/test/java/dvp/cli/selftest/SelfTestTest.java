@@ -31,6 +31,26 @@ class SelfTestTest {
         assertTrue(text.contains("selftest: all checks passed"), text);
     }
 
+    /**
+     * The issue's end-to-end parity case: a whole ResNet-50 training step (loss, every gradient,
+     * weights after SGD, BN buffers) on every available device backend against the CPU, TF32 off.
+     * Without a GPU it is skipped with the reason.
+     */
+    @org.junit.jupiter.api.TestFactory
+    java.util.stream.Stream<org.junit.jupiter.api.DynamicTest> resnet50StepOnEveryDeviceBackendMatchesTheCpu() {
+        return Backends.all().stream().filter(b -> !b.name().equals("cpu")).map(b ->
+                org.junit.jupiter.api.DynamicTest.dynamicTest(b.name() + ": resnet50 step vs cpu", () -> {
+                    var av = b.availability();
+                    org.junit.jupiter.api.Assumptions.assumeTrue(av.available(),
+                            () -> "no " + b.name().toUpperCase() + " device (" + av.reason() + ")");
+                    StringWriter buf = new StringWriter();
+                    SelfTest.Options d = SelfTest.Options.defaults(b.name());
+                    SelfTest.Options o = new SelfTest.Options(b.name(), d.seed(), false, true, 2, 64, 0, 2, 64, 0, d.arch());
+                    boolean ok = new SelfTest(new PrintWriter(buf, true)).run(o);
+                    assertTrue(ok, buf.toString());
+                }));
+    }
+
     @Test
     void anUnavailableDeviceIsAnErrorWithItsReason() {
         assumeFalse(Backends.all().stream().anyMatch(b -> b.name().equals("cuda") && b.availability().available()), "a GPU is present");
