@@ -26,11 +26,7 @@ public record MocoV2View(int size, RandomResizedCrop crop, ColorJitter jitter, R
 
     /** Everything one view draws; blurSigma 0 means no blur. */
     public record Params(int srcWidth, int srcHeight, CropBox crop, int size, ColorJitter.Params jitter,
-                         boolean grayscale, double blurSigma, boolean flip) implements ViewParams {
-        @Override public CropBox region() { return crop; }
-        @Override public int regionOutWidth() { return size; }
-        @Override public int regionOutHeight() { return size; }
-    }
+                         boolean grayscale, double blurSigma, boolean flip) implements SquareCropParams {}
 
     @Override public int outWidth() { return size; }
 

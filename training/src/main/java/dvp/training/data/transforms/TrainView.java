@@ -16,11 +16,7 @@ public record TrainView(int size, RandomResizedCrop crop, RandomHorizontalFlip f
         return new TrainView(size, RandomResizedCrop.DEFAULT, RandomHorizontalFlip.HALF, new AutoAugment(policy));
     }
 
-    public record Params(int srcWidth, int srcHeight, CropBox crop, int size, boolean flip, AutoAugment.Params autoAugment) implements ViewParams {
-        @Override public CropBox region() { return crop; }
-        @Override public int regionOutWidth() { return size; }
-        @Override public int regionOutHeight() { return size; }
-    }
+    public record Params(int srcWidth, int srcHeight, CropBox crop, int size, boolean flip, AutoAugment.Params autoAugment) implements SquareCropParams {}
 
     @Override public int outWidth() { return size; }
 
