@@ -247,6 +247,22 @@ public final class Profiler implements AutoCloseable {
 
     public boolean isClosed() { return closed; }
 
+    /**
+     * Detaches from the backend until {@link #resume}: calls in between take the backend's
+     * unprofiled path exactly (how {@code dvp profile} interleaves unprofiled baseline steps with
+     * profiled ones, so drift of a shared machine cancels out of the overhead figure).
+     */
+    public void pause() {
+        if (openStep != null) throw new IllegalStateException("profiler: pause() inside step " + openStep.index);
+        if (!closed) backend.detach(this);
+    }
+
+    /** Re-attaches after {@link #pause}. */
+    public void resume() {
+        if (closed) throw new IllegalStateException("profiler: resume() after close()");
+        backend.reattach(this);
+    }
+
     /** Detaches from the backend (which becomes a pass-through) and resolves outstanding device times. */
     @Override
     public void close() {

@@ -62,6 +62,11 @@ public final class ProfilingBackend implements Backend {
         if (profiler == p) profiler = null;
     }
 
+    synchronized void reattach(Profiler p) {
+        if (profiler != null && profiler != p) throw new IllegalStateException("another profiler is attached to this backend");
+        profiler = p;
+    }
+
     // ---- identity: the wrapped backend's ----------------------------------------------------------------
 
     @Override public String name() { return inner.name(); }

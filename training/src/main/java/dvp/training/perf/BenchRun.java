@@ -1,0 +1,129 @@
+package dvp.training.perf;
+
+import dvp.engine.cpu.CpuMemoryStats;
+import dvp.engine.profile.OpEvent;
+import dvp.engine.profile.Profiler;
+import dvp.engine.profile.ProfilingBackend;
+import dvp.engine.spi.Backend;
+import dvp.training.run.BadInputException;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code dvp bench}: for each scenario and each of its workloads, warm-up runs and then timed
+ * samples (device markers on a device backend, host clock on the CPU), reported as medians with
+ * spread; the FLOPs and bytes of one run (counted by the profiler in one extra, untimed run) turn
+ * the median time into GFLOP/s and GB/s against the device's ceilings. Writes a results file.
+ */
+public final class BenchRun {
+    private BenchRun() {}
+
+    public record Settings(List<String> scenarios, ScenarioOptions options, int warmup, int samples, Path json, Path ceilingsFile,
+                           boolean remeasureCeilings, String commandLine) {
+        void validate() {
+            if (scenarios.isEmpty()) throw new BadInputException("no scenario given (known: " + String.join(", ", Scenarios.NAMES) + ")");
+            for (String s : scenarios)
+                if (!Scenarios.NAMES.contains(s))
+                    throw new BadInputException("unknown scenario '" + s + "' (known: " + String.join(", ", Scenarios.NAMES) + ")");
+            if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
+            if (samples < 1) throw new BadInputException("--samples must be >= 1, got " + samples);
+        }
+    }
+
+    public static Results run(Backend backend, Settings s, PrintWriter out, PrintWriter log) throws IOException {
+        s.validate();
+        ProfilingBackend pb = ProfilingBackend.wrap(backend);
+        RunEnvironment env = RunEnvironment.of(pb);
+        Ceilings ceilings = s.ceilingsFile() == null ? null : Ceilings.forDevice(pb, env.device(), s.ceilingsFile(), s.remeasureCeilings(), log);
+        out.println("dvp bench on " + env.device().backend() + " (" + env.device().name() + "), " + s.warmup() + " warm-up runs and "
+                + s.samples() + " timed samples per workload; medians, IQR as % of the median");
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[]{"scenario", "workload", "median ms", "IQR %", "img/s", "GFLOP/s", "% gemm", "GB/s", "% copy"});
+        List<Results.ScenarioResult> parts = new ArrayList<>();
+        for (String name : s.scenarios()) {
+            boolean cpu = pb.inner().name().equals("cpu");
+            if (cpu) CpuMemoryStats.resetPeak();
+            try (Scenario sc = Scenarios.create(name, pb, s.options()); WorkTimer timer = WorkTimer.of(pb)) {
+                List<Figure> figures = new ArrayList<>();
+                for (Scenario.Workload w : sc.workloads()) {
+                    for (int i = 0; i < s.warmup(); i++) timer.nanos(w.run());
+                    double[] ms = new double[s.samples()];
+                    for (int i = 0; i < ms.length; i++) ms[i] = timer.nanos(w.run()) / 1e6;
+                    long[] cost = countCost(pb, w);
+                    Stats st = Stats.of(ms);
+                    String prefix = w.name() + "/";
+                    figures.add(Figure.of(prefix + "time", "ms", Figure.LOWER, ms, timer.clock() + " clock"));
+                    double[] tput = per(ms, w.items()), gflops = per(ms, cost[0] / 1e9), gbps = per(ms, cost[1] / 1e9);
+                    if (w.items() > 0) figures.add(Figure.of(prefix + "throughput", "img/s", Figure.HIGHER, tput, w.items() + " images per run"));
+                    if (cost[0] > 0) figures.add(Figure.of(prefix + "compute", "GFLOP/s", Figure.HIGHER, gflops, cost[0] + " FLOPs per run (from shapes)"));
+                    figures.add(Figure.of(prefix + "bandwidth", "GB/s", Figure.HIGHER, gbps, cost[1] + " bytes per run (inputs read + outputs written)"));
+                    double g = cost[0] / 1e6 / st.median(), b = cost[1] / 1e6 / st.median();
+                    rows.add(new String[]{name, w.name(), ProfileReport.f(st.median()), ProfileReport.pct(st.spreadPct()),
+                            w.items() > 0 ? ProfileReport.f(w.items() / (st.median() / 1e3)) : "-", cost[0] > 0 ? ProfileReport.f(g) : "-",
+                            ceilings != null && cost[0] > 0 ? ProfileReport.pct(100 * g / ceilings.matmulGflops()) : "-", ProfileReport.f(b),
+                            ceilings != null ? ProfileReport.pct(100 * b / ceilings.copyGBps()) : "-"});
+                    out.println(String.join("  ", rows.getLast()));
+                    out.flush();
+                }
+                if (cpu) figures.add(Figure.single("peak_memory", "MiB", Figure.LOWER, CpuMemoryStats.peakBytes() / 1048576.0,
+                        "peak live CPU tensor memory while the scenario ran (model, optimizer state, activations)"));
+                Map<String, Object> run = new LinkedHashMap<>();
+                run.put("command", s.commandLine());
+                run.put("warmup", s.warmup());
+                run.put("samples", s.samples());
+                run.put("timing", timer.clock().equals("device") ? "device markers around each run" : "host wall clock, synchronize after each run");
+                parts.add(new Results.ScenarioResult(name, new LinkedHashMap<>(sc.settings()), run, figures, null));
+            }
+        }
+        out.println();
+        out.print(table(rows));
+        Results r = Results.create("bench", env, parts, ceilings, List.of("medians over samples; FLOPs and bytes from shapes (docs/profiling.md)"));
+        if (s.json() != null) {
+            r.write(s.json());
+            out.println("results: " + s.json());
+        }
+        out.flush();
+        return r;
+    }
+
+    /** FLOPs and bytes of one run of w, counted by a profiler (not timed). */
+    private static long[] countCost(ProfilingBackend pb, Scenario.Workload w) {
+        try (Profiler p = pb.start(Profiler.Options.record())) {
+            p.stepBegin(0);
+            w.run().run();
+            p.stepEnd();
+            long flops = 0, bytes = 0;
+            for (OpEvent e : p.events()) {
+                flops += e.flops();
+                bytes += e.bytes();
+            }
+            return new long[]{flops, bytes};
+        }
+    }
+
+    private static double[] per(double[] ms, double amount) {
+        double[] r = new double[ms.length];
+        for (int i = 0; i < ms.length; i++) r[i] = amount / (ms[i] / 1e3);
+        return r;
+    }
+
+    static String table(List<String[]> rows) {
+        int[] w = new int[rows.getFirst().length];
+        for (String[] r : rows) for (int i = 0; i < r.length; i++) w[i] = Math.max(w[i], r[i].length());
+        StringBuilder b = new StringBuilder();
+        for (String[] r : rows) {
+            for (int i = 0; i < r.length; i++) {
+                String cell = i < 2 ? String.format("%-" + w[i] + "s", r[i]) : String.format("%" + w[i] + "s", r[i]);
+                b.append(i == 0 ? "" : "  ").append(cell);
+            }
+            b.append('\n');
+        }
+        return b.toString().lines().map(String::stripTrailing).reduce("", (a, l) -> a + l + "\n");
+    }
+}

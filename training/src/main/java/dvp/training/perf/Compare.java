@@ -1,0 +1,72 @@
+package dvp.training.perf;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code dvp bench compare A.json B.json}: every figure present in both files with its two medians,
+ * the ratio B/A and whether B is better or worse in the figure's direction; a change smaller than
+ * the larger of the two spreads (IQR as % of the median) is called "within spread". Figures in
+ * only one file are listed as such; figures whose units differ are an error of that row only.
+ */
+public final class Compare {
+    private Compare() {}
+
+    public record Row(String figure, String unit, Double a, Double b, Double ratio, String verdict) {}
+
+    public static List<Row> compare(Results.Read a, Results.Read b) {
+        Map<String, Results.ReadFigure> fa = index(a), fb = index(b);
+        List<Row> rows = new ArrayList<>();
+        for (var e : fa.entrySet()) {
+            Results.ReadFigure x = e.getValue(), y = fb.get(e.getKey());
+            if (y == null) {
+                rows.add(new Row(e.getKey(), x.unit(), x.median(), null, null, "only in A"));
+                continue;
+            }
+            if (!x.unit().equals(y.unit())) {
+                rows.add(new Row(e.getKey(), x.unit() + " vs " + y.unit(), x.median(), y.median(), null, "units differ"));
+                continue;
+            }
+            double ratio = y.median() / x.median();
+            double change = x.better().equals(Figure.HIGHER) ? ratio - 1 : 1 / ratio - 1; // > 0: B better
+            double noise = Math.max(x.spreadPct(), y.spreadPct()) / 100;
+            String verdict = !Double.isFinite(ratio) ? "not comparable"
+                    : Math.abs(change) <= noise ? "within spread"
+                    : String.format(Locale.ROOT, "%s %.1f%%", change > 0 ? "better" : "worse", 100 * Math.abs(change));
+            rows.add(new Row(e.getKey(), x.unit(), x.median(), y.median(), ratio, verdict));
+        }
+        for (var e : fb.entrySet())
+            if (!fa.containsKey(e.getKey())) rows.add(new Row(e.getKey(), e.getValue().unit(), null, e.getValue().median(), null, "only in B"));
+        return rows;
+    }
+
+    private static Map<String, Results.ReadFigure> index(Results.Read r) {
+        Map<String, Results.ReadFigure> m = new LinkedHashMap<>();
+        for (Results.ReadFigure f : r.figures()) m.put(f.key(), f);
+        return m;
+    }
+
+    public static List<Row> print(Path fileA, Path fileB, PrintWriter out) throws IOException {
+        Results.Read a = Results.read(fileA), b = Results.read(fileB);
+        out.println("A: " + fileA + " (" + a.kind() + ", " + a.device() + ", git " + shortCommit(a.commit()) + ", " + a.created() + ")");
+        out.println("B: " + fileB + " (" + b.kind() + ", " + b.device() + ", git " + shortCommit(b.commit()) + ", " + b.created() + ")");
+        if (!a.device().equals(b.device())) out.println("note: the two files come from different devices");
+        List<Row> rows = compare(a, b);
+        List<String[]> cells = new ArrayList<>();
+        cells.add(new String[]{"figure", "unit", "A median", "B median", "B/A", "B vs A"});
+        for (Row r : rows)
+            cells.add(new String[]{r.figure(), r.unit(), r.a() == null ? "-" : ProfileReport.f(r.a()), r.b() == null ? "-" : ProfileReport.f(r.b()),
+                    r.ratio() == null ? "-" : String.format(Locale.ROOT, "%.3f", r.ratio()), r.verdict()});
+        out.print(BenchRun.table(cells));
+        out.flush();
+        return rows;
+    }
+
+    private static String shortCommit(String c) { return c.length() > 10 ? c.substring(0, 10) : c; }
+}

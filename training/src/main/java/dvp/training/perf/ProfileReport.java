@@ -1,0 +1,93 @@
+package dvp.training.perf;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** The text of {@code dvp profile}: a header, the per-op table and the step summary. */
+final class ProfileReport {
+    private ProfileReport() {}
+
+    static final String[] HEADER = {"op", "calls", "total ms", "mean us", "% step", "MB/call", "MFLOP/call", "GB/s", "GFLOP/s",
+            "% copy", "% gemm", "shapes"};
+
+    static String render(ProfileRun.Settings s, RunEnvironment env, Map<String, Object> settings, OpTable t, Ceilings c,
+                         Stats baseMs, Stats profMs, Stats devMs, boolean deviceClock) {
+        StringBuilder b = new StringBuilder();
+        b.append("dvp profile: ").append(s.scenario()).append(" on ").append(env.device().backend()).append(" (")
+                .append(env.device().name()).append(")\n");
+        b.append("settings: ").append(settings).append('\n');
+        b.append(t.steps()).append(" profiled steps after ").append(s.warmup()).append(" warm-up and ").append(s.steps())
+                .append(" unprofiled; op times are ").append(deviceClock ? "device times (events around each op)"
+                        : "wall time (on the CPU device time = host time)").append('\n');
+        b.append('\n');
+        b.append(table(t, s.top(), c != null)).append('\n');
+        b.append(String.format(Locale.ROOT, "step time: %s ms median (IQR %s-%s) unprofiled; %s ms profiled (%+.1f%% profiling overhead)%n",
+                f(baseMs.median()), f(baseMs.q1()), f(baseMs.q3()), f(profMs.median()), 100 * (profMs.median() / baseMs.median() - 1)));
+        b.append(String.format(Locale.ROOT, "primitives: %s ms per step = %.1f%% of the profiled step time (%s ms); the rest is host work between primitives (allocation, autograd bookkeeping)%n",
+                f(t.opNanos() / 1e6 / Math.max(1, t.steps())), t.coveragePct(), f(devMs.median())));
+        if (t.callsOutsideSteps() > 0) b.append(t.callsOutsideSteps()).append(" calls outside steps are not in the table\n");
+        if (c != null)
+            b.append(String.format(Locale.ROOT, "ceilings: copy %s GB/s, GEMM %s GFLOP/s (our best SGEMM, n=%d), measured %s; %% copy and %% gemm compare with them%n",
+                    f(c.copyGBps()), f(c.matmulGflops()), c.matmulSize(), c.measuredAt()));
+        else b.append("ceilings: not used (--ceilings none)\n");
+        return b.toString();
+    }
+
+    /** The table, sorted by total time, with the first {@code top} rows and one line for the rest. */
+    static String table(OpTable t, int top, boolean withCeilings) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(HEADER);
+        List<OpTable.Row> all = t.rows();
+        for (int i = 0; i < Math.min(top, all.size()); i++) {
+            OpTable.Row r = all.get(i);
+            rows.add(new String[]{r.op(), Long.toString(r.calls()), f(r.totalMs()), f(r.meanUs()), pct(r.pctOfStep()),
+                    f(r.bytesPerCall() / 1e6), r.flopsPerCall() == 0 ? "-" : f(r.flopsPerCall() / 1e6), f(r.gbps()),
+                    r.totalFlops() == 0 ? "-" : f(r.gflops()), withCeilings && r.pctOfCopy() != null ? pct(r.pctOfCopy()) : "-",
+                    withCeilings && r.pctOfMatmul() != null ? pct(r.pctOfMatmul()) : "-", r.shapes()});
+        }
+        if (all.size() > top) {
+            List<OpTable.Row> rest = all.subList(top, all.size());
+            double ms = rest.stream().mapToDouble(OpTable.Row::totalMs).sum(), pct = rest.stream().mapToDouble(OpTable.Row::pctOfStep).sum();
+            long calls = rest.stream().mapToLong(OpTable.Row::calls).sum();
+            rows.add(new String[]{"(" + rest.size() + " more rows)", Long.toString(calls), f(ms), "", pct(pct), "", "", "", "", "", "", ""});
+        }
+        double totalMs = all.stream().mapToDouble(OpTable.Row::totalMs).sum(), totalPct = all.stream().mapToDouble(OpTable.Row::pctOfStep).sum();
+        long totalCalls = all.stream().mapToLong(OpTable.Row::calls).sum();
+        rows.add(new String[]{"total (primitives)", Long.toString(totalCalls), f(totalMs), "", pct(totalPct), "", "", "", "", "", "", ""});
+        int[] w = new int[HEADER.length];
+        for (String[] r : rows) for (int i = 0; i < r.length; i++) w[i] = Math.max(w[i], r[i].length());
+        StringBuilder b = new StringBuilder();
+        for (int k = 0; k < rows.size(); k++) {
+            String[] r = rows.get(k);
+            if (k == rows.size() - 1 || k == 1) b.append(rule(w)).append('\n');
+            for (int i = 0; i < r.length; i++) {
+                boolean left = i == 0 || i == r.length - 1;
+                String cell = left ? String.format("%-" + w[i] + "s", r[i]) : String.format("%" + w[i] + "s", r[i]);
+                b.append(i == 0 ? "" : "  ").append(i == r.length - 1 ? cell.stripTrailing() : cell);
+            }
+            b.append('\n');
+        }
+        return b.toString();
+    }
+
+    private static String rule(int[] w) {
+        int n = 0;
+        for (int x : w) n += x + 2;
+        return "-".repeat(Math.max(0, n - 2));
+    }
+
+    /** Three significant digits, no exponent for the magnitudes tables show. */
+    static String f(double v) {
+        double a = Math.abs(v);
+        if (a == 0) return "0";
+        if (a >= 100) return String.format(Locale.ROOT, "%.0f", v);
+        if (a >= 10) return String.format(Locale.ROOT, "%.1f", v);
+        if (a >= 1) return String.format(Locale.ROOT, "%.2f", v);
+        if (a >= 0.01) return String.format(Locale.ROOT, "%.3f", v);
+        return String.format(Locale.ROOT, "%.2g", v);
+    }
+
+    static String pct(double v) { return String.format(Locale.ROOT, "%.1f", v); }
+}

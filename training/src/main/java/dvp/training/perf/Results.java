@@ -1,0 +1,98 @@
+package dvp.training.perf;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import dvp.training.run.BadInputException;
+import dvp.training.run.Json;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A results file of {@code dvp bench} or {@code dvp profile}: schema {@value #SCHEMA}, documented
+ * in docs/results-schema.md. Everything needed to trust and compare a number travels with it:
+ * the build, machine and device, the scenario and its resolved settings, the run's settings
+ * (warm-up, samples), the ceilings used, and each figure with unit, direction and sample summary.
+ * {@code ops} (the per-op table) is present for profiles only.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Results(String schema, String kind, String created, RunEnvironment.Tool tool, RunEnvironment.Machine machine,
+                      RunEnvironment.DeviceInfo device, List<ScenarioResult> scenarios, Ceilings ceilings, List<String> notes) {
+    public static final String SCHEMA = "dvp-results/1";
+
+    /**
+     * One scenario's part: its resolved settings, the run settings (warm-up, samples, command),
+     * figures, and for profiles the op table.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ScenarioResult(String name, Map<String, Object> settings, Map<String, Object> run, List<Figure> figures,
+                                 List<OpTable.Row> ops) {}
+
+    public static Results create(String kind, RunEnvironment env, List<ScenarioResult> scenarios, Ceilings ceilings, List<String> notes) {
+        return new Results(SCHEMA, kind, Instant.now().toString(), env.tool(), env.machine(), env.device(), scenarios, ceilings, notes);
+    }
+
+    public void write(Path file) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) Files.createDirectories(parent);
+        Json.writeFile(file, this);
+    }
+
+    /** A figure as read back from a file (what {@code dvp bench compare} needs). */
+    public record ReadFigure(String scenario, String name, String unit, String better, int samples, double median, double spreadPct) {
+        public String key() { return scenario + " / " + name; }
+    }
+
+    /** What {@code compare} reads from a results file: its device line and every figure. */
+    public record Read(Path file, String kind, String device, String commit, String created, List<ReadFigure> figures) {}
+
+    /**
+     * Reads a results file written by any dvp of this schema family. A missing file, invalid JSON,
+     * another schema or a figure without name/unit/median is a {@link BadInputException} naming
+     * the file and what is wrong.
+     */
+    public static Read read(Path file) throws IOException {
+        if (!Files.exists(file)) throw new NoSuchFileException(file.toString());
+        JsonNode root;
+        try {
+            root = Json.readFile(file);
+        } catch (IOException e) {
+            throw new BadInputException(e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) throw new BadInputException(file + ": not a dvp results file (expected a JSON object)");
+        String schema = root.path("schema").asText("");
+        if (!schema.startsWith("dvp-results/"))
+            throw new BadInputException(file + ": not a dvp results file (schema is '" + schema + "', expected " + SCHEMA + ")");
+        if (!schema.equals(SCHEMA))
+            throw new BadInputException(file + ": results schema " + schema + " is not supported by this dvp (reads " + SCHEMA + ")");
+        JsonNode scenarios = root.path("scenarios");
+        if (!scenarios.isArray()) throw new BadInputException(file + ": 'scenarios' must be an array");
+        List<ReadFigure> figs = new ArrayList<>();
+        for (JsonNode sc : scenarios) {
+            String scName = text(file, sc, "name", "a scenario");
+            JsonNode fs = sc.path("figures");
+            if (!fs.isArray()) throw new BadInputException(file + ": scenario '" + scName + "' has no 'figures' array");
+            for (JsonNode f : fs) {
+                String name = text(file, f, "name", "a figure of '" + scName + "'");
+                String where = "figure '" + name + "' of '" + scName + "'";
+                if (!f.path("median").isNumber()) throw new BadInputException(file + ": " + where + " has no numeric 'median'");
+                figs.add(new ReadFigure(scName, name, text(file, f, "unit", where), f.path("better").asText("lower"),
+                        f.path("samples").asInt(0), f.path("median").asDouble(), f.path("spread_pct").asDouble(0)));
+            }
+        }
+        return new Read(file, root.path("kind").asText("?"), root.path("device").path("name").asText("?"),
+                root.path("tool").path("git_commit").asText("?"), root.path("created").asText("?"), figs);
+    }
+
+    private static String text(Path file, JsonNode n, String field, String what) {
+        JsonNode v = n.path(field);
+        if (!v.isTextual() || v.asText().isEmpty()) throw new BadInputException(file + ": " + what + " has no '" + field + "'");
+        return v.asText();
+    }
+}

@@ -1,0 +1,96 @@
+package dvp.training.perf;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dvp.engine.cpu.Parallel;
+import dvp.engine.profile.DeviceClockSource;
+import dvp.engine.profile.ProfilingBackend;
+import dvp.engine.spi.Backend;
+import dvp.engine.spi.BackendDiagnostics;
+import dvp.training.run.BuildInfo;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Where a result was measured: the build of dvp, the machine and the compute device, as written
+ * into every results file (docs/results-schema.md) so runs on different builds, machines or cards
+ * are never compared unknowingly.
+ */
+public record RunEnvironment(Tool tool, Machine machine, DeviceInfo device) {
+    public record Tool(String name, String version, @JsonProperty("git_commit") String gitCommit, @JsonProperty("git_dirty") boolean gitDirty) {}
+
+    public record Machine(String host, String os, String cpu, @JsonProperty("logical_cores") int logicalCores,
+                          @JsonProperty("cpu_threads") int cpuThreads, @JsonProperty("memory_bytes") long memoryBytes,
+                          String jdk, @JsonProperty("jdk_vendor") String jdkVendor) {}
+
+    /**
+     * @param name    the card (from the backend's diagnostics "device N" line) or the CPU model with its thread count
+     * @param driver  the GPU driver version when the backend reports one, else null
+     * @param timing  how op and step times were taken on this device
+     * @param facts   every diagnostics line the backend reports (libraries, versions, memory)
+     */
+    public record DeviceInfo(String backend, String name, String driver, String timing, Map<String, String> facts) {}
+
+    public static RunEnvironment of(Backend backend) {
+        BuildInfo b = BuildInfo.get();
+        Tool tool = new Tool("dvp", b.version(), b.gitCommit(), b.gitDirty());
+        Machine m = new Machine(hostName(), System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"),
+                cpuModel(), Runtime.getRuntime().availableProcessors(), Parallel.threads(), physicalMemory(),
+                Runtime.version().toString(), System.getProperty("java.vendor", "unknown"));
+        return new RunEnvironment(tool, m, device(backend, m));
+    }
+
+    static DeviceInfo device(Backend backend, Machine m) {
+        Backend inner = backend instanceof ProfilingBackend p ? p.inner() : backend;
+        Map<String, String> facts = new LinkedHashMap<>();
+        facts.put("availability", inner.availability().reason());
+        String name = null, driver = null;
+        if (inner instanceof BackendDiagnostics d) {
+            try {
+                for (BackendDiagnostics.Line l : d.diagnostics()) {
+                    facts.put(l.label().strip(), l.value());
+                    if (name == null && l.label().strip().startsWith("device")) name = l.value().split(",")[0].strip();
+                    if (driver == null && l.label().toLowerCase(java.util.Locale.ROOT).contains("driver")) driver = l.value();
+                }
+            } catch (RuntimeException | LinkageError e) {
+                facts.put("diagnostics", "failed: " + e);
+            }
+        }
+        if (name == null) name = inner.name().equals("cpu") ? m.cpu() + " (" + m.cpuThreads() + " threads)" : inner.name();
+        String timing = inner instanceof DeviceClockSource ? "device events around each op and step (device time)"
+                : "host wall clock (System.nanoTime); the backend runs each primitive to completion before returning";
+        return new DeviceInfo(inner.name(), name, driver, timing, facts);
+    }
+
+    static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo")))
+                if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).trim();
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return System.getProperty("os.arch");
+    }
+
+    static long physicalMemory() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo")))
+                if (line.startsWith("MemTotal:")) return Long.parseLong(line.replaceAll("\\D+", "")) * 1024;
+        } catch (IOException | RuntimeException e) {
+            // unknown
+        }
+        return -1;
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+}

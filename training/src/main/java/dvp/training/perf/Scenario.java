@@ -1,0 +1,106 @@
+package dvp.training.perf;
+
+import dvp.engine.Scope;
+import dvp.engine.Tensor;
+import dvp.engine.profile.Profiler;
+import dvp.engine.profile.ProfilingBackend;
+import dvp.engine.spi.Backend;
+import dvp.engine.spi.Backends;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A piece of work to time and profile: a training step (ResNet, MoCo, distillation) or a set of
+ * single-op workloads (conv shapes, GEMM sizes, the fused losses). Built on one backend — build
+ * it on a {@link ProfilingBackend} to profile it — in its own {@link Scope} (see {@link Scenarios#create}),
+ * which closing frees.
+ * A scenario is created and used on one thread.
+ */
+public abstract class Scenario implements AutoCloseable {
+    /**
+     * One timed unit: {@code run} does it once (a whole training step, or one op call); {@code
+     * items} is how many images it processes (0: none, no throughput figure).
+     */
+    public record Workload(String name, long items, Runnable run) {}
+
+    protected final Backend backend;
+    protected final Map<String, Object> settings = new LinkedHashMap<>();
+    private Scope scope;
+
+    protected Scenario(Backend backend) { this.backend = backend; }
+
+    /**
+     * Builds a scenario inside a new scope that then belongs to it (closed with it); if building
+     * fails, the scope is closed before the error propagates.
+     */
+    static Scenario build(String name, java.util.function.Supplier<Scenario> factory) {
+        Scope s = Scope.open("scenario " + name);
+        try {
+            Scenario sc = factory.get();
+            sc.scope = s;
+            return sc;
+        } catch (RuntimeException | Error e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /** The catalog name ("resnet50-train"). */
+    public abstract String name();
+
+    /** Everything that determines the work, resolved (batch, resolution, architecture, ...). */
+    public Map<String, Object> settings() { return java.util.Collections.unmodifiableMap(settings); }
+
+    public abstract List<Workload> workloads();
+
+    /** Runs every workload once: the "step" that dvp profile profiles. */
+    public void step() {
+        for (Workload w : workloads()) w.run().run();
+    }
+
+    /**
+     * Values that profiling must not change (losses, parameters, running statistics after the
+     * steps run so far), read to the host. Used by the bit-identity tests.
+     */
+    public abstract Map<String, float[]> fingerprint();
+
+    protected boolean onGpu() { return !backend.name().equals("cpu"); }
+
+    /** Runs {@code body} with this scenario's backend as the thread's default (modules allocate on it). */
+    protected final <T> T building(java.util.function.Supplier<T> body) {
+        try (var u = Backends.use(backend)) {
+            return body.get();
+        }
+    }
+
+    /** A named range on the profiler's trace (and NVTX) when one is attached, else nothing. */
+    protected final Profiler.Range range(String name) {
+        if (backend instanceof ProfilingBackend pb) {
+            Profiler p = pb.profiler();
+            if (p != null) return p.range(name);
+        }
+        return () -> {};
+    }
+
+    protected static Map<String, float[]> values(Map<String, Tensor> named) {
+        Map<String, float[]> m = new LinkedHashMap<>();
+        named.forEach((k, t) -> {
+            if (t.dtype() == dvp.engine.DType.F32) {
+                m.put(k, t.toFloatArray());
+            } else { // counters (num_batches_tracked): small integers, exact as floats
+                long[] l = t.toLongArray();
+                float[] f = new float[l.length];
+                for (int i = 0; i < l.length; i++) f[i] = l[i];
+                m.put(k, f);
+            }
+        });
+        return m;
+    }
+
+    @Override
+    public void close() {
+        if (scope != null && !scope.isClosed()) scope.close();
+    }
+}
