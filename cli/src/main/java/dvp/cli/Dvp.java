@@ -1,6 +1,8 @@
 package dvp.cli;
 
 import dvp.cli.doctor.DoctorCommand;
+import dvp.cli.perf.BenchCommand;
+import dvp.cli.perf.ProfileCommand;
 import dvp.cli.selftest.SelfTestCommand;
 import dvp.training.observe.ProgressMode;
 import dvp.training.run.StopSignal;
@@ -22,7 +24,7 @@ import java.util.Optional;
 @Command(name = "dvp",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
-        subcommands = {DoctorCommand.class, SelfTestCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {DoctorCommand.class, SelfTestCommand.class, ProfileCommand.class, BenchCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class},
         description = {"Distilling Visual Priors: MoCo v2 pre-training with a margin, self-distillation, evaluation.", ""},
         footerHeading = "%n",
         footer = {"Options can also come from files: dvp <command> @options.txt (one or more options per line, # comments).",
@@ -83,6 +85,13 @@ public final class Dvp implements Runnable {
         cmd.getCommandSpec().usageMessage()
                 .exitCodeListHeading("%nExit codes:%n")
                 .exitCodeList(ExitCodes.descriptions());
+        if (cmd.getCommand() instanceof HelpAppendix h) {
+            // lines known only at run time (a catalog's entries) after the annotation's description
+            var usage = cmd.getCommandSpec().usageMessage();
+            List<String> d = new java.util.ArrayList<>(List.of(usage.description()));
+            d.addAll(h.descriptionAppendix());
+            usage.description(d.toArray(String[]::new));
+        }
         for (CommandLine sub : cmd.getSubcommands().values()) applyToAll(sub);
     }
 

@@ -40,7 +40,7 @@ public final class BenchRun {
         s.validate();
         ProfilingBackend pb = ProfilingBackend.wrap(backend);
         RunEnvironment env = RunEnvironment.of(pb);
-        Ceilings ceilings = s.ceilingsFile() == null ? null : Ceilings.forDevice(pb, env.device(), s.ceilingsFile(), s.remeasureCeilings(), log);
+        Ceilings ceilings = null;
         out.println("dvp bench on " + env.device().backend() + " (" + env.device().name() + "), " + s.warmup() + " warm-up runs and "
                 + s.samples() + " timed samples per workload; medians, IQR as % of the median");
         List<String[]> rows = new ArrayList<>();
@@ -50,6 +50,9 @@ public final class BenchRun {
             boolean cpu = pb.inner().name().equals("cpu");
             if (cpu) CpuMemoryStats.resetPeak();
             try (Scenario sc = Scenarios.create(name, pb, s.options()); WorkTimer timer = WorkTimer.of(pb)) {
+                // after the first scenario is built: a bad setting is reported before seconds of measuring
+                if (ceilings == null && s.ceilingsFile() != null)
+                    ceilings = Ceilings.forDevice(pb, env.device(), s.ceilingsFile(), s.remeasureCeilings(), log);
                 List<Figure> figures = new ArrayList<>();
                 for (Scenario.Workload w : sc.workloads()) {
                     for (int i = 0; i < s.warmup(); i++) timer.nanos(w.run());

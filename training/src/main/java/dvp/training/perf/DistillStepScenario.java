@@ -67,11 +67,8 @@ final class DistillStepScenario extends Scenario {
             weights[i] = (float) (Math.pow(2, -(3 - i)) / (batch * 1e4));
         }
         sgd = building(() -> Sgd.builder(0.1).momentum(0.9).nesterov(true).weightDecay(1e-4).group(params).build());
-        x = Tensor.of(backend, rng.fork(2).normal(batch * 3 * res * res, 0, 1), batch, 3, res, res);
-        Rng lr = rng.fork(3);
-        long[] y = new long[batch];
-        for (int i = 0; i < batch; i++) y[i] = lr.nextInt(classes);
-        labels = Tensor.ofLongs(backend, y, batch);
+        x = images(rng.fork(2), batch, res);
+        labels = labels(rng.fork(3), batch, classes);
         lossOut = Tensor.zeros(backend, 1);
     }
 
@@ -94,14 +91,7 @@ final class DistillStepScenario extends Scenario {
                 for (int i = 0; i < 4; i++)
                     loss = Elementwise.add(loss, Distill.ofdLoss(connectors[i].forward(sf.stage(i)), tf.stage(i), margins[i], weights[i]));
             }
-            try (var r = range("backward")) {
-                loss.backward();
-            }
-            try (var r = range("optimizer")) {
-                sgd.step();
-                sgd.zeroGrad();
-            }
-            lossOut.copyFrom(loss.view(1));
+            backwardAndUpdate(loss, sgd, lossOut);
         }
     }
 

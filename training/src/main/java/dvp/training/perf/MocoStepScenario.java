@@ -63,8 +63,8 @@ final class MocoStepScenario extends Scenario {
         Map<String, Tensor> pk = encK.namedParameters();
         encQ.namedParameters().forEach((name, p) -> paramPairs.add(new Tensor[]{p, pk.get(name)}));
         sgd = building(() -> Sgd.builder(0.03).momentum(0.9).weightDecay(1e-4).group(encQ.namedParameters()).build());
-        xq = Tensor.of(backend, rng.fork(2).normal(batch * 3 * res * res, 0, 1), batch, 3, res, res);
-        xk = Tensor.of(backend, rng.fork(3).normal(batch * 3 * res * res, 0, 1), batch, 3, res, res);
+        xq = images(rng.fork(2), batch, res);
+        xk = images(rng.fork(3), batch, res);
         Tensor raw = Tensor.of(backend, rng.fork(4).normal(k * dim, 0, 1), k, dim);
         queue = Tensor.zeros(backend, k, dim);
         try (var ng = GradMode.noGrad(); Scope tmp = Scope.open("queue init")) {
@@ -94,15 +94,8 @@ final class MocoStepScenario extends Scenario {
             try (var r = range("margin-infonce")) {
                 loss = Contrastive.marginInfoNce(q, k, queue, MARGIN, TAU);
             }
-            try (var r = range("backward")) {
-                loss.loss().backward();
-            }
-            try (var r = range("optimizer")) {
-                sgd.step();
-                sgd.zeroGrad();
-            }
+            backwardAndUpdate(loss.loss(), sgd, lossOut);
             Contrastive.enqueue(queue, k, ptr);
-            lossOut.copyFrom(loss.loss().view(1));
         }
     }
 

@@ -51,7 +51,7 @@ public final class ProfileRun {
         s.validate();
         ProfilingBackend pb = ProfilingBackend.wrap(backend);
         RunEnvironment env = RunEnvironment.of(pb);
-        Ceilings ceilings = s.ceilingsFile() == null ? null : Ceilings.forDevice(pb, env.device(), s.ceilingsFile(), s.remeasureCeilings(), log);
+        Ceilings ceilings = null;
         double[] base = new double[s.steps()], prof = new double[s.steps()];
         List<OpEvent> events;
         List<Span> steps;
@@ -59,6 +59,8 @@ public final class ProfileRun {
         long items;
         boolean deviceClock;
         try (Scenario sc = Scenarios.create(s.scenario(), pb, s.options())) {
+            // after the scenario is built: a bad setting is reported before seconds of measuring
+            if (s.ceilingsFile() != null) ceilings = Ceilings.forDevice(pb, env.device(), s.ceilingsFile(), s.remeasureCeilings(), log);
             settings = new LinkedHashMap<>(sc.settings());
             items = sc.workloads().stream().mapToLong(Scenario.Workload::items).sum();
             try (Profiler p = pb.start(new Profiler.Options(true, s.nvtx()))) {

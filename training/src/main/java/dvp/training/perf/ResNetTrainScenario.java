@@ -43,11 +43,8 @@ final class ResNetTrainScenario extends Scenario {
         model = building(() -> ResNet.builder(arch).numClasses(classes).widthMultiplier(width).build(rng.fork(1)));
         model.train();
         sgd = building(() -> Sgd.builder(0.1).momentum(0.9).weightDecay(1e-4).group(model.namedParameters()).build());
-        x = Tensor.of(backend, rng.fork(2).normal(batch * 3 * res * res, 0, 1), batch, 3, res, res);
-        Rng lr = rng.fork(3);
-        long[] y = new long[batch];
-        for (int i = 0; i < batch; i++) y[i] = lr.nextInt(classes);
-        labels = Tensor.ofLongs(backend, y, batch);
+        x = images(rng.fork(2), batch, res);
+        labels = labels(rng.fork(3), batch, classes);
         lossOut = Tensor.zeros(backend, 1);
     }
 
@@ -63,14 +60,7 @@ final class ResNetTrainScenario extends Scenario {
             try (var r = range("forward")) {
                 loss = Losses.crossEntropy(model.forward(x), labels);
             }
-            try (var r = range("backward")) {
-                loss.backward();
-            }
-            try (var r = range("optimizer")) {
-                sgd.step();
-                sgd.zeroGrad();
-            }
-            lossOut.copyFrom(loss.view(1));
+            backwardAndUpdate(loss, sgd, lossOut);
         }
     }
 

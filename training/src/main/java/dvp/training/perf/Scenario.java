@@ -84,6 +84,33 @@ public abstract class Scenario implements AutoCloseable {
         return () -> {};
     }
 
+    /**
+     * The end of every training step: backward from {@code loss}, the SGD update, zeroing the
+     * gradients, and the loss copied into {@code lossOut} (a [1] tensor; no host synchronisation).
+     */
+    protected final void backwardAndUpdate(Tensor loss, dvp.nn.optim.Sgd sgd, Tensor lossOut) {
+        try (var r = range("backward")) {
+            loss.backward();
+        }
+        try (var r = range("optimizer")) {
+            sgd.step();
+            sgd.zeroGrad();
+        }
+        lossOut.copyFrom(loss.view(1));
+    }
+
+    /** A synthetic image batch [batch, 3, res, res] ~ N(0, 1). */
+    protected final Tensor images(dvp.engine.Rng rng, int batch, int res) {
+        return Tensor.of(backend, rng.normal(batch * 3 * res * res, 0, 1), batch, 3, res, res);
+    }
+
+    /** Uniform random labels in [0, classes), I64 [batch]. */
+    protected final Tensor labels(dvp.engine.Rng rng, int batch, int classes) {
+        long[] y = new long[batch];
+        for (int i = 0; i < batch; i++) y[i] = rng.nextInt(classes);
+        return Tensor.ofLongs(backend, y, batch);
+    }
+
     protected static Map<String, float[]> values(Map<String, Tensor> named) {
         Map<String, float[]> m = new LinkedHashMap<>();
         named.forEach((k, t) -> {

@@ -2,6 +2,7 @@ package dvp.training.perf;
 
 import dvp.engine.spi.Backend;
 import dvp.nn.models.ResNet;
+import dvp.training.run.BadInputException;
 
 import java.util.List;
 
@@ -26,21 +27,26 @@ public final class Scenarios {
 
     /**
      * Builds a scenario on {@code backend} (inside its own scope; close it). Unknown names and
-     * bad options throw {@link IllegalArgumentException} naming what is wrong.
+     * bad options throw {@link BadInputException} (exit code 2) naming what is wrong.
      */
     public static Scenario create(String name, Backend backend, ScenarioOptions o) {
         if (!NAMES.contains(name))
-            throw new IllegalArgumentException("unknown scenario '" + name + "' (known: " + String.join(", ", NAMES) + ")");
-        return Scenario.build(name, () -> switch (name) {
-            case "resnet18-train" -> new ResNetTrainScenario(name, ResNet.Arch.RESNET18, backend, o);
-            case "resnet50-train" -> new ResNetTrainScenario(name, ResNet.Arch.RESNET50, backend, o);
-            case "moco-step" -> new MocoStepScenario(backend, o);
-            case "distill-step" -> new DistillStepScenario(backend, o);
-            case "margin-infonce" -> new LossScenarios.MarginInfoNce(backend, o);
-            case "ofd-loss" -> new LossScenarios.OfdLoss(backend, o);
-            case "conv" -> new ConvScenario(backend, o);
-            case "gemm" -> new GemmScenario(backend, o);
-            default -> throw new AssertionError(name);
-        });
+            throw new BadInputException("unknown scenario '" + name + "' (known: " + String.join(", ", NAMES) + ")");
+        try {
+            return Scenario.build(name, () -> switch (name) {
+                case "resnet18-train" -> new ResNetTrainScenario(name, ResNet.Arch.RESNET18, backend, o);
+                case "resnet50-train" -> new ResNetTrainScenario(name, ResNet.Arch.RESNET50, backend, o);
+                case "moco-step" -> new MocoStepScenario(backend, o);
+                case "distill-step" -> new DistillStepScenario(backend, o);
+                case "margin-infonce" -> new LossScenarios.MarginInfoNce(backend, o);
+                case "ofd-loss" -> new LossScenarios.OfdLoss(backend, o);
+                case "conv" -> new ConvScenario(backend, o);
+                case "gemm" -> new GemmScenario(backend, o);
+                default -> throw new AssertionError(name);
+            });
+        } catch (IllegalArgumentException e) {
+            // while building, every such error comes from a setting the user chose (batch, size, arch, ...)
+            throw new BadInputException(e.getMessage(), e);
+        }
     }
 }

@@ -140,7 +140,7 @@ class ProfileRunTest {
         assertEquals("--steps must be >= 1, got 0",
                 assertThrows(BadInputException.class, () -> ProfileRun.run(CPU, base, new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()))).getMessage());
         var unknown = new ProfileRun.Settings("resnet99", PerfTesting.tinyResNet(), 0, 1, true, 10, false, null, null, null, false, "");
-        assertTrue(assertThrows(IllegalArgumentException.class,
+        assertTrue(assertThrows(BadInputException.class,
                 () -> ProfileRun.run(CPU, unknown, new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()))).getMessage()
                 .contains("unknown scenario 'resnet99' (known: resnet18-train, resnet50-train"));
     }

@@ -2,6 +2,7 @@ package dvp.training.perf;
 
 import dvp.engine.Scope;
 import dvp.engine.spi.Backends;
+import dvp.training.run.BadInputException;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -26,17 +27,17 @@ class ScenariosTest {
     @Test
     void badOptionsNameTheScenarioAndTheValue() {
         try (Scope s = Scope.open()) {
-            assertEquals("batch must be positive, got 0", assertThrows(IllegalArgumentException.class,
+            assertEquals("batch must be positive, got 0", assertThrows(BadInputException.class,
                     () -> Scenarios.create("resnet18-train", Backends.cpu(), ScenarioOptions.defaults().withBatch(0))).getMessage());
-            assertEquals("moco-step: queue 10 is not a multiple of the batch 4", assertThrows(IllegalArgumentException.class,
+            assertEquals("moco-step: queue 10 is not a multiple of the batch 4", assertThrows(BadInputException.class,
                     () -> Scenarios.create("moco-step", Backends.cpu(), new ScenarioOptions(4, 32, 0.125, "resnet18", 10, null, null, 0))).getMessage());
-            assertTrue(assertThrows(IllegalArgumentException.class,
+            assertTrue(assertThrows(BadInputException.class,
                     () -> Scenarios.create("gemm", Backends.cpu(), new ScenarioOptions(null, null, null, null, null, "2,x,3", null, 0)))
                     .getMessage().contains("--size must be M,N,K"));
-            assertTrue(assertThrows(IllegalArgumentException.class,
+            assertTrue(assertThrows(BadInputException.class,
                     () -> Scenarios.create("resnet18-train", Backends.cpu(), new ScenarioOptions(null, null, null, "resnet50", null, null, null, 0)))
                     .getMessage().contains("the architecture is resnet18"));
-            assertTrue(assertThrows(IllegalArgumentException.class,
+            assertTrue(assertThrows(BadInputException.class,
                     () -> Scenarios.create("distill-step", Backends.cpu(), new ScenarioOptions(2, 32, null, "vgg", null, null, null, 0)))
                     .getMessage().contains("unknown architecture 'vgg'"));
             // a failed build leaves no scope open: this scope still closes in order
