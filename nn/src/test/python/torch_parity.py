@@ -131,7 +131,7 @@ def as_t(a, dtype):
 
 
 def np_out(t):
-    return t.detach().cpu().numpy()
+    return t.detach().cpu().numpy().copy()  # a copy: .numpy() would alias tensors the optimizer updates in place
 
 
 # ---- runners ---------------------------------------------------------------------------------------
@@ -140,17 +140,11 @@ def forward_backward(meta, tensors, dtype, suffix):
     """y = module(x) in train or eval mode; backward of sum(y * dy) or of the cross-entropy of y."""
     m = load_module(meta, tensors, dtype)
     m.train(meta.get("mode", "train") == "train")
-    relu_stats = follow_relu_masks(m, tensors) if "relu_masks" in meta else None
+    decisions = follow_decisions(m, tensors, meta)
     x = as_t(tensors["x"], dtype).requires_grad_(meta.get("input_grad", "true") == "true")
     y = m(x)
     out = {"y" + suffix: np_out(y)}
-    if relu_stats is not None:
-        if relu_stats["calls"] != i(meta, "relu_masks"):
-            raise ValueError("dvp sent %s ReLU masks but torch ran %d ReLUs" % (meta["relu_masks"], relu_stats["calls"]))
-        out["relu_calls" + suffix] = np.array([relu_stats["calls"]], dtype=np.int64)
-        out["relu_elements" + suffix] = np.array([relu_stats["elements"]], dtype=np.int64)
-        out["relu_flips" + suffix] = np.array([relu_stats["flips"]], dtype=np.int64)
-        out["relu_flip_margin" + suffix] = np.array([relu_stats["margin"]], dtype=np.float64)
+    out.update(decision_outputs(decisions, meta, suffix))
     if "labels" in tensors:
         loss = F.cross_entropy(y, torch.from_numpy(tensors["labels"]), label_smoothing=float(meta.get("smoothing", 0)))
         out["loss" + suffix] = np_out(loss).reshape(())
@@ -167,42 +161,81 @@ def forward_backward(meta, tensors, dtype, suffix):
     return out
 
 
-def follow_relu_masks(m, tensors):
-    """Makes every nn.ReLU of m output x * mask, mask k being dvp's decision (x > 0) for the k-th
-    ReLU call of the forward; records how many decisions differ from torch's own sign and the
-    largest |x| / max|x| among them (a rounding-level kink when tiny)."""
-    stats = {"calls": 0, "elements": 0, "flips": 0, "margin": 0.0}
+def follow_decisions(m, tensors, meta):
+    """Makes torch take dvp's discrete decisions, so that what is compared is arithmetic:
+    the k-th nn.ReLU call outputs x * relu_mask.k (dvp's x > 0), and the k-th nn.MaxPool2d call
+    takes the element at dvp's argmax maxpool_index.k (flat h*W+w in each plane). Records how many
+    decisions differ from torch's own and the largest |x| / max|x| (ReLU) or gap between the two
+    candidates / max|x| (max-pool) among them: tiny values mean rounding-level kinks or near-ties."""
+    stats = {"relu": [0, 0, 0, 0.0], "maxpool": [0, 0, 0, 0.0]}  # calls, elements, flips, margin
 
-    def hook(mod, inp, out):
-        k = stats["calls"]
-        key = "relu_mask.%d" % k
-        if key not in tensors:
-            raise ValueError("torch ran more ReLUs than dvp sent masks (%d)" % k)
-        x = inp[0]
-        mask = torch.from_numpy(tensors[key].astype(bool))
-        if tuple(mask.shape) != tuple(x.shape):
-            raise ValueError("ReLU call %d: dvp's mask has shape %s, torch's input %s" % (k, tuple(mask.shape), tuple(x.shape)))
-        own = x.detach() > 0
-        differ = own != mask
-        stats["calls"] += 1
-        stats["elements"] += mask.numel()
+    def note(kind, differ, gaps, scale, elements):
+        st = stats[kind]
+        st[0] += 1
+        st[1] += elements
         if differ.any():
-            scale = x.detach().abs().max().item()
-            stats["flips"] += int(differ.sum().item())
-            stats["margin"] = max(stats["margin"], x.detach().abs()[differ].max().item() / scale)
+            st[2] += int(differ.sum().item())
+            st[3] = max(st[3], gaps[differ].max().item() / scale)
+
+    def relu_hook(mod, inp, out):
+        k = stats["relu"][0]
+        x = inp[0]
+        mask = torch.from_numpy(decision(tensors, "relu_mask", k, x.shape).astype(bool))
+        own = x.detach() > 0
+        note("relu", own != mask, x.detach().abs(), x.detach().abs().max().item(), mask.numel())
         return x * mask.to(x.dtype)
 
+    def pool_hook(mod, inp, out):
+        k = stats["maxpool"][0]
+        x = inp[0]
+        n, c, h, w = x.shape
+        idx = torch.from_numpy(decision(tensors, "maxpool_index", k, out.shape)).long()
+        flat = x.reshape(n, c, h * w)
+        picked = flat.gather(2, idx.reshape(n, c, -1))
+        _, own = F.max_pool2d(x.detach(), mod.kernel_size, mod.stride, mod.padding, return_indices=True)
+        gaps = (flat.detach().gather(2, own.reshape(n, c, -1)) - picked.detach()).abs().reshape(out.shape)
+        note("maxpool", own != idx, gaps, x.detach().abs().max().item(), idx.numel())
+        return picked.reshape(out.shape)
+
     for mod in m.modules():
-        if isinstance(mod, nn.ReLU):
+        if isinstance(mod, nn.ReLU) and "relu_masks" in meta:
             mod.inplace = False  # the hook needs the pre-activation
-            mod.register_forward_hook(hook)
+            mod.register_forward_hook(relu_hook)
+        if isinstance(mod, nn.MaxPool2d) and "maxpool_indices" in meta:
+            mod.register_forward_hook(pool_hook)
     return stats
+
+
+def decision(tensors, prefix, k, shape):
+    key = "%s.%d" % (prefix, k)
+    if key not in tensors:
+        raise ValueError("torch made more %s decisions than dvp sent (%d)" % (prefix, k))
+    a = tensors[key]
+    if tuple(a.shape) != tuple(shape):
+        raise ValueError("%s: dvp's shape %s, torch's %s" % (key, tuple(a.shape), tuple(shape)))
+    return a
+
+
+def decision_outputs(stats, meta, suffix):
+    out = {}
+    for kind, count_key in (("relu", "relu_masks"), ("maxpool", "maxpool_indices")):
+        if count_key not in meta:
+            continue
+        calls, elements, flips, margin = stats[kind]
+        if calls != i(meta, count_key):
+            raise ValueError("dvp sent %s %s decisions but torch made %d" % (meta[count_key], kind, calls))
+        out["%s_calls%s" % (kind, suffix)] = np.array([calls], dtype=np.int64)
+        out["%s_elements%s" % (kind, suffix)] = np.array([elements], dtype=np.int64)
+        out["%s_flips%s" % (kind, suffix)] = np.array([flips], dtype=np.int64)
+        out["%s_flip_margin%s" % (kind, suffix)] = np.array([margin], dtype=np.float64)
+    return out
 
 
 def sgd_steps(meta, tensors, dtype, suffix):
     """k training steps (cross-entropy, torch.optim.SGD) from dvp's weights; returns the final state."""
     m = load_module(meta, tensors, dtype)
     m.train()
+    decisions = follow_decisions(m, tensors, meta)
     opt = make_sgd(meta, m.named_parameters())
     out = {}
     for k in range(i(meta, "steps")):
@@ -214,6 +247,12 @@ def sgd_steps(meta, tensors, dtype, suffix):
         out["loss%d%s" % (k, suffix)] = np_out(loss).reshape(())
     for name, v in m.state_dict().items():
         out["state." + name + suffix] = np_out(v)
+    for name, p in m.named_parameters():
+        out["grad." + name + suffix] = np_out(p.grad)  # the last step's gradients
+        buf = opt.state[p].get("momentum_buffer")
+        if buf is not None:
+            out["momentum." + name + suffix] = np_out(buf)
+    out.update(decision_outputs(decisions, meta, suffix))
     return out
 
 

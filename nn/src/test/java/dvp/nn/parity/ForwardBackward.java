@@ -3,7 +3,6 @@ package dvp.nn.parity;
 import dvp.engine.DType;
 import dvp.engine.Rng;
 import dvp.engine.Tensor;
-import dvp.engine.autograd.TapeProbe;
 import dvp.engine.ops.Elementwise;
 import dvp.engine.ops.Losses;
 import dvp.engine.ops.Reductions;
@@ -12,7 +11,6 @@ import dvp.nn.Module;
 
 import java.io.IOException;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 import static dvp.engine.testing.Tensors.cpu;
@@ -29,9 +27,9 @@ final class ForwardBackward {
     /**
      * @param inputGrad          whether to compare dx (not for a whole network: x is data)
      * @param float64            whether torch also runs in float64 to report fp32's noise floor
-     * @param shareReluDecisions see {@link #check}
+     * @param shareDecisions     whether torch takes dvp's ReLU and max-pool decisions ({@link SharedDecisions})
      */
-    record Options(boolean train, boolean inputGrad, boolean float64, boolean shareReluDecisions) {
+    record Options(boolean train, boolean inputGrad, boolean float64, boolean shareDecisions) {
         static Options layer(boolean train) { return new Options(train, true, false, false); }
 
         static Options network(boolean train) { return new Options(train, false, true, true); }
@@ -47,20 +45,13 @@ final class ForwardBackward {
     /**
      * Runs the case on both sides and asserts parity; returns the max relative error.
      *
-     * <p>With {@code shareReluDecisions}, torch is made to take dvp's ReLU decisions: dvp's
-     * pre-activation signs (read from its graph, in forward order) go to torch, whose ReLU modules
-     * then output {@code x · mask}. Why: in a deep network some pre-activations lie within fp32
-     * rounding of 0, and which side of the kink they land on flips whole gradient channels (torch
-     * fp32 and torch fp64 disagree by up to 0.5 on ResNet-50 train gradients for that reason
-     * alone). Sharing the decisions makes the comparison about the arithmetic; the decisions
-     * themselves are checked separately: torch reports where its own sign would have differed,
-     * and every such place must be within {@link #KINK_MARGIN} of 0 relative to its tensor (train-mode
-     * ResNet-50 has flips up to 5e-5 between torch fp32 and torch fp64 themselves).
+     * <p>For whole networks torch takes dvp's ReLU and max-pool decisions ({@link SharedDecisions});
+     * where its own would have differed, each place must be within {@link #KINK_MARGIN} of a tie.
      *
      * @param parityCase metadata naming the torch module (the state and inputs are added here)
      */
     static double check(ParityCase parityCase, Module m, Tensor x, Loss loss, Options o) throws IOException, InterruptedException {
-        boolean train = o.train(), inputGrad = o.inputGrad(), shareReluDecisions = o.shareReluDecisions();
+        boolean train = o.train(), inputGrad = o.inputGrad();
         parityCase.meta("run", "forward_backward").meta("mode", train ? "train" : "eval").meta("input_grad", inputGrad)
                 .meta("float64", o.float64()).state(m.stateDict()).tensor("x", x); // state is copied now, before the forward moves it
         if (loss.labels() != null) parityCase.tensor("labels", loss.labels()).meta("smoothing", loss.smoothing());
@@ -71,16 +62,10 @@ final class ForwardBackward {
         Tensor y = m.forward(x);
         Tensor scalar = loss.labels() != null ? Losses.crossEntropy(y, loss.labels(), loss.smoothing())
                 : Reductions.sum(Elementwise.mul(y, loss.dy()));
-        if (shareReluDecisions) {
-            List<Tensor[]> relus = TapeProbe.inputsOf(scalar, "relu");
-            for (int k = 0; k < relus.size(); k++) {
-                Tensor pre = relus.get(k)[0];
-                float[] v = pre.toFloatArray();
-                byte[] mask = new byte[v.length];
-                for (int i = 0; i < v.length; i++) mask[i] = (byte) (v[i] > 0 ? 1 : 0);
-                parityCase.bytes("relu_mask." + k, mask, pre.shape());
-            }
-            parityCase.meta("relu_masks", relus.size());
+        if (o.shareDecisions()) {
+            SharedDecisions d = new SharedDecisions(parityCase, m);
+            d.record(scalar);
+            d.finish();
         }
         ParityCase.Reference ref = parityCase.run();
         scalar.backward();
@@ -93,11 +78,15 @@ final class ForwardBackward {
             if (b.dtype() == DType.I64) check.longs("state." + k, b);
             else check.floats("state." + k, b);
         });
-        if (shareReluDecisions) check.reluDecisions(KINK_MARGIN);
+        if (o.shareDecisions()) check.decisions(KINK_MARGIN);
         return check.assertWithin(ParityCheck.TOLERANCE);
     }
 
-    /** Where dvp's and torch's ReLU decisions differ, |x| / max|x| of that ReLU's input must be below this. */
+    /**
+     * Where dvp's and torch's own decisions differ, |x| / max|x| of the ReLU input (or the gap
+     * between the two max-pool candidates / max|x|) must be below this: a rounding-level tie.
+     * Train-mode ResNet-50 has such flips up to 5e-5 between torch fp32 and torch fp64 themselves.
+     */
     static final double KINK_MARGIN = 1e-4;
 
     /**

@@ -41,6 +41,11 @@ final class ParityCase {
         return this;
     }
 
+    ParityCase longs(String key, long[] values, int... shape) {
+        writer.putLongs(key, values, shape);
+        return this;
+    }
+
     ParityCase bytes(String key, byte[] values, int... shape) {
         writer.putBytes(key, values, shape);
         return this;

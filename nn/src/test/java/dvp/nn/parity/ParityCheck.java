@@ -50,8 +50,9 @@ final class ParityCheck {
     private final List<Row> rows = new ArrayList<>();
     private final List<String> integerMismatches = new ArrayList<>();
     private int integersCompared;
-    private String reluNote = "", reluCell = "";
-    private final List<String> reluProblems = new ArrayList<>();
+    private String decisionNote = "", decisionCell = "";
+    private final java.util.Map<String, Double> decisionMargins = new java.util.LinkedHashMap<>();
+    private double decisionMarginLimit;
 
     ParityCheck(ParityCase.Reference ref) { this.ref = ref; }
 
@@ -88,20 +89,33 @@ final class ParityCheck {
     }
 
     /**
-     * Checks the ReLU decisions torch was given (dvp's): torch reports how many of them differ
-     * from its own sign of the pre-activation and the largest |x|/max|x| among those; each must
-     * be a rounding-level kink (below {@code margin}), or dvp's forward is wrong before the ReLU.
+     * Checks the decisions torch was given (dvp's, see {@link SharedDecisions}): torch reports how
+     * many differ from its own and the largest margin among those (|x|/max|x| for a ReLU, the gap
+     * between the two candidates / max|x| for a max-pool window); each must be a rounding-level tie,
+     * or dvp's forward is wrong before that point: below {@code margin}, or, when torch also ran in
+     * fp64, below {@link #NOISE_FLOOR_FACTOR} times the case's fp32 noise floor (after several
+     * training steps forward values legitimately differ by that much).
      */
-    ParityCheck reluDecisions(double margin) {
-        long calls = ref.longs("relu_calls")[0], flips = ref.longs("relu_flips")[0];
-        double worst = ref.floats("relu_flip_margin")[0];
-        reluNote = String.format("; ReLU: %d calls, %d of %d decisions differ from torch fp32's own (max |x|/max|x| %.1e)",
-                calls, flips, ref.longs("relu_elements")[0], worst);
-        if (ref.has("relu_flips@f64"))
-            reluNote += String.format(", %d from fp64's (max %.1e)", ref.longs("relu_flips@f64")[0], ref.floats("relu_flip_margin@f64")[0]);
-        reluCell = flips + (ref.has("relu_flips@f64") ? " / " + ref.longs("relu_flips@f64")[0] : "") + String.format(" (≤ %.0e)", worst);
-        if (!(worst <= margin))
-            reluProblems.add(String.format("a ReLU decision differs from torch's at |x|/max|x| = %.2e > %.0e: not a rounding-level kink", worst, margin));
+    ParityCheck decisions(double margin) {
+        StringBuilder note = new StringBuilder(), cell = new StringBuilder();
+        for (String kind : List.of("relu", "maxpool")) {
+            if (!ref.has(kind + "_calls")) continue;
+            long calls = ref.longs(kind + "_calls")[0], flips = ref.longs(kind + "_flips")[0];
+            double worst = ref.floats(kind + "_flip_margin")[0];
+            String label = kind.equals("relu") ? "ReLU" : "max-pool";
+            note.append(String.format("; %s: %d calls, %d of %d decisions differ from torch fp32's own (max margin %.1e)",
+                    label, calls, flips, ref.longs(kind + "_elements")[0], worst));
+            cell.append(cell.isEmpty() ? "" : ", ").append(label).append(' ').append(flips);
+            if (ref.has(kind + "_flips@f64")) {
+                note.append(String.format(", %d from fp64's (max %.1e)", ref.longs(kind + "_flips@f64")[0], ref.floats(kind + "_flip_margin@f64")[0]));
+                cell.append(" / ").append(ref.longs(kind + "_flips@f64")[0]);
+            }
+            cell.append(String.format(" (≤ %.0e)", worst));
+            decisionMargins.put(label, worst);
+        }
+        decisionMarginLimit = margin;
+        decisionNote = note.toString();
+        decisionCell = cell.toString();
         return this;
     }
 
@@ -128,16 +142,20 @@ final class ParityCheck {
                     r.passesByNoiseFloor(tolerance) ? " [beyond 1e-4: passes by the fp32 noise-floor rule]" : ""));
         out.append(String.format("PARITY %s: %d tensors, max rel err %.3e at '%s'%s, torch %.2f s%s%s%n", name, rows.size(), worst.rel, worst.key,
                 Double.isNaN(maxF64) ? "" : String.format(" (vs torch fp64 %.3e; torch fp32 vs fp64 %.3e)", maxF64, torchF64), ref.torchSeconds(),
-                reluNote, floorRule.isEmpty() ? "" : "; " + floorRule.size() + " tensors beyond " + tolerance
+                decisionNote, floorRule.isEmpty() ? "" : "; " + floorRule.size() + " tensors beyond " + tolerance
                         + " pass by the noise-floor rule: " + floorRule.stream().map(Row::key).toList()));
         System.out.print(out);
         appendSummary(String.format("| %s | %d | %.2e | `%s` | %s | %s | %s | %s | %s |", name, rows.size() + integersCompared, worst.rel, worst.key,
                 Double.isNaN(maxF64) ? "" : String.format("%.2e", maxF64), Double.isNaN(torchF64) ? "" : String.format("%.2e", torchF64),
                 floorRule.isEmpty() ? "" : String.valueOf(floorRule.size()),
-                integersCompared == 0 ? "" : integerMismatches.isEmpty() ? integersCompared + " equal" : "DIFFER", reluCell));
+                integersCompared == 0 ? "" : integerMismatches.isEmpty() ? integersCompared + " equal" : "DIFFER", decisionCell));
 
         List<String> bad = new ArrayList<>(integerMismatches);
-        bad.addAll(reluProblems);
+        double marginLimit = Double.isNaN(torchF64) ? decisionMarginLimit : Math.max(decisionMarginLimit, NOISE_FLOOR_FACTOR * torchF64);
+        decisionMargins.forEach((label, worstMargin) -> {
+            if (!(worstMargin <= marginLimit))
+                bad.add(String.format("a %s decision differs from torch's with margin %.2e > %.1e: not a rounding-level tie", label, worstMargin, marginLimit));
+        });
         for (Row r : rows)
             if (!(r.rel <= tolerance) && !r.passesByNoiseFloor(tolerance))
                 bad.add(String.format("%s: max rel err %.3e > %.0e (%s)%s", r.key, r.rel, tolerance, r.worst,
@@ -181,9 +199,9 @@ final class ParityCheck {
                 Files.writeString(SUMMARY, "# dvp vs PyTorch parity (max relative error max|dvp-torch|/max|torch| per tensor; worst per case)\n\n"
                         + "Noise-floor rule: a tensor beyond 1e-4 passes only if dvp's error vs torch fp64 is at most "
                         + NOISE_FLOOR_FACTOR + "x torch fp32's own (an ill-conditioned gradient, see ParityCheck)\n\n"
-                        + "ReLU column: how many of dvp's ReLU decisions (which torch was made to follow) differ from torch fp32's / fp64's own,"
-                        + " and the largest |x|/max|x| among them (rounding-level kinks)\n\n"
-                        + "| case | tensors | max rel err vs torch fp32 | worst tensor | vs torch fp64 | torch fp32 vs fp64 | > 1e-4 by noise-floor rule | integers | ReLU |\n"
+                        + "Decisions column: for networks torch takes dvp's ReLU and max-pool decisions; how many differ from torch fp32's / fp64's own,"
+                        + " and the largest margin among them relative to the tensor's max (rounding-level ties)\n\n"
+                        + "| case | tensors | max rel err vs torch fp32 | worst tensor | vs torch fp64 | torch fp32 vs fp64 | > 1e-4 by noise-floor rule | integers | decisions |\n"
                         + "|---|---|---|---|---|---|---|---|---|\n", StandardCharsets.UTF_8);
                 summaryStarted = true;
             }
