@@ -140,9 +140,11 @@ public final class ColorOps {
         int i = SECTOR[h];
         float f = FRACTION[h];
         float fs = SAT[s];
-        int p = clip8((int) Math.round((float) v * (1.0 - fs)));
-        int q = clip8((int) Math.round((float) v * (1.0 - fs * f)));
-        int t = clip8((int) Math.round((float) v * (1.0 - fs * (1.0 - f))));
+        // C's round() of a non-negative double: floor(x + 0.5) is exact here because each x is a
+        // product of an 8-bit integer and a value with at most 48 significant bits
+        int p = clip8((int) ((float) v * (1.0 - fs) + 0.5));
+        int q = clip8((int) ((float) v * (1.0 - fs * f) + 0.5));
+        int t = clip8((int) ((float) v * (1.0 - fs * (1.0 - f)) + 0.5));
         int r, g, b;
         switch (i % 6) {
             case 0 -> { r = v; g = t; b = p; }

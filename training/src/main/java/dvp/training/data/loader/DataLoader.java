@@ -138,7 +138,7 @@ public final class DataLoader implements AutoCloseable {
         private final ImageDataset dataset;
         private final List<ViewTransform> views;
         private Normalize normalize = Normalize.IMAGENET;
-        private int batchSize = 256, workers = Math.max(1, Runtime.getRuntime().availableProcessors()), prefetch = 4, uploadRing = 2;
+        private int batchSize = 256, workers = Math.max(1, Runtime.getRuntime().availableProcessors()), prefetch = 2, uploadRing = 2;
         private boolean shuffle = true, dropLast = true, strict;
         private long seed;
         private Backend backend;
