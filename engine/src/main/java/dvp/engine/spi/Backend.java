@@ -213,8 +213,8 @@ public interface Backend {
      * memory position i is {@code (i / channelStride) % C} (NCHW: channelStride = H·W; NHWC: 1),
      * which is all the kernel knows about the layout. Per element: t' = max(t, margin[c]),
      * mask = (s > t') || (t' > 0); {@code loss[0]} (overwritten) = w · Σ mask·(s − t')², a sum
-     * accumulated in double over fixed-size blocks combined in block order (same bits whatever
-     * the thread count).
+     * (not a mean) with short F32 partial sums combined in double over fixed-size blocks taken in
+     * block order: the same bits whatever the thread count. NaN in s or t reaches the loss.
      */
     void ofdLossForward(Tensor s, Tensor t, Tensor margin, float w, int channelStride, Tensor loss);
 

@@ -181,6 +181,15 @@ class DistillTest {
         Tensor nan = Distill.ofdLoss(Tensor.of(cpu(), new float[]{Float.NaN, 1}, 1, 2), Tensor.of(cpu(), new float[]{-3, 0}, 1, 2),
                 Tensor.of(cpu(), new float[]{-1, -1}, 2), 1f);
         assertTrue(Float.isNaN(nan.item()));
+        // a NaN teacher value inside a vectorised run (64 elements of one channel) too
+        float[] tv = new float[64], sv = new float[64];
+        tv[37] = Float.NaN;
+        Tensor sNan = Tensor.of(cpu(), sv, 1, 1, 64).requiresGrad(true);
+        Tensor lossNan = Distill.ofdLoss(sNan, Tensor.of(cpu(), tv, 1, 1, 64), Tensor.of(cpu(), new float[]{-1}, 1), 1f);
+        assertTrue(Float.isNaN(lossNan.item()), "NaN in t must reach the loss");
+        lossNan.backward();
+        assertTrue(Float.isNaN(sNan.grad().toFloatArray()[37]));
+        assertEquals(0f, sNan.grad().toFloatArray()[36]);
     }
 
     @Test void upstreamGradientAndStageWeightScaleTheGradient() {
