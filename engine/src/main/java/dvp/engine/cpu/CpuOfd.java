@@ -16,10 +16,9 @@ import java.nio.ByteOrder;
  * margin is one broadcast value) or runs of consecutive channels (channelStride == 1, NHWC: the
  * margins are a contiguous slice of the margin vector).
  *
- * <p>Determinism of the sum: squares are added into F32 lane accumulators that are flushed
- * into a double every {@link #FLUSH} vector steps and at the end of each block (lanes in order),
- * elements left over at a run's end go straight into the double, and the block totals are added
- * in block order. Every one of these choices depends only on the element positions, never on the
+ * <p>Determinism of the sum: squares are added into F32 lane accumulators (a run's last, partial
+ * step masked) that are flushed into a double every {@link #FLUSH} vector steps and at the end of
+ * each block (lanes in order), and the block totals are added in block order. Every one of these choices depends only on the element positions, never on the
  * thread count or the JIT tier.
  */
 final class CpuOfd {
@@ -56,15 +55,14 @@ final class CpuOfd {
         double total = 0;
         FloatVector acc = FloatVector.zero(SP);
         int steps = 0;
-        long i = from;
-        while (i < to) {
-            long unit = i / cs;
-            int c = (int) (unit % channels);
-            // run: elements that share channel c (cs > 1) or walk channels c, c+1, ... (cs == 1)
+        long unit = from / cs;
+        int c = (int) (unit % channels);
+        for (long i = from; i < to; ) {
+            // a run: elements that share channel c (cs > 1) or walk channels c, c+1, ... (cs == 1)
             long end = cs > 1 ? Math.min(to, (unit + 1) * cs) : Math.min(to, i + (channels - c));
-            long vend = i + (end - i) / L * L;
             FloatVector mv = FloatVector.broadcast(SP, m[c]);
-            for (int mo = c; i < vend; i += L, mo += L) {
+            int mo = c;
+            for (; i <= end - L; i += L, mo += L) {
                 if (cs == 1) mv = FloatVector.fromArray(SP, m, mo);
                 FloatVector sv = FloatVector.fromMemorySegment(SP, ss, sb + 4 * i, NATIVE);
                 FloatVector tp = FloatVector.fromMemorySegment(SP, ts, tb + 4 * i, NATIVE).max(mv);
@@ -76,13 +74,25 @@ final class CpuOfd {
                     steps = 0;
                 }
             }
-            for (; i < end; i++) {
-                float sv = ss.get(Mem.F, sb + 4 * i);
-                float tp = Math.max(ts.get(Mem.F, tb + 4 * i), m[cs > 1 ? c : (int) (i % channels)]);
-                if (!(sv <= tp && tp <= 0)) {
-                    float diff = sv - tp;
-                    total += diff * diff;
+            if (i < end) { // the run's last, partial step: the same with the lanes past its end masked
+                VectorMask<Float> in = SP.indexInRange(i, end);
+                if (cs == 1) mv = FloatVector.fromArray(SP, m, mo, in);
+                FloatVector sv = FloatVector.fromMemorySegment(SP, ss, sb + 4 * i, NATIVE, in);
+                FloatVector tp = FloatVector.fromMemorySegment(SP, ts, tb + 4 * i, NATIVE, in).max(mv);
+                FloatVector diff = sv.sub(tp);
+                acc = acc.add(diff.mul(diff).blend(0f, skipped(sv, tp).or(in.not())));
+                if (++steps == FLUSH) {
+                    total += flush(acc, lanes);
+                    acc = FloatVector.zero(SP);
+                    steps = 0;
                 }
+            }
+            i = end;
+            if (cs > 1) {
+                unit++;
+                c = c + 1 == channels ? 0 : c + 1;
+            } else {
+                c = 0;
             }
         }
         return total + flush(acc, lanes);
@@ -109,28 +119,45 @@ final class CpuOfd {
         float factor = 2f * w * Mem.getF(gradOut, 0);
         MemorySegment ss = Mem.seg(s), ts = Mem.seg(t), gs = Mem.seg(ds);
         long sb = Mem.base(s), tb = Mem.base(t), gb = Mem.base(ds);
-        int channels = m.length, cs = channelStride;
-        FloatVector f = FloatVector.broadcast(SP, factor);
         Parallel.range(Parallel.blocks(n, BLOCK), (lo, hi) -> {
-            long i = (long) lo * BLOCK, to = Math.min(n, (long) hi * BLOCK);
-            while (i < to) {
-                long unit = i / cs;
-                int c = (int) (unit % channels);
-                long end = cs > 1 ? Math.min(to, (unit + 1) * cs) : Math.min(to, i + (channels - c));
-                long vend = i + (end - i) / L * L;
-                FloatVector mv = FloatVector.broadcast(SP, m[c]);
-                for (int mo = c; i < vend; i += L, mo += L) {
-                    if (cs == 1) mv = FloatVector.fromArray(SP, m, mo);
-                    FloatVector sv = FloatVector.fromMemorySegment(SP, ss, sb + 4 * i, NATIVE);
-                    FloatVector tp = FloatVector.fromMemorySegment(SP, ts, tb + 4 * i, NATIVE).max(mv);
-                    sv.sub(tp).mul(f).blend(0f, skipped(sv, tp)).intoMemorySegment(gs, gb + 4 * i, NATIVE);
-                }
-                for (; i < end; i++) {
-                    float sv = ss.get(Mem.F, sb + 4 * i);
-                    float tp = Math.max(ts.get(Mem.F, tb + 4 * i), m[cs > 1 ? c : (int) (i % channels)]);
-                    gs.set(Mem.F, gb + 4 * i, sv <= tp && tp <= 0 ? 0f : (sv - tp) * factor);
-                }
+            for (int b = lo; b < hi; b++) {
+                long from = (long) b * BLOCK;
+                blockGrad(ss, sb, ts, tb, gs, gb, m, channelStride, factor, from, Math.min(n, from + BLOCK));
             }
         });
+    }
+
+    /** ds = factor·(s − t') where the element has loss, else 0, over [from, to) (runs as in {@link #blockSum}). */
+    private static void blockGrad(MemorySegment ss, long sb, MemorySegment ts, long tb, MemorySegment gs, long gb,
+                                  float[] m, int cs, float factor, long from, long to) {
+        int channels = m.length;
+        FloatVector f = FloatVector.broadcast(SP, factor);
+        long unit = from / cs;
+        int c = (int) (unit % channels);
+        for (long i = from; i < to; ) {
+            long end = cs > 1 ? Math.min(to, (unit + 1) * cs) : Math.min(to, i + (channels - c));
+            FloatVector mv = FloatVector.broadcast(SP, m[c]);
+            int mo = c;
+            for (; i <= end - L; i += L, mo += L) {
+                if (cs == 1) mv = FloatVector.fromArray(SP, m, mo);
+                FloatVector sv = FloatVector.fromMemorySegment(SP, ss, sb + 4 * i, NATIVE);
+                FloatVector tp = FloatVector.fromMemorySegment(SP, ts, tb + 4 * i, NATIVE).max(mv);
+                sv.sub(tp).mul(f).blend(0f, skipped(sv, tp)).intoMemorySegment(gs, gb + 4 * i, NATIVE);
+            }
+            if (i < end) {
+                VectorMask<Float> in = SP.indexInRange(i, end);
+                if (cs == 1) mv = FloatVector.fromArray(SP, m, mo, in);
+                FloatVector sv = FloatVector.fromMemorySegment(SP, ss, sb + 4 * i, NATIVE, in);
+                FloatVector tp = FloatVector.fromMemorySegment(SP, ts, tb + 4 * i, NATIVE, in).max(mv);
+                sv.sub(tp).mul(f).blend(0f, skipped(sv, tp)).intoMemorySegment(gs, gb + 4 * i, NATIVE, in);
+            }
+            i = end;
+            if (cs > 1) {
+                unit++;
+                c = c + 1 == channels ? 0 : c + 1;
+            } else {
+                c = 0;
+            }
+        }
     }
 }
