@@ -3,11 +3,12 @@
 (MarginInfoNceBench, OfdLossBench), written as the original code computes them (see
 engine/src/test/python/loss_parity.py for the reference semantics).
 
-Usage: /usr/bin/python3 bench/pytorch/loss_baseline.py [--threads T] [--batch B] [--repeats R]
-Prints one line per case: median and min wall time in ms over R timed runs after warm-up.
+Usage: /usr/bin/python3 bench/pytorch/loss_baseline.py [--threads T] [--batch B] [--repeats R] [--cpu-time]
+Prints one line per case: median and min wall time in ms over R timed runs after warm-up; with
+--cpu-time (forces 1 thread), the CPU time of the calling thread instead (time.thread_time), the
+counterpart of dvp.bench.LossCpuTime for machines shared with other jobs.
 """
 import argparse
-import math
 import statistics
 import time
 
@@ -15,14 +16,17 @@ import torch
 import torch.nn.functional as F
 
 
+CLOCK = time.perf_counter
+
+
 def timed(fn, repeats, warmup=5):
     for _ in range(warmup):
         fn()
     ts = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         fn()
-        ts.append((time.perf_counter() - t0) * 1e3)
+        ts.append((CLOCK() - t0) * 1e3)
     return statistics.median(ts), min(ts)
 
 
@@ -49,10 +53,15 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--cpu-time", action="store_true")
     a = ap.parse_args()
+    if a.cpu_time:
+        global CLOCK
+        CLOCK = time.thread_time
+        a.threads = 1
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    print(f"torch {torch.__version__}, {a.threads} threads")
+    print(f"torch {torch.__version__}, {a.threads} threads, {'thread CPU time' if a.cpu_time else 'wall time'}")
     n, d = 256, 128
     for kq in (4096, 16384, 65536):
         q0 = F.normalize(torch.randn(n, d), dim=1).requires_grad_(True)

@@ -64,8 +64,7 @@ final class CpuContrastive {
                     logits(qa, (lo + r0) * d, g, d, tileT, tau, valid, z);
                     for (int gi = 0; gi < g; gi++) {
                         int r = r0 + gi, zo = gi * TILE;
-                        float tmax = Float.NEGATIVE_INFINITY;
-                        for (int j = 0; j < valid; j++) tmax = Math.max(tmax, z[zo + j]);
+                        float tmax = tileMax(z, zo);
                         queueMax[r] = Math.max(queueMax[r], tmax);
                         if (tmax > runMax[r]) {
                             double shrink = StrictMath.exp((double) runMax[r] - tmax);
@@ -151,6 +150,16 @@ final class CpuContrastive {
         }
         if (valid < TILE)
             for (int gi = 0; gi < g; gi++) java.util.Arrays.fill(z, gi * TILE + valid, (gi + 1) * TILE, Float.NEGATIVE_INFINITY);
+    }
+
+    /**
+     * max of z[zo..zo+TILE) (padding lanes hold -inf); NaN if any is NaN. A max is exact, so the
+     * lane-wise then across-lanes order gives the same value as a sequential scan.
+     */
+    private static float tileMax(float[] z, int zo) {
+        FloatVector m = FloatVector.fromArray(SP, z, zo);
+        for (int v = L; v < TILE; v += L) m = m.max(FloatVector.fromArray(SP, z, zo + v));
+        return m.reduceLanes(VectorOperators.MAX);
     }
 
     /** z[zo..zo+TILE) := e^{z - max} in place; returns their sum (lanes added in a fixed order). */
