@@ -3,6 +3,8 @@ package dvp.training.data.transforms;
 import dvp.engine.Rng;
 import dvp.training.data.image.Image8;
 
+import java.util.List;
+
 /**
  * One view of MoCo v2's "aug-plus" pipeline (ALGORITHMS §4.1), applied independently to each of
  * the two views: RandomResizedCrop(size, scale (0.2, 1)) → RandomApply(ColorJitter(0.4, 0.4, 0.4,
@@ -24,9 +26,38 @@ public record MocoV2View(int size, RandomResizedCrop crop, ColorJitter jitter, R
                 new RandomGaussianBlur(0.0, 0.1, 2.0), RandomHorizontalFlip.HALF);
     }
 
+    /** Both views of a MoCo sample: two independent draws of the same recipe. */
+    public static List<ViewTransform> twoViews(int size) { return List.of(of(size), of(size)); }
+
     /** Everything one view draws; blurSigma 0 means no blur. */
     public record Params(int srcWidth, int srcHeight, CropBox crop, int size, ColorJitter.Params jitter,
-                         boolean grayscale, double blurSigma, boolean flip) implements SquareCropParams {}
+                         boolean grayscale, double blurSigma, boolean flip) implements SquareCropParams {
+        /** Floats per view in {@link #pack}. */
+        public static final int PACKED_LENGTH = 16;
+
+        /**
+         * The parameters as one flat float record for a device kernel (issue 10), at dst[off..off+16):
+         * crop top, left, height, width (source pixels; exact below 2^24); jitter applied (0/1);
+         * the four op indices in application order (0 brightness, 1 contrast, 2 saturation, 3 hue);
+         * brightness, contrast, saturation, hue factors (NaN = op disabled); grayscale (0/1);
+         * blur σ (0 = none); flip (0/1). The output size is the view's, not per sample.
+         */
+        public void pack(float[] dst, int off) {
+            dst[off] = crop.top();
+            dst[off + 1] = crop.left();
+            dst[off + 2] = crop.height();
+            dst[off + 3] = crop.width();
+            dst[off + 4] = jitter.applied() ? 1 : 0;
+            for (int i = 0; i < 4; i++) dst[off + 5 + i] = jitter.order()[i];
+            dst[off + 9] = (float) jitter.brightness();
+            dst[off + 10] = (float) jitter.contrast();
+            dst[off + 11] = (float) jitter.saturation();
+            dst[off + 12] = (float) jitter.hue();
+            dst[off + 13] = grayscale ? 1 : 0;
+            dst[off + 14] = (float) blurSigma;
+            dst[off + 15] = flip ? 1 : 0;
+        }
+    }
 
     @Override public int outWidth() { return size; }
 

@@ -211,6 +211,23 @@ class RandomTransformsTest {
     }
 
     @Test
+    void mocoParamsPackIntoAFlatRecordForADeviceKernel() {
+        MocoV2View.Params p = MocoV2View.of(224).sample(new Rng(21), 500, 375);
+        float[] f = new float[MocoV2View.Params.PACKED_LENGTH + 2];
+        p.pack(f, 1);
+        assertEquals(0f, f[0], "writes only its 16 slots");
+        assertEquals(p.crop().top(), f[1]);
+        assertEquals(p.crop().width(), f[4]);
+        assertEquals(p.jitter().applied() ? 1f : 0f, f[5]);
+        assertEquals(p.jitter().order()[2], (int) f[8]);
+        assertEquals((float) p.jitter().hue(), f[13]);
+        assertEquals((float) p.blurSigma(), f[15]);
+        assertEquals(p.flip() ? 1f : 0f, f[16]);
+        assertEquals(0f, f[17]);
+        assertEquals(2, MocoV2View.twoViews(224).size());
+    }
+
+    @Test
     void cropOnAScaledSourceMatchesTheFullResolutionCrop() {
         Image8 full = TestImages.natural(400, 300, 9);
         Image8 half = Resample.resize(full, 200, 150);
