@@ -54,7 +54,15 @@ final class ParityCheck {
     private final java.util.Map<String, Double> decisionMargins = new java.util.LinkedHashMap<>();
     private double decisionMarginLimit;
 
-    ParityCheck(ParityCase.Reference ref) { this.ref = ref; }
+    private final String label;
+
+    ParityCheck(ParityCase.Reference ref) { this(ref, null); }
+
+    /** A check of part of a case's results, reported as its own row "case: label". */
+    ParityCheck(ParityCase.Reference ref, String label) {
+        this.ref = ref;
+        this.label = label;
+    }
 
     /** Compares dvp's F32 tensor with torch's {@code key} (shapes must match exactly). */
     ParityCheck floats(String key, Tensor dvp) {
@@ -130,7 +138,7 @@ final class ParityCheck {
 
     /** Reports every figure, then fails if any tensor exceeds the tolerance or any integer differs. */
     double assertWithin(double tolerance) throws IOException {
-        String name = ref.parityCase().name;
+        String name = ref.parityCase().name + (label == null ? "" : ": " + label);
         Row worst = rows.stream().max((a, b) -> Double.compare(a.rel, b.rel)).orElseThrow(() -> new AssertionError(name + ": nothing compared"));
         double maxF64 = rows.stream().mapToDouble(Row::relF64).filter(d -> !Double.isNaN(d)).max().orElse(Double.NaN);
         double torchF64 = rows.stream().mapToDouble(Row::torchVsF64).filter(d -> !Double.isNaN(d)).max().orElse(Double.NaN);
