@@ -33,35 +33,43 @@ final class Im2rowPanels implements Sgemm.PackB {
     @Override
     public void pack(int k0, int kc, int j0, int cols, float[] dst, int off) {
         int hw = g.ho() * g.wo(), cig = g.cig(), ci = g.ci();
+        // the panel's column runs, the same for every row: start, length, kernel row, first tap, first channel
+        int[] rStart = new int[NR], rLen = new int[NR], rKy = new int[NR], rKx = new int[NR], rC = new int[NR];
+        int runs = 0;
+        for (int done = 0; done < cols; runs++) {
+            int j = j0 + done, len = Math.min(cols - done, stretch - j % stretch), tap = j / cig;
+            rStart[runs] = done;
+            rLen[runs] = len;
+            rKy[runs] = tap / g.kw();
+            rKx[runs] = tap % g.kw();
+            rC[runs] = j % cig;
+            done += len;
+        }
         int n = k0 / hw, pos = k0 % hw, oy = pos / g.wo(), ox = pos % g.wo();
         for (int kk = 0; kk < kc; kk++) {
             int o = off + kk * NR;
-            int done = 0;
-            while (done < cols) {
-                int j = j0 + done, within = j % stretch, len = Math.min(cols - done, stretch - within);
-                // the stretch starts at tap (ky, kxs) channel cs; element t is flat f = kxs*ci + cs + t of the kernel row
-                int tap = j / cig, ky = tap / g.kw(), kxs = tap % g.kw(), cs = j % cig;
-                int iy = oy * g.sh() - g.ph() + ky, ix0 = ox * g.sw() - g.pw();
+            int ix0 = ox * g.sw() - g.pw();
+            for (int r = 0; r < runs; r++) {
+                int d = o + rStart[r], len = rLen[r], kxs = rKx[r], cs = rC[r];
+                int iy = oy * g.sh() - g.ph() + rKy[r];
+                int lo, hi;
                 if (iy < 0 || iy >= g.h()) {
-                    for (int t = 0; t < len; t++) dst[o + done + t] = 0f;
-                } else {
-                    int lo, hi;
-                    if (stretch == cig) { // one tap's channels: all in or all out
-                        boolean in = ix0 + kxs >= 0 && ix0 + kxs < g.w();
-                        lo = in ? 0 : len;
-                        hi = len;
-                    } else { // a kernel row: taps left of the image or right of it are zero
-                        int f0 = kxs * ci + cs;
-                        lo = Math.clamp((long) Math.max(0, -ix0) * ci - f0, 0, len);
-                        hi = Math.clamp((long) Math.min(g.kw(), g.w() - ix0) * ci - f0, lo, len);
-                    }
-                    for (int t = 0; t < lo; t++) dst[o + done + t] = 0f;
-                    int src = ((n * g.h() + iy) * g.w() + ix0 + kxs) * ci + c0 + cs + lo, t = lo;
-                    for (; t + L <= hi; t += L) FloatVector.fromArray(S, xhwc, src + t - lo).intoArray(dst, o + done + t);
-                    for (; t < hi; t++) dst[o + done + t] = xhwc[src + t - lo];
-                    for (t = hi; t < len; t++) dst[o + done + t] = 0f;
+                    lo = hi = len;
+                } else if (stretch == cig) { // one tap's channels: all in or all out
+                    lo = ix0 + kxs >= 0 && ix0 + kxs < g.w() ? 0 : len;
+                    hi = len;
+                } else { // element t is flat f0 + t of a kernel row; taps left or right of the image are zero
+                    int f0 = kxs * ci + cs;
+                    lo = Math.clamp((long) Math.max(0, -ix0) * ci - f0, 0, len);
+                    hi = Math.clamp((long) Math.min(g.kw(), g.w() - ix0) * ci - f0, lo, len);
                 }
-                done += len;
+                for (int t = 0; t < lo; t++) dst[d + t] = 0f;
+                if (lo < hi) {
+                    int src = ((n * g.h() + iy) * g.w() + ix0 + kxs) * ci + c0 + cs, t = lo;
+                    for (; t + L <= hi; t += L) FloatVector.fromArray(S, xhwc, src + t).intoArray(dst, d + t);
+                    for (; t < hi; t++) dst[d + t] = xhwc[src + t];
+                }
+                for (int t = hi; t < len; t++) dst[d + t] = 0f;
             }
             for (int t = cols; t < NR; t++) dst[o + t] = 0f;
             if (++ox == g.wo()) {

@@ -7,7 +7,9 @@ package dvp.engine.cpu;
  * a kernel must not hand its slot to another kernel that could use the same slot concurrently.
  */
 final class Scratch {
-    static final int SLOTS = 4;
+    /** Slots 0..3 belong to the calling kernel (CpuConv); Sgemm's shared packed A has its own. */
+    static final int SGEMM_A = 4;
+    static final int SLOTS = 5;
     private static final ThreadLocal<float[][]> ARRAYS = ThreadLocal.withInitial(() -> new float[SLOTS][0]);
 
     private Scratch() {}

@@ -32,8 +32,10 @@ public final class Sgemm {
     static final int KC = Integer.getInteger("dvp.sgemm.kc", 256);
     /** Columns of op(B) packed per block (KC x NC floats stay in L2 while every A panel sweeps over it). */
     static final int NC = Integer.getInteger("dvp.sgemm.ncPanels", 16) * NR;
-    /** Rows of op(A) packed per slab (bounds the per-thread workspace; the slab is streamed). */
+    /** Rows of op(A) packed per slab when op(A) is too big to pack once (bounds the per-thread workspace). */
     static final int MC = 1536;
+    /** Largest op(A) (floats) packed once up front and shared by all tasks. */
+    static final long SHARED_A_MAX = 1L << 22;
     /** Work below which a GEMM runs on the calling thread only (a fork costs tens of microseconds). */
     static final long MIN_FLOPS_PER_TASK = 1L << 22;
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
@@ -130,14 +132,29 @@ public final class Sgemm {
                 if (cost < best) { best = cost; tm = cm; tn = cn; }
             }
         }
+        // op(A) packed once for all tasks when it is not huge (weights, activations of small layers);
+        // otherwise each task packs MC-row slabs per depth chunk.
+        float[] shared = null;
+        int mPad = rowPanels * mr;
+        if ((long) mPad * k <= SHARED_A_MAX) {
+            float[] ap = shared = Scratch.get(Scratch.SGEMM_A, (long) mPad * k);
+            Parallel.range(rowPanels, Math.max(1, (1 << 15) / (mr * k)), (lo, hi) -> {
+                for (int p = lo; p < hi; p++)
+                    for (int pc = 0; pc < k; pc += KC) {
+                        int kc = Math.min(KC, k - pc);
+                        a.pack(p * mr, Math.min(mr, m - p * mr), pc, kc, mr, ap, pc * mPad + p * mr * kc);
+                    }
+            });
+        }
         final int ftm = tm, ftn = tn;
+        final float[] sharedA = shared;
         Parallel.range(tm * tn, 1, (lo, hi) -> {
             for (int task = lo; task < hi; task++) {
                 int ti = task / ftn, tj = task % ftn;
                 int p0 = (int) ((long) rowPanels * ti / ftm), p1 = (int) ((long) rowPanels * (ti + 1) / ftm);
                 int q0 = (int) ((long) colPanels * tj / ftn), q1 = (int) ((long) colPanels * (tj + 1) / ftn);
                 if (p0 < p1 && q0 < q1)
-                    computeBlock(m, n, k, mr, alpha, a, b, beta, c, p0 * mr, Math.min(m, p1 * mr), q0 * NR, Math.min(n, q1 * NR));
+                    computeBlock(m, n, k, mr, alpha, a, sharedA, b, beta, c, p0, p1, q0 * NR, Math.min(n, q1 * NR));
             }
         });
     }
@@ -155,33 +172,44 @@ public final class Sgemm {
 
     private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
 
-    /** Computes C rows [mLo, mHi) x columns [nLo, nHi) (panel-aligned starts) on the calling thread. */
-    private static void computeBlock(int m, int n, int k, int mr, float alpha, PackA pa, PackB pb, float beta, View c,
-                                     int mLo, int mHi, int nLo, int nHi) {
+    /**
+     * Computes C row panels [p0, p1) x columns [nLo, nHi) (nLo panel-aligned) on the calling thread:
+     * for each NC column block, for each depth chunk, pack the B block (kept in L2) and sweep every
+     * A panel over it; the C block stays cache-resident across depth chunks. sharedA, when non-null,
+     * holds all of op(A) packed (chunk pc at pc*mPad, panel p at + p*mr*kc).
+     */
+    private static void computeBlock(int m, int n, int k, int mr, float alpha, PackA pa, float[] sharedA, PackB pb,
+                                     float beta, View c, int p0, int p1, int nLo, int nHi) {
         Workspace ws = WORKSPACE.get();
         float[] tile = ws.tile;
-        for (int ic = mLo; ic < mHi; ic += MC) {
-            int mc = Math.min(MC, mHi - ic), aPanels = ceilDiv(mc, mr);
+        int mPad = ceilDiv(m, mr) * mr, slabPanels = MC / mr;
+        for (int jc = nLo; jc < nHi; jc += NC) {
+            int nc = Math.min(NC, nHi - jc), bPanels = ceilDiv(nc, NR);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 boolean first = pc == 0;
-                float[] ap = ws.a(aPanels * mr * kc);
-                for (int p = 0; p < aPanels; p++) {
-                    int i0 = ic + p * mr;
-                    pa.pack(i0, Math.min(mr, m - i0), pc, kc, mr, ap, p * mr * kc);
+                float[] bp = ws.b(bPanels * NR * kc);
+                for (int q = 0; q < bPanels; q++) {
+                    int j0 = jc + q * NR;
+                    pb.pack(pc, kc, j0, Math.min(NR, n - j0), bp, q * NR * kc);
                 }
-                for (int jc = nLo; jc < nHi; jc += NC) {
-                    int nc = Math.min(NC, nHi - jc), bPanels = ceilDiv(nc, NR);
-                    float[] bp = ws.b(bPanels * NR * kc);
-                    for (int q = 0; q < bPanels; q++) {
-                        int j0 = jc + q * NR;
-                        pb.pack(pc, kc, j0, Math.min(NR, n - j0), bp, q * NR * kc);
+                for (int s0 = p0; s0 < p1; s0 += slabPanels) {
+                    int s1 = Math.min(p1, s0 + slabPanels);
+                    float[] ap;
+                    int aBase;
+                    if (sharedA != null) {
+                        ap = sharedA;
+                        aBase = pc * mPad;
+                    } else {
+                        ap = ws.a((s1 - s0) * mr * kc);
+                        aBase = -s0 * mr * kc;
+                        for (int p = s0; p < s1; p++) pa.pack(p * mr, Math.min(mr, m - p * mr), pc, kc, mr, ap, (p - s0) * mr * kc);
                     }
-                    for (int p = 0; p < aPanels; p++) {
-                        int i0 = ic + p * mr, rows = Math.min(mr, m - i0);
+                    for (int p = s0; p < s1; p++) {
+                        int i0 = p * mr, rows = Math.min(mr, m - i0);
                         for (int q = 0; q < bPanels; q++) {
                             int j0 = jc + q * NR, cols = Math.min(NR, n - j0);
-                            SgemmKernels.run(mr, cols <= L ? 1 : 2, ap, p * mr * kc, bp, q * NR * kc, kc, tile);
+                            SgemmKernels.run(mr, cols <= L ? 1 : 2, ap, aBase + p * mr * kc, bp, q * NR * kc, kc, tile);
                             storeTile(tile, rows, cols, c, i0, j0, alpha, beta, first);
                         }
                     }

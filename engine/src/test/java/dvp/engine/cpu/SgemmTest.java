@@ -27,6 +27,10 @@ class SgemmTest {
 
     @Test void tallAndWideShapesCrossTheSlabAndBlockLimits() {
         check(false, false, Sgemm.MC + 7, 11, 9, 1f, 0f, 0, 0, 0);
+        // op(A) too big to pack once: tasks pack MC-row slabs per depth chunk
+        int k = (int) (Sgemm.SHARED_A_MAX / 2048) + 3;
+        if ((long) 2048 * k <= Sgemm.SHARED_A_MAX) fail("test no longer exceeds the shared-A limit");
+        check(true, false, Sgemm.MC + 500, 37, k, 1f, 0f, 0, 0, 0);
         check(true, false, 9, Sgemm.NC * 2 + 5, 13, 1f, 0.5f, 1, 0, 3);
     }
 
