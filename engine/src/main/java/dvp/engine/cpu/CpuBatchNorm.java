@@ -1,21 +1,30 @@
 package dvp.engine.cpu;
 
 import dvp.engine.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 
 /**
- * Batch norm over x [N, C, *spatial] with per-channel statistics, one channel per task (so each
- * statistic is summed by one thread in a fixed order). Mean and variance are two-pass in double.
+ * Batch norm over x [N, C, *spatial] with per-channel statistics, channels split over threads (each
+ * statistic is summed by one thread, in a fixed order). Mean and variance are two-pass; each plane is
+ * summed in float vector lanes and the per-plane sums are accumulated in double.
  */
 final class CpuBatchNorm {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final ByteOrder NO = ByteOrder.nativeOrder();
+
     private CpuBatchNorm() {}
 
     static void trainForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                              float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
         int n = x.dim(0), c = x.dim(1);
-        long plane = x.numel() / ((long) n * c);
-        long count = n * plane;
+        int plane = (int) (x.numel() / ((long) n * c));
+        long count = (long) n * plane;
         if (count < 2 && runningVar != null)
             throw new IllegalArgumentException("batch_norm: expected more than 1 value per channel when training, got input "
                     + dvp.engine.Shape.str(x.shape()));
@@ -25,28 +34,19 @@ final class CpuBatchNorm {
         float[] sm = new float[c], si = new float[c];
         MemorySegment sx = Mem.seg(x), sy = Mem.seg(y);
         long bx = Mem.base(x), by = Mem.base(y);
+        long imageBytes = 4L * c * plane, planeBytes = 4L * plane;
         Parallel.range(c, (lo, hi) -> {
             for (int ch = lo; ch < hi; ch++) {
+                long first = 4L * ch * plane;
                 double sum = 0;
-                for (int i = 0; i < n; i++) {
-                    long o = bx + 4 * (((long) i * c + ch) * plane);
-                    for (long j = 0; j < plane; j++) sum += sx.get(Mem.F, o + 4 * j);
-                }
-                double mean = sum / count, sq = 0;
-                for (int i = 0; i < n; i++) {
-                    long o = bx + 4 * (((long) i * c + ch) * plane);
-                    for (long j = 0; j < plane; j++) {
-                        double d = sx.get(Mem.F, o + 4 * j) - mean;
-                        sq += d * d;
-                    }
-                }
+                for (int i = 0; i < n; i++) sum += planeSum(sx, bx + first + i * imageBytes, plane);
+                double mean = sum / count;
+                double sq = 0;
+                for (int i = 0; i < n; i++) sq += planeSquaredDeviation(sx, bx + first + i * imageBytes, plane, (float) mean);
                 double var = sq / count;
                 double inv = 1.0 / Math.sqrt(var + eps);
                 float scale = (float) (gm[ch] * inv), shift = (float) (bt[ch] - mean * gm[ch] * inv);
-                for (int i = 0; i < n; i++) {
-                    long oi = 4 * (((long) i * c + ch) * plane);
-                    for (long j = 0; j < plane; j++) sy.set(Mem.F, by + oi + 4 * j, sx.get(Mem.F, bx + oi + 4 * j) * scale + shift);
-                }
+                for (int i = 0; i < n; i++) planeAffine(sx, bx + first + i * imageBytes, sy, by + first + i * imageBytes, plane, scale, shift);
                 sm[ch] = (float) mean;
                 si[ch] = (float) inv;
                 if (rm != null) rm[ch] = (float) ((1 - momentum) * rm[ch] + momentum * mean);
@@ -59,43 +59,106 @@ final class CpuBatchNorm {
         if (rv != null) Mem.write(rv, 0, runningVar, 0, c);
     }
 
-    /** dx = gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)), M = N*spatial. */
+    /**
+     * dx = gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)), M = N*spatial, applied as
+     * dx = a*dy + b*(x - mean) + c per channel (x - mean first, so a large mean cancels exactly).
+     */
     static void trainBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                               Tensor dx, Tensor dgamma, Tensor dbeta) {
         int n = x.dim(0), c = x.dim(1);
-        long plane = x.numel() / ((long) n * c);
-        long count = n * plane;
+        int plane = (int) (x.numel() / ((long) n * c));
+        long count = (long) n * plane;
         float[] gm = Mem.toArray(gamma), sm = Mem.toArray(saveMean), si = Mem.toArray(saveInvStd);
         float[] dg = new float[c], db = new float[c];
         MemorySegment sx = Mem.seg(x), sd = Mem.seg(dy), so = Mem.seg(dx);
         long bx = Mem.base(x), bd = Mem.base(dy), bo = Mem.base(dx);
+        long imageBytes = 4L * c * plane;
         Parallel.range(c, (lo, hi) -> {
+            double[] sums = new double[2];
             for (int ch = lo; ch < hi; ch++) {
-                double sumDy = 0, sumDyXhat = 0;
+                long first = 4L * ch * plane;
                 float mean = sm[ch], inv = si[ch];
+                double sumDy = 0, sumDyXc = 0; // sum(dy), sum(dy * (x - mean))
                 for (int i = 0; i < n; i++) {
-                    long oi = 4 * (((long) i * c + ch) * plane);
-                    for (long j = 0; j < plane; j++) {
-                        double d = sd.get(Mem.F, bd + oi + 4 * j);
-                        sumDy += d;
-                        sumDyXhat += d * (sx.get(Mem.F, bx + oi + 4 * j) - mean) * inv;
-                    }
+                    long o = first + i * imageBytes;
+                    planeDySums(sx, bx + o, sd, bd + o, plane, mean, sums);
+                    sumDy += sums[0];
+                    sumDyXc += sums[1];
                 }
+                double sumDyXhat = sumDyXc * inv;
                 dg[ch] = (float) sumDyXhat;
                 db[ch] = (float) sumDy;
                 double k = (double) gm[ch] * inv / count;
-                double meanDy = sumDy, meanDyXhat = sumDyXhat;
+                float a = (float) (k * count), b = (float) (-k * sumDyXhat * inv), shift = (float) (-k * sumDy);
                 for (int i = 0; i < n; i++) {
-                    long oi = 4 * (((long) i * c + ch) * plane);
-                    for (long j = 0; j < plane; j++) {
-                        double xhat = (sx.get(Mem.F, bx + oi + 4 * j) - mean) * inv;
-                        double d = sd.get(Mem.F, bd + oi + 4 * j);
-                        so.set(Mem.F, bo + oi + 4 * j, (float) (k * (count * d - meanDy - xhat * meanDyXhat)));
-                    }
+                    long o = first + i * imageBytes;
+                    planeBackward(sx, bx + o, sd, bd + o, so, bo + o, plane, mean, a, b, shift);
                 }
             }
         });
         if (dgamma != null) Mem.write(dg, 0, dgamma, 0, c);
         if (dbeta != null) Mem.write(db, 0, dbeta, 0, c);
+    }
+
+    private static double planeSum(MemorySegment s, long at, int len) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (; i + L <= len; i += L) acc = acc.add(FloatVector.fromMemorySegment(S, s, at + 4L * i, NO));
+        double sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) sum += s.get(Mem.F, at + 4L * i);
+        return sum;
+    }
+
+    private static double planeSquaredDeviation(MemorySegment s, long at, int len, float mean) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            FloatVector d = FloatVector.fromMemorySegment(S, s, at + 4L * i, NO).sub(mean);
+            acc = d.fma(d, acc);
+        }
+        double sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            double d = s.get(Mem.F, at + 4L * i) - (double) mean;
+            sum += d * d;
+        }
+        return sum;
+    }
+
+    private static void planeAffine(MemorySegment sx, long ax, MemorySegment sy, long ay, int len, float scale, float shift) {
+        int i = 0;
+        for (; i + L <= len; i += L)
+            FloatVector.fromMemorySegment(S, sx, ax + 4L * i, NO).fma(scale, shift).intoMemorySegment(sy, ay + 4L * i, NO);
+        for (; i < len; i++) sy.set(Mem.F, ay + 4L * i, Math.fma(sx.get(Mem.F, ax + 4L * i), scale, shift));
+    }
+
+    /** sums[0] = sum(dy), sums[1] = sum(dy * (x - mean)) over one plane. */
+    private static void planeDySums(MemorySegment sx, long ax, MemorySegment sd, long ad, int len, float mean, double[] sums) {
+        FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            FloatVector d = FloatVector.fromMemorySegment(S, sd, ad + 4L * i, NO);
+            s0 = s0.add(d);
+            s1 = FloatVector.fromMemorySegment(S, sx, ax + 4L * i, NO).sub(mean).fma(d, s1);
+        }
+        double a = s0.reduceLanes(VectorOperators.ADD), b = s1.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            double d = sd.get(Mem.F, ad + 4L * i);
+            a += d;
+            b += d * (sx.get(Mem.F, ax + 4L * i) - (double) mean);
+        }
+        sums[0] = a;
+        sums[1] = b;
+    }
+
+    /** dx = a*dy + b*(x - mean) + shift over one plane. */
+    private static void planeBackward(MemorySegment sx, long ax, MemorySegment sd, long ad, MemorySegment so, long ao, int len,
+                                      float mean, float a, float b, float shift) {
+        int i = 0;
+        for (; i + L <= len; i += L) {
+            FloatVector xc = FloatVector.fromMemorySegment(S, sx, ax + 4L * i, NO).sub(mean);
+            FloatVector.fromMemorySegment(S, sd, ad + 4L * i, NO).fma(FloatVector.broadcast(S, a), xc.fma(b, shift)).intoMemorySegment(so, ao + 4L * i, NO);
+        }
+        for (; i < len; i++)
+            so.set(Mem.F, ao + 4L * i, Math.fma(sd.get(Mem.F, ad + 4L * i), a, Math.fma(sx.get(Mem.F, ax + 4L * i) - mean, b, shift)));
     }
 }

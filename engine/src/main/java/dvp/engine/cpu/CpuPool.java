@@ -11,34 +11,34 @@ final class CpuPool {
 
     static void maxForward(Tensor x, Tensor y, Tensor argmax, PoolSpec p) {
         int planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), ho = y.dim(2), wo = y.dim(3);
+        int k = p.kernel(), s = p.stride(), pad = p.pad();
         MemorySegment sx = Mem.seg(x), sy = Mem.seg(y), sa = Mem.seg(argmax);
         long bx = Mem.base(x), by = Mem.base(y), ba = Mem.base(argmax);
         Parallel.range(planes, (lo, hi) -> {
+            float[] in = new float[h * w], out = new float[ho * wo];
+            int[] arg = new int[ho * wo];
             for (int pl = lo; pl < hi; pl++) {
-                long xo = bx + 4L * pl * h * w;
-                long yo = (long) pl * ho * wo;
+                MemorySegment.copy(sx, Mem.F, bx + 4L * pl * h * w, in, 0, in.length);
                 for (int oy = 0; oy < ho; oy++) {
+                    int yLo = Math.max(0, oy * s - pad), yHi = Math.min(h, oy * s - pad + k);
                     for (int ox = 0; ox < wo; ox++) {
-                        float best = Float.NEGATIVE_INFINITY;
-                        int arg = -1;
-                        for (int ky = 0; ky < p.kernel(); ky++) {
-                            int iy = oy * p.stride() - p.pad() + ky;
-                            if (iy < 0 || iy >= h) continue;
-                            for (int kx = 0; kx < p.kernel(); kx++) {
-                                int ix = ox * p.stride() - p.pad() + kx;
-                                if (ix < 0 || ix >= w) continue;
-                                float v = sx.get(Mem.F, xo + 4L * (iy * w + ix));
-                                if (arg < 0 || v > best || Float.isNaN(v)) { // PyTorch: a NaN wins
+                        int xLo = Math.max(0, ox * s - pad), xHi = Math.min(w, ox * s - pad + k);
+                        int at = yLo * w + xLo;
+                        float best = in[at];
+                        for (int iy = yLo; iy < yHi; iy++)
+                            for (int ix = xLo; ix < xHi; ix++) {
+                                float v = in[iy * w + ix];
+                                if (v > best || Float.isNaN(v)) { // PyTorch: a NaN wins (the last one in scan order)
                                     best = v;
-                                    arg = iy * w + ix;
+                                    at = iy * w + ix;
                                 }
                             }
-                        }
-                        long idx = yo + (long) oy * wo + ox;
-                        sy.set(Mem.F, by + 4 * idx, best);
-                        sa.set(Mem.I, ba + 4 * idx, arg);
+                        out[oy * wo + ox] = best;
+                        arg[oy * wo + ox] = at;
                     }
                 }
+                MemorySegment.copy(out, 0, sy, Mem.F, by + 4L * pl * ho * wo, out.length);
+                MemorySegment.copy(arg, 0, sa, Mem.I, ba + 4L * pl * ho * wo, arg.length);
             }
         });
     }
@@ -48,14 +48,14 @@ final class CpuPool {
         MemorySegment sd = Mem.seg(dy), sa = Mem.seg(argmax), so = Mem.seg(dx);
         long bd = Mem.base(dy), ba = Mem.base(argmax), bo = Mem.base(dx);
         Parallel.range(planes, (lo, hi) -> {
+            float[] grad = new float[ohw], out = new float[hw];
+            int[] arg = new int[ohw];
             for (int pl = lo; pl < hi; pl++) {
-                long xo = bo + 4L * pl * hw;
-                so.asSlice(xo, 4L * hw).fill((byte) 0);
-                for (int i = 0; i < ohw; i++) {
-                    long idx = (long) pl * ohw + i;
-                    long at = xo + 4L * sa.get(Mem.I, ba + 4 * idx);
-                    so.set(Mem.F, at, so.get(Mem.F, at) + sd.get(Mem.F, bd + 4 * idx));
-                }
+                MemorySegment.copy(sd, Mem.F, bd + 4L * pl * ohw, grad, 0, ohw);
+                MemorySegment.copy(sa, Mem.I, ba + 4L * pl * ohw, arg, 0, ohw);
+                java.util.Arrays.fill(out, 0f);
+                for (int i = 0; i < ohw; i++) out[arg[i]] += grad[i];
+                MemorySegment.copy(out, 0, so, Mem.F, bo + 4L * pl * hw, hw);
             }
         });
     }

@@ -1,6 +1,7 @@
 package dvp.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -93,65 +94,105 @@ final class Im2colPanels implements Sgemm.PackB {
         long at = (row + ix0 + lo) * 4;
         int n = hi - lo, t = 0;
         for (; t + L <= n; t += L) FloatVector.fromMemorySegment(S, seg, at + 4L * t, NO).intoArray(dst, o + lo + t);
-        if (t < n) {
-            var mask = S.indexInRange(t, n);
-            FloatVector.fromMemorySegment(S, seg, at + 4L * t, NO, mask).intoArray(dst, o + lo + t, mask);
-        }
+        for (; t < n; t++) dst[o + lo + t] = seg.get(F, at + 4L * t);
         for (int u = hi; u < len; u++) dst[o + u] = 0f;
     }
 
     /** The stride-1, Wo == W path: per tap one shifted contiguous load per vector, padding masked off. */
     private void packShifted(int k0, int kc, int j0, int cols, float[] dst, int off) {
-        int hw = g.ho() * g.wo(), hwIn = g.h() * g.w();
+        int hw = g.ho() * g.wo(), hwIn = g.h() * g.w(), wo = g.wo();
         int kh = g.kh(), kw = g.kw();
-        // lanes valid for each kernel row / column, and the (at most NR) images the panel spans
-        long[] rowBits = new long[kh], colBits = new long[kw];
-        long[] segBits = new long[NR];
-        long[] segSrc = new long[NR]; // element index of lane 0's input position for tap (ph, pw), per image segment
+        // lanes valid for each kernel row / column, and the images the panel spans (lanes of image s: segBits[s])
+        long[] rowBits = new long[kh], colBits = new long[kw], segBits = new long[NR], segSrc = new long[NR];
         int segs = 0;
         for (int t = 0; t < cols; ) {
             int j = j0 + t, n = j / hw, pos = j % hw, len = Math.min(cols - t, hw - pos);
-            segBits[segs] = len == 64 ? -1L : ((1L << len) - 1) << t;
-            segSrc[segs] = xOff + ((long) n * g.ci() + c0) * hwIn + pos - t;
+            segBits[segs] = lanes(t, t + len);
+            segSrc[segs] = xOff + ((long) n * g.ci() + c0) * hwIn + pos - t; // element of lane 0 at tap (ph, pw)
             segs++;
-            for (int u = t; u < t + len; u++) {
-                int oy = (pos + u - t) / g.wo(), ox = (pos + u - t) % g.wo();
+            // runs of lanes sharing an output row: lanes [u, u + run) are (oy, ox .. ox + run - 1)
+            int oy = pos / wo, ox = pos % wo;
+            for (int u = t; u < t + len; ) {
+                int run = Math.min(t + len - u, wo - ox);
                 for (int ky = 0; ky < kh; ky++) {
                     int iy = oy - g.ph() + ky;
-                    if (iy >= 0 && iy < g.h()) rowBits[ky] |= 1L << u;
+                    if (iy >= 0 && iy < g.h()) rowBits[ky] |= lanes(u, u + run);
                 }
-                for (int kx = 0; kx < kw; kx++) {
-                    int ix = ox - g.pw() + kx;
-                    if (ix >= 0 && ix < g.w()) colBits[kx] |= 1L << u;
+                for (int kx = 0; kx < kw; kx++) { // ix = ox - pw + kx must lie in [0, W)
+                    int from = Math.max(ox, g.pw() - kx), to = Math.min(ox + run, g.w() + g.pw() - kx);
+                    if (from < to) colBits[kx] |= lanes(u + from - ox, u + to - ox);
                 }
+                u += run;
+                ox = 0;
+                oy++;
             }
             t += len;
         }
-        long laneMask = L == 64 ? -1L : (1L << L) - 1;
+        long limit = seg.byteSize() - 4L * L; // a plain vector load at byte offset <= limit stays inside the segment
+        // Row kk = (c, tap) - k0. Loop tap-major so each tap's lane masks are loop-invariant over channels.
         int taps = kh * kw;
-        int c = k0 / taps, ky = (k0 % taps) / kw, kx = k0 % kw;
-        for (int kk = 0; kk < kc; kk++) {
+        for (int tap = 0; tap < taps; tap++) {
+            int ky = tap / kw, kx = tap % kw;
+            int cFirst = Math.max(0, Math.ceilDiv(k0 - tap, taps)), cEnd = Math.ceilDiv(k0 + kc - tap, taps);
+            if (cFirst >= cEnd) continue;
             long tapBits = rowBits[ky] & colBits[kx];
-            long shift = (long) c * hwIn + (long) (ky - g.ph()) * g.w() + (kx - g.pw());
-            int o = off + kk * NR;
-            for (int v = 0; v < NR; v += L) {
-                FloatVector acc = FloatVector.zero(S);
-                for (int s = 0; s < segs; s++) {
-                    long bits = ((segBits[s] & tapBits) >>> v) & laneMask;
-                    if (bits == 0) continue;
-                    long at = (segSrc[s] + shift + v) * 4;
-                    if (bits == laneMask && segs == 1) acc = FloatVector.fromMemorySegment(S, seg, at, NO);
-                    else {
-                        var mask = jdk.incubator.vector.VectorMask.fromLong(S, bits);
-                        acc = acc.blend(FloatVector.fromMemorySegment(S, seg, at, NO, mask), mask);
+            long shift = (long) (ky - g.ph()) * g.w() + (kx - g.pw());
+            int row0 = cFirst * taps + tap - k0; // packed row of channel cFirst
+            if (segs == 1) {
+                long src = segSrc[0] + shift;
+                long first = (src + (long) cFirst * hwIn) * 4, last = (src + (long) (cEnd - 1) * hwIn) * 4 + 4L * (NR - L);
+                boolean inside = first >= 0 && last <= limit;
+                for (int v = 0; v < NR; v += L)
+                    copyChannels(seg, (src + v) * 4, 4L * hwIn, (tapBits >>> v) & lanes(0, L), inside, cFirst, cEnd,
+                            dst, off + row0 * NR + v, taps * NR);
+            } else {
+                for (int c = cFirst; c < cEnd; c++) {
+                    int o = off + (row0 + (c - cFirst) * taps) * NR;
+                    for (int v = 0; v < NR; v += L) {
+                        FloatVector acc = FloatVector.zero(S);
+                        for (int s = 0; s < segs; s++) {
+                            long bits = ((segBits[s] & tapBits) >>> v) & lanes(0, L);
+                            if (bits == 0) continue;
+                            var mask = VectorMask.fromLong(S, bits);
+                            long at = (segSrc[s] + shift + (long) c * hwIn + v) * 4;
+                            FloatVector part = at >= 0 && at <= limit ? FloatVector.fromMemorySegment(S, seg, at, NO)
+                                    : FloatVector.fromMemorySegment(S, seg, at, NO, mask);
+                            acc = acc.blend(part, mask);
+                        }
+                        acc.intoArray(dst, o + v);
                     }
                 }
-                acc.intoArray(dst, o + v);
             }
-            if (++kx == kw) {
-                kx = 0;
-                if (++ky == kh) { ky = 0; c++; }
-            }
+        }
+    }
+
+    /** Bits [from, to) set. */
+    private static long lanes(int from, int to) {
+        long upTo = to >= 64 ? -1L : (1L << to) - 1;
+        return upTo & ~((1L << from) - 1);
+    }
+
+    /**
+     * For c in [cFirst, cEnd): dst[d + (c-cFirst)*dstStep + lane] = the float at byte at + c*planeBytes + 4*lane
+     * where bit `lane` of bits is set, else 0. The mask is the same for every channel, so each case is
+     * a plain strided copy loop; `inside` says every full-vector load stays inside the segment.
+     */
+    private static void copyChannels(MemorySegment seg, long at, long planeBytes, long bits, boolean inside,
+                                     int cFirst, int cEnd, float[] dst, int d, int dstStep) {
+        long all = lanes(0, L);
+        if (bits == 0) {
+            FloatVector z = FloatVector.zero(S);
+            for (int c = cFirst; c < cEnd; c++, d += dstStep) z.intoArray(dst, d);
+        } else if (bits == all && inside) {
+            for (int c = cFirst; c < cEnd; c++, d += dstStep) FloatVector.fromMemorySegment(S, seg, at + c * planeBytes, NO).intoArray(dst, d);
+        } else if (inside) {
+            VectorMask<Float> off = VectorMask.fromLong(S, ~bits & all);
+            for (int c = cFirst; c < cEnd; c++, d += dstStep)
+                FloatVector.fromMemorySegment(S, seg, at + c * planeBytes, NO).blend(0f, off).intoArray(dst, d);
+        } else {
+            VectorMask<Float> on = VectorMask.fromLong(S, bits);
+            for (int c = cFirst; c < cEnd; c++, d += dstStep)
+                FloatVector.fromMemorySegment(S, seg, at + c * planeBytes, NO, on).intoArray(dst, d);
         }
     }
 }

@@ -1,7 +1,6 @@
 package dvp.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -17,7 +16,8 @@ import java.nio.ByteOrder;
  * from an image ({@link CpuConv}) instead of materialising the column matrix; dense matrices use
  * {@link View}. C is a {@link View} with unit column stride.
  *
- * <p><b>Determinism.</b> The depth dimension is cut into fixed chunks of {@link #KC} starting at k = 0;
+ * <p><b>Determinism.</b> The depth dimension is cut into equal chunks of at most {@link #KC_MAX} (see
+ * {@link #depthChunk}), a function of K alone;
  * within a chunk each C element is one kernel's in-order fma chain, and chunk results are added to C in
  * increasing chunk order. The tile grid (row panels of {@code mr}, column panels of {@link #NR}) depends
  * only on M and N. Threads only decide <i>who</i> computes a tile, never how, so results are
@@ -28,10 +28,12 @@ public final class Sgemm {
     static final int L = SgemmKernels.L;
     /** Columns per B panel (two vectors). */
     static final int NR = SgemmKernels.NR;
-    /** Depth chunk: a B panel [KC][NR] and an A panel [KC][12] stay in L1/L2 while a tile is computed. */
-    static final int KC = Integer.getInteger("dvp.sgemm.kc", 256);
-    /** Columns of op(B) packed per block (KC x NC floats stay in L2 while every A panel sweeps over it). */
+    /** Longest depth chunk: an A panel [kc][12] stays in L1 while B panels stream past it. */
+    static final int KC_MAX = 320;
+    /** Most columns of op(B) packed per block (kc x NC floats stay in L2 while every A panel sweeps over it). */
     static final int NC = Integer.getInteger("dvp.sgemm.ncPanels", 16) * NR;
+    /** Budget (floats) for the C block a task revisits once per depth chunk: it should stay in L2. */
+    static final int C_BLOCK = Integer.getInteger("dvp.sgemm.cblock", 96 * 1024);
     /** Rows of op(A) packed per slab when op(A) is too big to pack once (bounds the per-thread workspace). */
     static final int MC = 1536;
     /** Largest op(A) (floats) packed once up front and shared by all tasks. */
@@ -140,8 +142,8 @@ public final class Sgemm {
             float[] ap = shared = Scratch.get(Scratch.SGEMM_A, (long) mPad * k);
             Parallel.range(rowPanels, Math.max(1, (1 << 15) / (mr * k)), (lo, hi) -> {
                 for (int p = lo; p < hi; p++)
-                    for (int pc = 0; pc < k; pc += KC) {
-                        int kc = Math.min(KC, k - pc);
+                    for (int pc = 0, step = depthChunk(k); pc < k; pc += step) {
+                        int kc = Math.min(step, k - pc);
                         a.pack(p * mr, Math.min(mr, m - p * mr), pc, kc, mr, ap, pc * mPad + p * mr * kc);
                     }
             });
@@ -183,10 +185,11 @@ public final class Sgemm {
         Workspace ws = WORKSPACE.get();
         float[] tile = ws.tile;
         int mPad = ceilDiv(m, mr) * mr, slabPanels = MC / mr;
-        for (int jc = nLo; jc < nHi; jc += NC) {
-            int nc = Math.min(NC, nHi - jc), bPanels = ceilDiv(nc, NR);
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
+        int blockCols = Math.clamp((long) C_BLOCK / ((long) (p1 - p0) * mr) / NR * NR, 2 * NR, NC);
+        for (int jc = nLo; jc < nHi; jc += blockCols) {
+            int nc = Math.min(blockCols, nHi - jc), bPanels = ceilDiv(nc, NR);
+            for (int pc = 0, step = depthChunk(k); pc < k; pc += step) {
+                int kc = Math.min(step, k - pc);
                 boolean first = pc == 0;
                 float[] bp = ws.b(bPanels * NR * kc);
                 for (int q = 0; q < bPanels; q++) {
@@ -238,14 +241,13 @@ public final class Sgemm {
                     else if (beta != 0f) v = v.add(FloatVector.fromMemorySegment(S, seg, byteAt, NO).mul(beta));
                     v.intoMemorySegment(seg, byteAt, NO);
                 }
-                if (x < run) {
-                    VectorMask<Float> mask = S.indexInRange(x, run);
+                for (; x < run; x++) { // tail: scalar (masked memory access has no fast path on heap segments)
                     long byteAt = (at + x) * 4;
-                    FloatVector v = FloatVector.fromArray(S, t, to + x, mask);
-                    if (alpha != 1f) v = v.mul(alpha);
-                    if (!first) v = v.add(FloatVector.fromMemorySegment(S, seg, byteAt, NO, mask));
-                    else if (beta != 0f) v = v.add(FloatVector.fromMemorySegment(S, seg, byteAt, NO, mask).mul(beta));
-                    v.intoMemorySegment(seg, byteAt, NO, mask);
+                    float v = t[to + x];
+                    if (alpha != 1f) v *= alpha;
+                    if (!first) v += seg.get(F, byteAt);
+                    else if (beta != 0f) v += beta * seg.get(F, byteAt);
+                    seg.set(F, byteAt, v);
                 }
                 done += run;
             }
@@ -273,6 +275,16 @@ public final class Sgemm {
 
     static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
 
+    /**
+     * The depth chunk for K: K cut into as few chunks of at most KC_MAX as possible, of equal length
+     * (rounded up to a multiple of 8), so no chunk is a short remainder whose tile store costs as much
+     * as its arithmetic. Depends on K only.
+     */
+    static int depthChunk(int k) {
+        int chunks = ceilDiv(k, KC_MAX);
+        return Math.min(k, ceilDiv(ceilDiv(k, chunks), 8) * 8);
+    }
+
     // ---- packing dense views ---------------------------------------------------------------------------
 
     /** Panels of a dense op(A) view (logical [M, K]). */
@@ -283,11 +295,9 @@ public final class Sgemm {
                 MemorySegment seg = v.seg();
                 for (int kk = 0; kk < kc; kk++) {
                     long at = (v.off() + i0 + (k0 + kk) * v.colStride()) * 4;
-                    int d = off + kk * mr;
-                    for (int x = 0; x < mr; x += L) {
-                        VectorMask<Float> load = S.indexInRange(x, rows), store = S.indexInRange(x, mr);
-                        FloatVector.fromMemorySegment(S, seg, at + 4L * x, NO, load).intoArray(dst, d + x, store);
-                    }
+                    int d = off + kk * mr, r = 0;
+                    for (; r < rows; r++) dst[d + r] = seg.get(F, at + 4L * r);
+                    for (; r < mr; r++) dst[d + r] = 0f;
                 }
             };
         }
@@ -339,10 +349,9 @@ public final class Sgemm {
             int j = j0 + done;
             int run = v.blockCols() == Integer.MAX_VALUE ? cols - done : Math.min(cols - done, v.blockCols() - j % v.blockCols());
             long at = (rowAt + v.colIndex(j)) * 4;
-            for (int x = 0; x < run; x += L) {
-                VectorMask<Float> mask = S.indexInRange(x, run);
-                FloatVector.fromMemorySegment(S, seg, at + 4L * x, NO, mask).intoArray(dst, d + done + x, mask);
-            }
+            int x = 0;
+            for (; x + L <= run; x += L) FloatVector.fromMemorySegment(S, seg, at + 4L * x, NO).intoArray(dst, d + done + x);
+            for (; x < run; x++) dst[d + done + x] = seg.get(F, at + 4L * x);
             done += run;
         }
         for (int x = cols; x < NR; x++) dst[d + x] = 0f;
