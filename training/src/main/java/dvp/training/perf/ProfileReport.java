@@ -13,20 +13,21 @@ final class ProfileReport {
             "% copy", "% gemm", "shapes"};
 
     static String render(ProfileRun.Settings s, RunEnvironment env, Map<String, Object> settings, OpTable t, Ceilings c,
-                         Stats baseMs, Stats profMs, Stats devMs, boolean deviceClock) {
+                         Stats baseMs, Stats profMs, boolean deviceClock) {
         StringBuilder b = new StringBuilder();
         b.append("dvp profile: ").append(s.scenario()).append(" on ").append(env.device().backend()).append(" (")
                 .append(env.device().name()).append(")\n");
         b.append("settings: ").append(settings).append('\n');
-        b.append(t.steps()).append(" profiled steps after ").append(s.warmup()).append(" warm-up and ").append(s.steps())
-                .append(" unprofiled; op times are ").append(deviceClock ? "device times (events around each op)"
+        b.append(t.steps()).append(" profiled steps alternating with ").append(s.steps()).append(" unprofiled ones, after ")
+                .append(s.warmup()).append(" warm-up pairs; op times are ").append(deviceClock ? "device times (events around each op)"
                         : "wall time (on the CPU device time = host time)").append('\n');
         b.append('\n');
         b.append(table(t, s.top(), c != null)).append('\n');
         b.append(String.format(Locale.ROOT, "step time: %s ms median (IQR %s-%s) unprofiled; %s ms profiled (%+.1f%% profiling overhead)%n",
                 f(baseMs.median()), f(baseMs.q1()), f(baseMs.q3()), f(profMs.median()), 100 * (profMs.median() / baseMs.median() - 1)));
-        b.append(String.format(Locale.ROOT, "primitives: %s ms per step = %.1f%% of the profiled step time (%s ms); the rest is host work between primitives (allocation, autograd bookkeeping)%n",
-                f(t.opNanos() / 1e6 / Math.max(1, t.steps())), t.coveragePct(), f(devMs.median())));
+        b.append(String.format(Locale.ROOT, "primitives: %s ms per step = %.1f%% of the profiled step time (%s ms, means over the profiled steps); "
+                        + "the rest is host work between primitives (allocation, autograd bookkeeping)%n",
+                f(t.opNanos() / 1e6 / Math.max(1, t.steps())), t.coveragePct(), f(t.stepNanos() / 1e6 / Math.max(1, t.steps()))));
         if (t.callsOutsideSteps() > 0) b.append(t.callsOutsideSteps()).append(" calls outside steps are not in the table\n");
         if (c != null)
             b.append(String.format(Locale.ROOT, "ceilings: copy %s GB/s, GEMM %s GFLOP/s (our best SGEMM, n=%d), measured %s; %% copy and %% gemm compare with them%n",
@@ -62,12 +63,12 @@ final class ProfileReport {
         for (int k = 0; k < rows.size(); k++) {
             String[] r = rows.get(k);
             if (k == rows.size() - 1 || k == 1) b.append(rule(w)).append('\n');
+            StringBuilder line = new StringBuilder();
             for (int i = 0; i < r.length; i++) {
                 boolean left = i == 0 || i == r.length - 1;
-                String cell = left ? String.format("%-" + w[i] + "s", r[i]) : String.format("%" + w[i] + "s", r[i]);
-                b.append(i == 0 ? "" : "  ").append(i == r.length - 1 ? cell.stripTrailing() : cell);
+                line.append(i == 0 ? "" : "  ").append(left ? String.format("%-" + w[i] + "s", r[i]) : String.format("%" + w[i] + "s", r[i]));
             }
-            b.append('\n');
+            b.append(line.toString().stripTrailing()).append('\n');
         }
         return b.toString();
     }

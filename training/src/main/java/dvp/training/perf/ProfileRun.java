@@ -127,7 +127,7 @@ public final class ProfileRun {
                 ceilings, List.of("bytes = inputs read + outputs written; FLOPs from shapes (see docs/profiling.md)"));
         if (s.json() != null) results.write(s.json());
 
-        String report = ProfileReport.render(s, env, settings, table, ceilings, baseMs, profMs, devMs, deviceClock);
+        String report = ProfileReport.render(s, env, settings, table, ceilings, baseMs, profMs, deviceClock);
         out.print(report);
         if (s.trace() != null) out.println("trace: " + s.trace() + " (open in https://ui.perfetto.dev or chrome://tracing)");
         if (s.json() != null) out.println("results: " + s.json());

@@ -104,18 +104,13 @@ class ProfileRunTest {
 
     @Test
     void traceParsesAndHoldsEveryProfiledCallOnBothTracks() throws Exception {
-        JsonNode root = Json.readFile(dir.resolve("trace.json"));
-        int host = 0, device = 0;
-        for (JsonNode e : root.get("traceEvents")) {
-            if (!e.get("ph").asText().equals("X")) continue;
-            String cat = e.get("cat").asText();
-            if (cat.equals("op")) host++;
-            if (cat.equals("device_op")) device++;
-            if (cat.startsWith("op") || cat.equals("device_op")) assertTrue(e.get("args").has("shapes"));
-        }
-        assertEquals(outcome.events().size(), host);
-        assertEquals(outcome.events().size(), device);
-        assertEquals("resnet18-train", root.get("otherData").get("scenario").asText());
+        TraceCheck.Report r = TraceCheck.check(dir.resolve("trace.json"), false);
+        assertTrue(r.ok(), r.toString());
+        assertEquals(outcome.events().size(), r.hostOps());
+        assertEquals(outcome.events().size(), r.deviceOps());
+        assertEquals(2 * 3, r.steps(), "3 steps on each track");
+        assertFalse(TraceCheck.check(dir.resolve("trace.json"), true).ok(), "a CPU trace has no device markers");
+        assertEquals("resnet18-train", Json.readFile(dir.resolve("trace.json")).get("otherData").get("scenario").asText());
     }
 
     @Test
