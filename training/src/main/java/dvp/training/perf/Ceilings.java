@@ -100,15 +100,15 @@ public record Ceilings(String key, String device, String backend, @JsonProperty(
         double best = 0;
         int bestSize = 0;
         for (int n : sizes) {
-            double r = gemmGflops(be, n, cpu ? 3 : 10);
+            double r = gemmGflops(be, n, 1.0);
             if (r > best) {
                 best = r;
                 bestSize = n;
             }
         }
-        String method = (cpu ? "copy: " + Parallel.threads() + " threads MemorySegment.copy of 256 MiB, best of 5"
+        String method = (cpu ? "copy: " + Parallel.threads() + " threads MemorySegment.copy of 256 MiB, best of 10"
                 : "copy: backend copy of 256 MiB tensors, best of 5 batches of 10") + "; gemm: backend matmul square sizes "
-                + java.util.Arrays.toString(sizes) + ", best";
+                + java.util.Arrays.toString(sizes) + ", best over ~1 s each after ~1 s of warm-up";
         return new Ceilings(key, deviceName, be.name(), copy, best, bestSize, COPY_BYTES, Instant.now().toString(),
                 BuildInfo.get().gitCommit(), method);
     }
@@ -121,7 +121,7 @@ public record Ceilings(String key, String device, String backend, @JsonProperty(
             int parts = Parallel.threads();
             long chunk = (COPY_BYTES / parts) & ~63L;
             double best = 0;
-            for (int rep = 0; rep < 6; rep++) {
+            for (int rep = 0; rep < 11; rep++) {
                 long t0 = System.nanoTime();
                 Parallel.range(parts, (lo, hi) -> {
                     for (int i = lo; i < hi; i++) {
@@ -153,15 +153,23 @@ public record Ceilings(String key, String device, String backend, @JsonProperty(
         }
     }
 
-    static double gemmGflops(Backend be, int n, int reps) {
+    /**
+     * Best rate of n×n×n SGEMMs: repeated for about {@code seconds} after a warm-up of the same
+     * length (JIT compilation of the CPU kernels, cuBLAS heuristics), at least 3 timed calls.
+     */
+    static double gemmGflops(Backend be, int n, double seconds) {
         try (Scope s = Scope.open("ceilings")) {
             // values do not change SGEMM's speed; filling on the device avoids building n² host values
             Tensor a = Tensor.full(be, 1.0 / n, n, n), b = Tensor.full(be, 0.5, n, n);
             Tensor c = Tensor.empty(be, DType.F32, n, n);
-            be.matmul(a, false, b, false, c, 1f, 0f);
-            be.synchronize();
+            long warmEnd = System.nanoTime() + (long) (seconds * 1e9);
+            do {
+                be.matmul(a, false, b, false, c, 1f, 0f);
+                be.synchronize();
+            } while (System.nanoTime() < warmEnd);
             double best = 0;
-            for (int rep = 0; rep < reps; rep++) {
+            long end = System.nanoTime() + (long) (seconds * 1e9);
+            for (int rep = 0; rep < 3 || System.nanoTime() < end; rep++) {
                 long t0 = System.nanoTime();
                 be.matmul(a, false, b, false, c, 1f, 0f);
                 be.synchronize();

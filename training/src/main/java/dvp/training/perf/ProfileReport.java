@@ -13,7 +13,7 @@ final class ProfileReport {
             "% copy", "% gemm", "shapes"};
 
     static String render(ProfileRun.Settings s, RunEnvironment env, Map<String, Object> settings, OpTable t, Ceilings c,
-                         Stats baseMs, Stats profMs, boolean deviceClock) {
+                         Stats baseMs, Stats profMs, Stats overheadPct, boolean deviceClock) {
         StringBuilder b = new StringBuilder();
         b.append("dvp profile: ").append(s.scenario()).append(" on ").append(env.device().backend()).append(" (")
                 .append(env.device().name()).append(")\n");
@@ -23,8 +23,10 @@ final class ProfileReport {
                         : "wall time (on the CPU device time = host time)").append('\n');
         b.append('\n');
         b.append(table(t, s.top(), c != null)).append('\n');
-        b.append(String.format(Locale.ROOT, "step time: %s ms median (IQR %s-%s) unprofiled; %s ms profiled (%+.1f%% profiling overhead)%n",
-                f(baseMs.median()), f(baseMs.q1()), f(baseMs.q3()), f(profMs.median()), 100 * (profMs.median() / baseMs.median() - 1)));
+        b.append(String.format(Locale.ROOT, "step time: %s ms median (IQR %s-%s) unprofiled, %s ms profiled; profiling overhead %+.1f%% "
+                        + "(median over %d step pairs, IQR %+.1f%% to %+.1f%%)%n",
+                f(baseMs.median()), f(baseMs.q1()), f(baseMs.q3()), f(profMs.median()), overheadPct.median(), overheadPct.samples(),
+                overheadPct.q1(), overheadPct.q3()));
         b.append(String.format(Locale.ROOT, "primitives: %s ms per step = %.1f%% of the profiled step time (%s ms, means over the profiled steps); "
                         + "the rest is host work between primitives (allocation, autograd bookkeeping)%n",
                 f(t.opNanos() / 1e6 / Math.max(1, t.steps())), t.coveragePct(), f(t.stepNanos() / 1e6 / Math.max(1, t.steps()))));

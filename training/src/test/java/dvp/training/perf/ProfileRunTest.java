@@ -123,7 +123,10 @@ class ProfileRunTest {
         assertEquals(2, sc.get("settings").get("batch").asInt());
         assertEquals(3, sc.get("run").get("steps").asInt());
         Set<String> figs = new HashSet<>();
-        for (JsonNode f : sc.get("figures")) figs.add(f.get("name").asText());
+        for (JsonNode f : sc.get("figures")) {
+            figs.add(f.get("name").asText());
+            if (f.get("name").asText().equals("profiling_overhead")) assertEquals(3, f.get("samples").asInt(), "one ratio per step pair");
+        }
         assertTrue(figs.containsAll(List.of("step_time", "step_time_profiled", "throughput", "profiling_overhead", "op_coverage")), figs.toString());
         assertEquals(outcome.table().rows().size(), sc.get("ops").size());
         assertEquals(PerfTesting.GEMM, r.get("ceilings").get("matmul_gflops").asDouble());
