@@ -1,6 +1,14 @@
 package dvp.cli;
 
 import dvp.cli.doctor.DoctorCommand;
+import dvp.cli.train.DemoCommand;
+import dvp.cli.train.DistillCommand;
+import dvp.cli.train.EvaluateCommand;
+import dvp.cli.train.FinetuneCommand;
+import dvp.cli.train.LinearEvalCommand;
+import dvp.cli.train.PipelineCommand;
+import dvp.cli.train.PredictCommand;
+import dvp.cli.train.PretrainCommand;
 import dvp.cli.perf.BenchCommand;
 import dvp.cli.perf.ProfileCommand;
 import dvp.cli.selftest.SelfTestCommand;
@@ -24,7 +32,9 @@ import java.util.Optional;
 @Command(name = "dvp",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
-        subcommands = {DoctorCommand.class, SelfTestCommand.class, ProfileCommand.class, BenchCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {PretrainCommand.class, LinearEvalCommand.class, FinetuneCommand.class, DistillCommand.class, EvaluateCommand.class,
+                PredictCommand.class, PipelineCommand.class, DemoCommand.class,
+                DoctorCommand.class, SelfTestCommand.class, ProfileCommand.class, BenchCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class},
         description = {"Distilling Visual Priors: MoCo v2 pre-training with a margin, self-distillation, evaluation.", ""},
         footerHeading = "%n",
         footer = {"Options can also come from files: dvp <command> @options.txt (one or more options per line, # comments).",

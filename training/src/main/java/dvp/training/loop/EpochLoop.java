@@ -9,6 +9,7 @@ import dvp.training.data.loader.Batch;
 import dvp.training.data.loader.DataLoader;
 import dvp.training.data.loader.LoaderStats;
 import dvp.training.observe.Progress;
+import dvp.training.perf.StepProfiler;
 import dvp.training.run.RunInterruptedException;
 import dvp.training.run.StopSignal;
 import dvp.training.session.TrainingSession;
@@ -48,6 +49,7 @@ public abstract class EpochLoop {
     private long epochCount;
     private String status = "";
     private long stopAt = -1;
+    private StepProfiler profiler;
     private final Map<String, Double> lastEpoch = new LinkedHashMap<>();
 
     /**
@@ -83,12 +85,22 @@ public abstract class EpochLoop {
      */
     public void stopAt(long step) { stopAt = step; }
 
+    /** Profiles/annotates steps as {@code --profile}/{@code --nvtx} ask (the backend must come from {@link StepProfiler#backendFor}). */
+    public void profiler(StepProfiler p) { profiler = p; }
+
     public long step() { return step; }
 
     public int stepsPerEpoch() { return loader.stepsPerEpoch(); }
 
     /** The numbers logged for the last completed epoch (means of the step scalars, lr, validation). */
     public Map<String, Double> lastEpochMetrics() { return Map.copyOf(lastEpoch); }
+
+    /** "last epoch: loss 1.234 acc 0.5 lr 0.01 ..." for a command's summary. */
+    public String lastEpochMetricsLine() {
+        StringBuilder sb = new StringBuilder("last epoch:");
+        lastEpoch.forEach((k, v) -> sb.append(' ').append(k).append(' ').append(MetricsFormat.value(v)));
+        return sb.toString();
+    }
 
     /** The step counter and the running sums of the current epoch, for the checkpoint. */
     private Stateful loopState() {
@@ -132,9 +144,11 @@ public abstract class EpochLoop {
                     for (int i = 0; i < first; i++) it.next();
                     for (int i = first; i < spe; i++) {
                         Batch b = it.next();
+                        if (profiler != null) profiler.beforeStep(step);
                         try (Scope s = Scope.open(task + "-step")) {
                             scalars.record(step + 1, trainStep(b, epoch, step));
                         }
+                        if (profiler != null) profiler.afterStep(step);
                         step++;
                         boolean stop = StopSignal.requested() || step == stopAt;
                         if (scalars.isFull() || i == spe - 1 || stop) flush = flush(flush, epoch, spe);

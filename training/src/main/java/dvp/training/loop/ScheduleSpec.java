@@ -26,14 +26,15 @@ public record ScheduleSpec(String kind, List<Integer> milestones, double gamma) 
     public static ScheduleSpec steps(double gamma, Integer... milestones) { return new ScheduleSpec("steps", List.of(milestones), gamma); }
 
     /**
-     * ×0.1 when the 1-based epoch reaches each of {@code fractions}·epochs (DVP phase 2: 30/60/90 of
-     * 100, i.e. 0-based milestones 29, 59, 89). A fraction that rounds below epoch 1 is dropped.
+     * ×0.1 when the 1-based epoch reaches each of {@code fractions}·epochs, rounded up (DVP phase 2:
+     * lr = 0.1·0.1^⌊epoch₁/30⌋ for 100 epochs, i.e. 0-based milestones 29, 59, 89). The first epoch
+     * always runs at the base lr, however short the run.
      */
     public static ScheduleSpec stepsAtOneBased(int epochs, double... fractions) {
         List<Integer> m = new java.util.ArrayList<>();
         for (double f : fractions) {
-            int oneBased = (int) Math.round(f * epochs);
-            if (oneBased >= 1 && oneBased <= epochs && !m.contains(oneBased - 1)) m.add(oneBased - 1);
+            int oneBased = (int) Math.ceil(f * epochs - 1e-9);
+            if (oneBased >= 2 && oneBased <= epochs && !m.contains(oneBased - 1)) m.add(oneBased - 1);
         }
         return new ScheduleSpec("steps", m, 0.1);
     }

@@ -21,6 +21,7 @@ import dvp.training.data.transforms.ViewTransform;
 import dvp.training.loop.EpochLoop;
 import dvp.training.loop.Loaders;
 import dvp.training.loop.OptimizerState;
+import dvp.training.model.InputSpec;
 import dvp.training.model.ModelFiles;
 import dvp.training.run.BadInputException;
 import dvp.training.session.TrainingSession;
@@ -53,6 +54,7 @@ public final class Pretrainer extends EpochLoop implements AutoCloseable {
     private final Sgd optimizer;
     private final DataLoader loader;
     private final Backend backend;
+    private final Normalize normalize;
 
     public Pretrainer(PretrainConfig cfg, ImageDataset images, Normalize normalize, Backend backend, TrainingSession session) {
         this(cfg.validate(), images, normalize, backend, session, Scope.open("pretrain"));
@@ -62,7 +64,7 @@ public final class Pretrainer extends EpochLoop implements AutoCloseable {
         this(cfg, session, scope, build(cfg, images, normalize, backend, scope));
     }
 
-    private record Parts(MocoModel model, Sgd optimizer, DataLoader loader, Backend backend) {}
+    private record Parts(MocoModel model, Sgd optimizer, DataLoader loader, Backend backend, Normalize normalize) {}
 
     private Pretrainer(PretrainConfig cfg, TrainingSession session, Scope scope, Parts p) {
         super("pretrain", session, p.loader(), p.optimizer(), cfg.schedule().build(cfg.epochs()), cfg.epochs(), cfg.logEvery(), "loss", "acc");
@@ -72,11 +74,19 @@ public final class Pretrainer extends EpochLoop implements AutoCloseable {
         this.optimizer = p.optimizer();
         this.loader = p.loader();
         this.backend = p.backend();
+        this.normalize = p.normalize();
         session.checkpoints()
                 .track("encoder_q", Stateful.tensors(model.encoderQ()::stateDict))
                 .track("encoder_k", Stateful.tensors(model.encoderK()::stateDict))
                 .track("queue", Stateful.tensors(() -> Map.of("keys", model.queue(), "ptr", model.queuePtr())))
                 .track("optimizer", new OptimizerState(optimizer));
+        var resolved = InputSpec.of(cfg.imageSize(), normalize).addTo(cfg);
+        session.checkpoints().config(resolved);
+        try {
+            session.run().writeConfig(resolved);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("writing " + session.run().configFile(), e);
+        }
     }
 
     private static Parts build(PretrainConfig cfg, ImageDataset images, Normalize normalize, Backend backend, Scope scope) {
@@ -89,7 +99,7 @@ public final class Pretrainer extends EpochLoop implements AutoCloseable {
             Sgd sgd = cfg.optim().build(model.encoderQ().namedParameters());
             ViewTransform view = view(cfg);
             DataLoader loader = Loaders.train(images, List.of(view, view), normalize, cfg.batchSize(), true, cfg.workers(), cfg.seed(), backend);
-            return new Parts(model, sgd, loader, backend);
+            return new Parts(model, sgd, loader, backend, normalize);
         } catch (RuntimeException e) {
             scope.close();
             throw e;
@@ -111,7 +121,7 @@ public final class Pretrainer extends EpochLoop implements AutoCloseable {
     public Path train() throws IOException {
         run();
         Path out = session().run().path().resolve("export").resolve("backbone.safetensors");
-        ModelFiles.save(out, model.encoderQ(), cfg.model(), ModelFiles.Kind.BACKBONE, List.of());
+        ModelFiles.save(out, model.encoderQ(), cfg.model(), ModelFiles.Kind.BACKBONE, List.of(), InputSpec.of(cfg.imageSize(), normalize));
         return out;
     }
 

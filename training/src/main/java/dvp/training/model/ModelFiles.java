@@ -27,7 +27,8 @@ import java.util.Map;
  * Model weights as files other phases and PyTorch can read: one safetensors file with torchvision's
  * keys ({@code conv1.weight}, {@code layer1.0.bn1.running_mean}, ..., {@code fc.weight}) and
  * metadata naming the network ({@value #SPEC}: the {@link ModelSpec} as JSON), what the file holds
- * ({@value #KIND}) and the class names ({@value #CLASSES}, JSON list) of a classifier.
+ * ({@value #KIND}), the class names ({@value #CLASSES}, JSON list) of a classifier and how its
+ * input was prepared ({@value #INPUT}: {@link InputSpec} as JSON: image size, normalisation).
  *
  * <ul>
  *   <li>{@link Kind#BACKBONE}: everything but {@code fc.*} — phase 1's export (encoder_q without
@@ -41,7 +42,7 @@ import java.util.Map;
  * it picks the part that holds the network ({@code student}, {@code model} or {@code encoder_q}).
  */
 public final class ModelFiles {
-    public static final String SPEC = "dvp.model", KIND = "dvp.kind", CLASSES = "dvp.classes";
+    public static final String SPEC = "dvp.model", KIND = "dvp.kind", CLASSES = "dvp.classes", INPUT = "dvp.input";
     /** Checkpoint parts holding a network, in the order {@link #read} looks for them. */
     public static final List<String> NETWORK_PARTS = List.of("student", "model", "encoder_q");
 
@@ -49,9 +50,10 @@ public final class ModelFiles {
 
     private ModelFiles() {}
 
-    /** Writes model's state dict (without fc.* for a backbone) atomically. */
-    public static void save(Path file, Module model, ModelSpec spec, Kind kind, List<String> classes) throws IOException {
+    /** Writes model's state dict (without fc.* for a backbone) atomically; input may be null. */
+    public static void save(Path file, Module model, ModelSpec spec, Kind kind, List<String> classes, InputSpec input) throws IOException {
         SafetensorsWriter w = new SafetensorsWriter();
+        if (input != null) w.metadata(INPUT, Json.MAPPER.writeValueAsString(input).replaceAll("\\s+", ""));
         w.metadata(SPEC, Json.MAPPER.writeValueAsString(spec).replaceAll("\\s+", ""));
         w.metadata(KIND, kind.name().toLowerCase(java.util.Locale.ROOT));
         if (kind == Kind.CLASSIFIER && classes != null) w.metadata(CLASSES, Json.MAPPER.writeValueAsString(classes).replaceAll("\\n\\s*", ""));
@@ -66,7 +68,8 @@ public final class ModelFiles {
      * Weights read from a file or checkpoint: torchvision keys → tensors (in the scope open while
      * reading), the network spec when the source records one, class names when it has a classifier.
      */
-    public record Weights(Path source, String origin, ModelSpec spec, Kind kind, List<String> classes, Map<String, Tensor> tensors) {
+    public record Weights(Path source, String origin, ModelSpec spec, Kind kind, List<String> classes, InputSpec input,
+                          Map<String, Tensor> tensors) {
         public boolean hasHead() { return tensors.containsKey("fc.weight"); }
     }
 
@@ -89,10 +92,11 @@ public final class ModelFiles {
             Map<String, String> meta = f.metadata();
             ModelSpec spec = meta.containsKey(SPEC) ? parseSpec(meta.get(SPEC), file) : null;
             List<String> classes = meta.containsKey(CLASSES) ? parseClasses(meta.get(CLASSES), file) : List.of();
+            InputSpec input = meta.containsKey(INPUT) ? parse(meta.get(INPUT), InputSpec.class, INPUT, file) : null;
             Map<String, Tensor> t = new LinkedHashMap<>();
             for (String n : f.names()) t.put(n, f.tensor(n, backend));
             Kind kind = t.containsKey("fc.weight") ? Kind.CLASSIFIER : Kind.BACKBONE;
-            return new Weights(file, file.toString(), spec, kind, classes, t);
+            return new Weights(file, file.toString(), spec, kind, classes, input, t);
         }
     }
 
@@ -106,6 +110,8 @@ public final class ModelFiles {
         ModelSpec spec = null;
         JsonNode model = m.config() == null ? null : m.config().get("model");
         if (model != null && model.isObject()) spec = Json.MAPPER.treeToValue(model, ModelSpec.class);
+        JsonNode inputNode = m.config() == null ? null : m.config().get("input");
+        InputSpec input = inputNode != null && inputNode.isObject() ? Json.MAPPER.treeToValue(inputNode, InputSpec.class) : null;
         boolean mocoEncoder = part.equals("encoder_q");
         String prefix = part + ".";
         Map<String, Tensor> t = new LinkedHashMap<>();
@@ -119,14 +125,16 @@ public final class ModelFiles {
         }
         Kind kind = t.containsKey("fc.weight") ? Kind.CLASSIFIER : Kind.BACKBONE;
         List<String> classes = kind == Kind.CLASSIFIER && m.classNames() != null ? m.classNames() : List.of();
-        return new Weights(ckpt, ckpt + " (" + part + ", step " + m.step() + ")", spec, kind, classes, t);
+        return new Weights(ckpt, ckpt + " (" + part + ", step " + m.step() + ")", spec, kind, classes, input, t);
     }
 
-    private static ModelSpec parseSpec(String json, Path file) {
+    private static ModelSpec parseSpec(String json, Path file) { return parse(json, ModelSpec.class, SPEC, file); }
+
+    private static <T> T parse(String json, Class<T> type, String key, Path file) {
         try {
-            return Json.MAPPER.readValue(json, ModelSpec.class);
+            return Json.MAPPER.readValue(json, type);
         } catch (IOException | RuntimeException e) {
-            throw new BadInputException(file + ": metadata '" + SPEC + "' is not a model description: " + e.getMessage());
+            throw new BadInputException(file + ": metadata '" + key + "' is not a " + type.getSimpleName() + ": " + e.getMessage());
         }
     }
 

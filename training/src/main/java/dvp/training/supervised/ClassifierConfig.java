@@ -84,11 +84,11 @@ public record ClassifierConfig(String mode, ModelSpec model, Path pretrained, in
     public ClassifierConfig validate() {
         if (!mode.equals("linear") && !mode.equals("finetune") && !mode.equals("distill"))
             throw new BadInputException("mode must be linear, finetune or distill, got '" + mode + "'");
+        if ((isLinear() || isDistill()) && pretrained == null)
+            throw new BadInputException((isLinear() ? "linear-eval" : "distill") + " needs --pretrained weights (the phase-1 backbone)");
         if (model == null && pretrained == null)
             throw new BadInputException("either --pretrained weights or --arch (for training from scratch) is required");
         if (model != null) model.validate();
-        if ((isLinear() || isDistill()) && pretrained == null)
-            throw new BadInputException((isLinear() ? "linear-eval" : "distill") + " needs --pretrained weights (the phase-1 backbone)");
         if (pretrained != null && !java.nio.file.Files.exists(pretrained))
             throw new BadInputException("--pretrained " + pretrained + ": no such file or folder");
         optim.validate();

@@ -28,6 +28,7 @@ import dvp.training.eval.Evaluator;
 import dvp.training.loop.EpochLoop;
 import dvp.training.loop.Loaders;
 import dvp.training.loop.OptimizerState;
+import dvp.training.model.InputSpec;
 import dvp.training.model.ModelFiles;
 import dvp.training.model.ModelSpec;
 import dvp.training.run.BadInputException;
@@ -69,10 +70,11 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
     private final List<String> classes;
     private final Map<String, float[]> frozenBackbone;
     private final float smoothing;
+    private final Normalize normalize;
     private EvalResult lastValidation;
 
     private record Parts(ClassifierConfig cfg, ModelSpec spec, ResNet model, OfdDistiller distiller, Sgd optimizer, DataLoader loader,
-                         Evaluator validation, List<String> classes, Map<String, float[]> frozenBackbone) {}
+                         Evaluator validation, List<String> classes, Map<String, float[]> frozenBackbone, Normalize normalize) {}
 
     /**
      * @param val labelled validation images, or null for none
@@ -102,7 +104,16 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
         this.classes = p.classes();
         this.frozenBackbone = p.frozenBackbone();
         this.smoothing = (float) cfg.labelSmoothing();
+        this.normalize = p.normalize();
         var ck = session.checkpoints().classNames(classes).keepBestBy("val_top1", true);
+        // the resolved network and input go into config.json and every checkpoint, so evaluate/distill can rebuild it
+        var resolved = InputSpec.of(cfg.imageSize(), normalize).addTo(cfg.with(b -> b.model = spec));
+        ck.config(resolved);
+        try {
+            session.run().writeConfig(resolved);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("writing " + session.run().configFile(), e);
+        }
         ck.track(cfg.isDistill() ? "student" : "model", Stateful.tensors(model::stateDict));
         if (distiller != null) {
             ck.track("connectors", Stateful.tensors(distiller.connectors()::stateDict));
@@ -160,7 +171,7 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
             loader = Loaders.train(train, List.of(view), normalize, cfg.batchSize(), cfg.dropLast(), cfg.workers(), cfg.seed(), backend);
             Evaluator validation = val == null ? null : new Evaluator(val, normalize,
                     new EvalOptions(cfg.imageSize(), cfg.evalResize(), false, cfg.evalBatchSize(), cfg.workers()), backend);
-            return new Parts(cfg, spec, model, distiller, sgd, loader, validation, train.classes(), frozen);
+            return new Parts(cfg, spec, model, distiller, sgd, loader, validation, train.classes(), frozen, normalize);
         } catch (RuntimeException e) {
             if (loader != null) loader.close();
             scope.close();
@@ -215,7 +226,7 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
         run();
         if (frozenBackbone != null) checkBackboneUnchanged();
         Path out = session().run().path().resolve("export").resolve("model.safetensors");
-        ModelFiles.save(out, model, spec, ModelFiles.Kind.CLASSIFIER, classes);
+        ModelFiles.save(out, model, spec, ModelFiles.Kind.CLASSIFIER, classes, InputSpec.of(cfg.imageSize(), normalize));
         return out;
     }
 

@@ -51,7 +51,7 @@ class ClassifierTrainerTest {
         backbone = dir.resolve("backbone.safetensors");
         try (Scope s = Scope.open("backbone")) {
             ResNet net = ShapesDataset.tinyModel(1).build(16, new Rng(77));
-            ModelFiles.save(backbone, net, ShapesDataset.tinyModel(1), ModelFiles.Kind.BACKBONE, List.of());
+            ModelFiles.save(backbone, net, ShapesDataset.tinyModel(1), ModelFiles.Kind.BACKBONE, List.of(), null);
         }
     }
 

@@ -1,0 +1,156 @@
+package dvp.cli.train;
+
+import dvp.cli.Dvp;
+import dvp.training.data.decode.ImageWriters;
+import dvp.training.data.image.Image8;
+import dvp.training.run.Json;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The training commands end to end on a tiny VIPriors-layout folder (3 wnid classes of 16 px PNGs,
+ * unlabelled test/imgs): pretrain → linear-eval / finetune / distill → evaluate (ensemble, TenCrop)
+ * → predict (checked submission), and one-line errors for bad input to every command.
+ */
+class TrainingCommandsTest {
+    @TempDir
+    static Path dir;
+    static Path data;
+    static final String[] TINY = {"--device", "cpu", "--progress", "none", "--no-tensorboard", "--no-plots", "--workers", "2"};
+    static final String[] NET = {"--arch", "resnet18", "--small-stem", "--width", "0.125", "--blocks", "1,1,1,1"};
+    static final List<String> WNIDS = List.of("n01440764", "n01443537", "n01484850");
+
+    record Run(int code, String out, String err) {}
+
+    static Run dvp(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Dvp.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    static String[] args(Object... parts) {
+        List<String> l = new ArrayList<>();
+        for (Object p : parts) {
+            if (p instanceof String[] a) l.addAll(List.of(a));
+            else l.add(p.toString());
+        }
+        return l.toArray(String[]::new);
+    }
+
+    /** Class c: a bright square in corner c of a dark noisy image. */
+    static Image8 image(int c, Random r) {
+        byte[] d = new byte[16 * 16 * 3];
+        int ox = c == 1 ? 8 : 0, oy = c == 2 ? 8 : 0;
+        for (int y = 0; y < 16; y++)
+            for (int x = 0; x < 16; x++) {
+                boolean in = x >= ox && x < ox + 8 && y >= oy && y < oy + 8;
+                int v = (in ? 200 : 40) + r.nextInt(30);
+                for (int k = 0; k < 3; k++) d[(y * 16 + x) * 3 + k] = (byte) v;
+            }
+        return new Image8(16, 16, 3, d);
+    }
+
+    @BeforeAll
+    static void writeData() throws Exception {
+        data = dir.resolve("vip");
+        Random r = new Random(1);
+        for (String split : new String[]{"train", "val"})
+            for (int c = 0; c < 3; c++) {
+                Path f = Files.createDirectories(data.resolve(split).resolve(WNIDS.get(c)));
+                for (int i = 0; i < (split.equals("train") ? 16 : 6); i++) ImageWriters.writePng(image(c, r), f.resolve("i" + i + ".png"));
+            }
+        Path test = Files.createDirectories(data.resolve("test/imgs"));
+        for (int i = 0; i < 7; i++) ImageWriters.writePng(image(i % 3, r), test.resolve("img_" + i + ".png"));
+    }
+
+    @Test
+    void pretrainThenEveryDownstreamCommand() throws Exception {
+        String d = "vipriors:" + data;
+        Run pre = dvp(args("pretrain", "--data", d, NET, TINY, "--image-size", 16, "--epochs", 2, "--batch-size", 8, "--queue-size", 16,
+                "--bn-splits", 2, "--dim", 8, "--run-dir", dir.resolve("pre")));
+        assertEquals(0, pre.code(), pre.err());
+        Path backbone = dir.resolve("pre/export/backbone.safetensors");
+        assertTrue(pre.out().contains("backbone: " + backbone), pre.out());
+
+        String[] down = {"--data", d, "--image-size", "16", "--eval-resize", "16", "--epochs", "2", "--batch-size", "8"};
+        Run lin = dvp(args("linear-eval", down, TINY, "--pretrained", backbone, "--lr", 0.5, "--run-dir", dir.resolve("lin")));
+        assertEquals(0, lin.code(), lin.err());
+        assertTrue(lin.out().contains("val top-1 "), lin.out());
+        Run fin = dvp(args("finetune", down, TINY, "--pretrained", dir.resolve("pre"), "--run-dir", dir.resolve("fin")));
+        assertEquals(0, fin.code(), fin.err());
+        Run dis = dvp(args("distill", down, TINY, "--pretrained", backbone, "--distill-warmup", 1, "--label-smoothing", 0.1,
+                "--auto-augment", "dvp", "--run-dir", dir.resolve("dis")));
+        assertEquals(0, dis.code(), dis.err());
+        var cfg = Json.readFile(dir.resolve("dis/config.json"));
+        assertEquals("distill", cfg.get("mode").asText());
+        assertEquals(0.1, cfg.get("labelSmoothing").asDouble());
+        Run sup = dvp(args("finetune", down, TINY, NET, "--run-dir", dir.resolve("sup")));
+        assertEquals(0, sup.code(), "the supervised baseline from --arch: " + sup.err());
+
+        Path m1 = dir.resolve("dis/export/model.safetensors"), m2 = dir.resolve("fin/export/model.safetensors");
+        Run ev = dvp(args("evaluate", m1, m2, "--data", d, "--ten-crop", "--device", "cpu", "--workers", 2, "--output", dir.resolve("ev.json")));
+        assertEquals(0, ev.code(), ev.err());
+        assertTrue(ev.out().startsWith("top-1 ") && ev.out().contains("2 models (ensemble)") && ev.out().contains("TenCrop 16 px"), ev.out());
+        assertEquals(18, Json.readFile(dir.resolve("ev.json")).get("images").asInt());
+        Run evRun = dvp(args("evaluate", dir.resolve("lin"), "--data", d, "--device", "cpu", "--workers", 2));
+        assertEquals(0, evRun.code(), "a run folder works as a model: " + evRun.err());
+
+        Path csv = dir.resolve("sub.csv");
+        Run pr = dvp(args("predict", m1, "--data", d, "--output", csv, "--device", "cpu", "--workers", 2));
+        assertEquals(0, pr.code(), pr.err());
+        List<String> rows = Files.readAllLines(csv);
+        assertEquals("Image IDs,Predictions", rows.getFirst());
+        assertEquals(8, rows.size());
+        for (int i = 0; i < 7; i++) assertTrue(rows.get(i + 1).matches("img_" + i + "\\.png,[0-2]"), rows.get(i + 1));
+    }
+
+    private static void assertOneLine(Run r, String contains) {
+        assertEquals(2, r.code(), r.err());
+        assertEquals(1, r.err().lines().filter(l -> !l.startsWith("dvp: run folder")).count(), "one line: " + r.err());
+        assertTrue(r.err().contains(contains), r.err());
+        assertFalse(r.err().contains("\tat "), r.err());
+    }
+
+    @Test
+    void badInputToEveryCommandIsOneLineWithExitCode2() {
+        String d = "vipriors:" + data;
+        assertOneLine(dvp("pretrain", "--data", d, "--device", "cpu", "--queue-size", "100", "--batch-size", "64"),
+                "--queue-size 100 is not a multiple of --batch-size 64");
+        assertOneLine(dvp("pretrain", "--data", "vipriors:" + dir.resolve("missing"), "--device", "cpu"), "no such folder");
+        assertOneLine(dvp("pretrain", "--data", d, "--arch", "resnet51", "--device", "cpu"), "unknown architecture 'resnet51'");
+        assertOneLine(dvp("pretrain", "--data", "imagenet:/x", "--device", "cpu"), "unknown kind 'imagenet'");
+        assertOneLine(dvp("linear-eval", "--data", d, "--device", "cpu"), "needs --pretrained");
+        assertOneLine(dvp("finetune", "--data", d, "--device", "cpu", "--pretrained", dir.resolve("nope.safetensors").toString()), "no such file");
+        assertOneLine(dvp("finetune", "--data", d, "--device", "cpu"), "--pretrained weights or --arch");
+        assertOneLine(dvp("distill", "--data", d, "--device", "cpu", "--pretrained", data.toString(), "--teacher-mode", "frozen"), "--teacher-mode");
+        assertOneLine(dvp("evaluate", dir.resolve("nope").toString(), "--data", d, "--device", "cpu"), "no such model file");
+        assertOneLine(dvp("evaluate", data.toString(), "--data", d, "--device", "cpu", "--split", "dev"), "--split");
+        assertOneLine(dvp("predict", dir.resolve("nope").toString(), "--data", "folder:" + data, "--device", "cpu"), "no unlabelled test images");
+        assertOneLine(dvp("pipeline", "--data", d, "--device", "cpu", "--queue-size", "100", "--batch-size", "64"), "--queue-size 100");
+        assertOneLine(dvp("demo", "--fashion-mnist", dir.resolve("nofmnist").toString(), "--device", "cpu"), "Fashion-MNIST not found");
+        assertOneLine(dvp("pretrain", "--device", "cpu"), "Missing required option: '--data");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"pretrain", "linear-eval", "finetune", "distill", "evaluate", "predict", "pipeline", "demo"})
+    void everyCommandHasHelpWithExitCodes(String command) {
+        Run r = dvp(command, "--help");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Exit codes:") && r.out().contains("--device"), r.out());
+    }
+}

@@ -1,0 +1,72 @@
+package dvp.training.eval;
+
+import dvp.engine.Rng;
+import dvp.engine.Scope;
+import dvp.engine.spi.Backend;
+import dvp.engine.spi.Backends;
+import dvp.nn.models.ResNet;
+import dvp.training.model.InputSpec;
+import dvp.training.model.ModelFiles;
+import dvp.training.model.ModelSpec;
+import dvp.training.run.BadInputException;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Trained classifiers for evaluation and prediction: each from an exported model file or a
+ * checkpoint (the network and its class names come with it), an ensemble from several. All
+ * members must predict the same classes in the same order.
+ */
+public final class Classifiers {
+    private Classifiers() {}
+
+    /** The loaded members, their common classes and the input recorded with the first member (may be null). */
+    public record Ensemble(List<ResNet> models, List<ModelSpec> specs, List<String> classes, InputSpec input, List<String> origins) {}
+
+    /**
+     * Loads every source onto backend, in the scope open now (weights read in a temporary scope).
+     * A source without a classifier head, without a network description or whose classes differ
+     * from the first one's is a one-line {@link BadInputException}.
+     */
+    public static Ensemble load(List<Path> sources, Backend backend) {
+        if (sources == null || sources.isEmpty()) throw new BadInputException("no model given (pass one or more model files or checkpoints)");
+        List<ResNet> models = new ArrayList<>();
+        List<ModelSpec> specs = new ArrayList<>();
+        List<String> origins = new ArrayList<>();
+        List<String> classes = null;
+        InputSpec input = null;
+        try (var use = Backends.use(backend)) {
+            for (Path p : sources) {
+                Scope outer = Scope.current();
+                try (Scope tmp = Scope.open("load-" + p.getFileName())) {
+                    ModelFiles.Weights w = ModelFiles.read(p, backend);
+                    if (!w.hasHead())
+                        throw new BadInputException(w.origin() + " holds a backbone without a classifier; evaluate a model trained by finetune, linear-eval or distill");
+                    if (w.spec() == null) throw new BadInputException(w.origin() + " does not record which network it belongs to");
+                    int k = w.tensors().get("fc.weight").dim(0);
+                    List<String> names = w.classes().isEmpty() ? numbered(k) : w.classes();
+                    if (names.size() != k)
+                        throw new BadInputException(w.origin() + " names " + names.size() + " classes but its fc has " + k + " outputs");
+                    if (classes == null) classes = names;
+                    else if (!classes.equals(names))
+                        throw new BadInputException("the ensemble's models predict different classes: " + origins.getFirst() + " vs " + w.origin());
+                    if (input == null) input = w.input();
+                    ResNet net = Scope.allocatingIn(outer, () -> w.spec().build(k, new Rng(0)));
+                    ModelFiles.loadClassifier(net, w);
+                    models.add(net);
+                    specs.add(w.spec());
+                    origins.add(w.origin());
+                }
+            }
+        }
+        return new Ensemble(models, specs, classes, input, origins);
+    }
+
+    private static List<String> numbered(int k) {
+        List<String> l = new ArrayList<>();
+        for (int i = 0; i < k; i++) l.add(Integer.toString(i));
+        return l;
+    }
+}
