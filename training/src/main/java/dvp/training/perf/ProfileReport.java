@@ -35,6 +35,9 @@ final class ProfileReport {
             b.append(String.format(Locale.ROOT, "ceilings: copy %s GB/s, GEMM %s GFLOP/s (our best SGEMM, n=%d), measured %s; %% copy and %% gemm compare with them%n",
                     f(c.copyGBps()), f(c.matmulGflops()), c.matmulSize(), c.measuredAt()));
         else b.append("ceilings: not used (--ceilings none)\n");
+        if (c != null && !c.dvpCommit().equals(env.tool().gitCommit()))
+            b.append("note: the ceilings were measured by another build (git ").append(shortCommit(c.dvpCommit()))
+                    .append("); after GEMM changes refresh them with --remeasure-ceilings\n");
         return b.toString();
     }
 
@@ -91,6 +94,8 @@ final class ProfileReport {
         if (a >= 0.01) return String.format(Locale.ROOT, "%.3f", v);
         return String.format(Locale.ROOT, "%.2g", v);
     }
+
+    private static String shortCommit(String c) { return c.length() > 10 ? c.substring(0, 10) : c; }
 
     static String pct(double v) { return String.format(Locale.ROOT, "%.1f", v); }
 }
