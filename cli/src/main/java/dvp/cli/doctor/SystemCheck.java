@@ -1,11 +1,9 @@
 package dvp.cli.doctor;
 
 import dvp.engine.cpu.Parallel;
+import dvp.training.perf.RunEnvironment;
 import dvp.training.run.BuildInfo;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -23,7 +21,7 @@ final class SystemCheck implements DoctorCheck {
         String jdk = v + " (" + System.getProperty("java.vendor") + ") at " + System.getProperty("java.home");
         f.add(v.feature() >= 25 ? Finding.ok("java", jdk) : Finding.fail("java", jdk + ": dvp needs JDK 25 or newer"));
         f.add(Finding.info("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch")));
-        f.add(Finding.info("cpu", cpuModel() + "; " + Runtime.getRuntime().availableProcessors() + " logical cores available to the JVM"));
+        f.add(Finding.info("cpu", RunEnvironment.cpuModel() + "; " + Runtime.getRuntime().availableProcessors() + " logical cores available to the JVM"));
         f.add(vectorApi());
         f.add(Finding.info("threads", Parallel.threads() + " CPU worker threads (system property dvp.threads overrides)"));
         f.add(Finding.info("memory", String.format(Locale.ROOT, "max Java heap %.1f GiB; physical memory %s",
@@ -40,26 +38,8 @@ final class SystemCheck implements DoctorCheck {
         }
     }
 
-    private static String cpuModel() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo")))
-                if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).trim();
-        } catch (IOException | RuntimeException e) {
-            // not Linux: fall through
-        }
-        return System.getProperty("os.arch");
-    }
-
     private static String physicalMemory() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/meminfo")))
-                if (line.startsWith("MemTotal:")) {
-                    long kb = Long.parseLong(line.replaceAll("\\D+", ""));
-                    return String.format(Locale.ROOT, "%.1f GiB", kb / 1048576.0);
-                }
-        } catch (IOException | RuntimeException e) {
-            // unknown
-        }
-        return "unknown";
+        long b = RunEnvironment.physicalMemory();
+        return b < 0 ? "unknown" : String.format(Locale.ROOT, "%.1f GiB", b / 1073741824.0);
     }
 }

@@ -41,10 +41,7 @@ final class DistillStepScenario extends Scenario {
         int res = o.resolutionOr(64, 224, onGpu()), classes = o.classesOr(1000);
         ResNet.Arch arch = ResNet.Arch.fromName(o.arch() != null ? o.arch() : "resnet50");
         double width = o.widthOr1();
-        settings.put("arch", arch.torchvisionName() + " teacher and student");
-        settings.put("batch", batch);
-        settings.put("resolution", res);
-        settings.put("width_multiplier", width);
+        imageSettings(arch.torchvisionName() + " teacher and student", batch, res, width);
         settings.put("classes", classes);
         settings.put("label_smoothing", 0.1);
         settings.put("distill_weight", "2^-(4-i) / (B * 1e4)");

@@ -40,10 +40,7 @@ final class MocoStepScenario extends Scenario {
         if (k % batch != 0) throw new IllegalArgumentException("moco-step: queue " + k + " is not a multiple of the batch " + batch);
         ResNet.Arch arch = ResNet.Arch.fromName(o.arch() != null ? o.arch() : "resnet50");
         double width = o.widthOr1();
-        settings.put("arch", arch.torchvisionName());
-        settings.put("batch", batch);
-        settings.put("resolution", res);
-        settings.put("width_multiplier", width);
+        imageSettings(arch.torchvisionName(), batch, res, width);
         settings.put("queue", k);
         settings.put("dim", dim);
         settings.put("bn_splits", splits);

@@ -32,10 +32,7 @@ final class ResNetTrainScenario extends Scenario {
         batch = o.batchOr(8, 256, onGpu());
         int res = o.resolutionOr(64, 224, onGpu()), classes = o.classesOr(1000);
         double width = o.widthOr1();
-        settings.put("arch", arch.torchvisionName());
-        settings.put("batch", batch);
-        settings.put("resolution", res);
-        settings.put("width_multiplier", width);
+        imageSettings(arch.torchvisionName(), batch, res, width);
         settings.put("classes", classes);
         settings.put("optimizer", "sgd lr 0.1 momentum 0.9 weight_decay 1e-4");
         settings.put("seed", o.seed());

@@ -66,7 +66,8 @@ public record RunEnvironment(Tool tool, Machine machine, DeviceInfo device) {
         return new DeviceInfo(inner.name(), name, driver, timing, facts);
     }
 
-    static String cpuModel() {
+    /** The CPU's model name (/proc/cpuinfo), or the architecture where that is not readable. */
+    public static String cpuModel() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/cpuinfo")))
                 if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).trim();
@@ -76,7 +77,8 @@ public record RunEnvironment(Tool tool, Machine machine, DeviceInfo device) {
         return System.getProperty("os.arch");
     }
 
-    static long physicalMemory() {
+    /** Physical memory in bytes (/proc/meminfo), or -1 when unknown. */
+    public static long physicalMemory() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/meminfo")))
                 if (line.startsWith("MemTotal:")) return Long.parseLong(line.replaceAll("\\D+", "")) * 1024;

@@ -99,6 +99,14 @@ public abstract class Scenario implements AutoCloseable {
         lossOut.copyFrom(loss.view(1));
     }
 
+    /** Records the settings every image scenario has: backbone, batch, resolution, width multiplier. */
+    protected final void imageSettings(String arch, int batch, int res, double width) {
+        settings.put("arch", arch);
+        settings.put("batch", batch);
+        settings.put("resolution", res);
+        settings.put("width_multiplier", width);
+    }
+
     /** A synthetic image batch [batch, 3, res, res] ~ N(0, 1). */
     protected final Tensor images(dvp.engine.Rng rng, int batch, int res) {
         return Tensor.of(backend, rng.normal(batch * 3 * res * res, 0, 1), batch, 3, res, res);
