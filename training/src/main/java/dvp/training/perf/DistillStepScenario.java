@@ -3,34 +3,30 @@ package dvp.training.perf;
 import dvp.engine.Rng;
 import dvp.engine.Scope;
 import dvp.engine.Tensor;
-import dvp.engine.autograd.GradMode;
-import dvp.engine.ops.Distill;
 import dvp.engine.ops.Elementwise;
 import dvp.engine.ops.Losses;
 import dvp.engine.spi.Backend;
-import dvp.nn.Sequential;
-import dvp.nn.models.Connectors;
 import dvp.nn.models.ResNet;
 import dvp.nn.models.StageFeatures;
 import dvp.nn.optim.Sgd;
+import dvp.training.distill.DistillSpec;
+import dvp.training.distill.OfdDistiller;
+import dvp.training.model.ModelSpec;
 
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * {@code distill-step}: one phase-2 iteration (ALGORITHMS §3): the teacher (train-mode BN, no
- * grad) and the student see the same batch; per stage an OFD connector (1×1 conv + BN) maps the
- * student's pre-ReLU feature and the OFD loss against the teacher's, weighted 2^-(4-i)/(B·10⁴),
- * is added to the label-smoothed (0.1) cross-entropy; backward; SGD (Nesterov, momentum 0.9,
- * weight decay 1e-4) over student and connectors. Margins come from the teacher's final BNs,
- * once. When the trainer's distillation step exists this scenario should call it instead.
+ * {@code distill-step}: one phase-2 iteration as {@code dvp distill}'s trainStep does it once
+ * distillation is on (ALGORITHMS §3): the student's forward with its stage features, label-smoothed
+ * (0.1) cross-entropy plus {@link OfdDistiller#loss} (teacher forward under no-grad in train mode,
+ * four connectors, weighted OFD losses with DVP's defaults), backward, Nesterov SGD over student
+ * and connectors. Teacher and student start from the same weights (self-distillation).
  */
 final class DistillStepScenario extends Scenario {
-    private final ResNet teacher, student;
-    private final Sequential[] connectors = new Sequential[4];
-    private final Tensor[] margins = new Tensor[4];
-    private final float[] weights = new float[4];
+    private final ResNet student;
+    private final OfdDistiller distiller;
     private final Sgd sgd;
     private final Tensor x, labels, lossOut;
     private final int batch;
@@ -39,30 +35,22 @@ final class DistillStepScenario extends Scenario {
         super(backend);
         batch = o.batchOr(4, 256, onGpu());
         int res = o.resolutionOr(64, 224, onGpu()), classes = o.classesOr(1000);
-        ResNet.Arch arch = ResNet.Arch.fromName(o.arch() != null ? o.arch() : "resnet50");
-        double width = o.widthOr1();
-        imageSettings(arch.torchvisionName() + " teacher and student", batch, res, width);
+        ModelSpec spec = ModelSpec.of(o.arch() != null ? o.arch() : "resnet50").withWidth(o.widthOr1());
+        DistillSpec ds = DistillSpec.defaults();
+        imageSettings(spec.validate().torchvisionName() + " teacher and student", batch, res, spec.widthMultiplier());
         settings.put("classes", classes);
         settings.put("label_smoothing", 0.1);
-        settings.put("distill_weight", "2^-(4-i) / (B * 1e4)");
+        settings.put("distill", "lambda " + ds.lambda() + ", stage weights " + ds.stageWeights() + ", teacher mode " + ds.teacherMode());
         settings.put("optimizer", "sgd lr 0.1 nesterov momentum 0.9 weight_decay 1e-4");
         settings.put("seed", o.seed());
         Rng rng = new Rng(o.seed());
-        // DVP starts teacher and student from the same phase-1 weights: same seed, same values
-        teacher = building(() -> ResNet.builder(arch).numClasses(classes).widthMultiplier(width).build(rng.fork(1)));
-        student = building(() -> ResNet.builder(arch).numClasses(classes).widthMultiplier(width).build(rng.fork(1)));
-        teacher.requiresGrad(false);
-        teacher.train();
+        ResNet teacher = building(() -> spec.build(classes, rng.fork(1)));
+        student = building(() -> spec.build(classes, rng.fork(1)));
+        distiller = building(() -> new OfdDistiller(teacher, student, ds, rng.fork(10)));
+        distiller.train();
         student.train();
-        int[] ch = student.stageChannels(), tch = teacher.stageChannels();
         Map<String, Tensor> params = new LinkedHashMap<>(student.namedParameters());
-        for (int i = 0; i < 4; i++) {
-            int si = i;
-            connectors[i] = building(() -> Connectors.ofd(ch[si], tch[si], rng.fork(10 + si)));
-            connectors[i].namedParameters().forEach((n, t) -> params.put("connector" + si + "." + n, t));
-            margins[i] = building(() -> Distill.ofdMargin(teacher.stageFinalBn(si).weight(), teacher.stageFinalBn(si).bias()));
-            weights[i] = (float) (Math.pow(2, -(3 - i)) / (batch * 1e4));
-        }
+        distiller.connectors().namedParameters().forEach((k, v) -> params.put("connectors." + k, v));
         sgd = building(() -> Sgd.builder(0.1).momentum(0.9).nesterov(true).weightDecay(1e-4).group(params).build());
         x = images(rng.fork(2), batch, res);
         labels = labels(rng.fork(3), batch, classes);
@@ -77,16 +65,10 @@ final class DistillStepScenario extends Scenario {
 
     private void distillStep() {
         try (Scope s = Scope.open("step")) {
-            StageFeatures tf, sf;
-            try (var ng = GradMode.noGrad(); var r = range("teacher forward")) {
-                tf = teacher.forwardWithFeatures(x);
-            }
             Tensor loss;
-            try (var r = range("student forward + losses")) {
-                sf = student.forwardWithFeatures(x);
-                loss = Losses.crossEntropy(sf.logits(), labels, 0.1f);
-                for (int i = 0; i < 4; i++)
-                    loss = Elementwise.add(loss, Distill.ofdLoss(connectors[i].forward(sf.stage(i)), tf.stage(i), margins[i], weights[i]));
+            try (var r = range("student forward, teacher forward, losses")) {
+                StageFeatures sf = student.forwardWithFeatures(x);
+                loss = Elementwise.add(Losses.crossEntropy(sf.logits(), labels, 0.1f), distiller.loss(sf, x));
             }
             backwardAndUpdate(loss, sgd, lossOut);
         }
@@ -96,10 +78,7 @@ final class DistillStepScenario extends Scenario {
     public Map<String, float[]> fingerprint() {
         Map<String, float[]> m = new LinkedHashMap<>();
         values(student.stateDict()).forEach((n, v) -> m.put("student." + n, v));
-        for (int i = 0; i < 4; i++) {
-            int si = i;
-            values(connectors[i].stateDict()).forEach((n, v) -> m.put("connector" + si + "." + n, v));
-        }
+        values(distiller.connectors().stateDict()).forEach((n, v) -> m.put("connectors." + n, v));
         m.put("loss", lossOut.toFloatArray());
         return m;
     }

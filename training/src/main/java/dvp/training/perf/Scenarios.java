@@ -18,8 +18,8 @@ public final class Scenarios {
     public static final List<String> DESCRIPTIONS = List.of(
             "resnet18-train   ResNet-18 supervised step: forward, cross-entropy, backward, SGD",
             "resnet50-train   ResNet-50 supervised step (as above)",
-            "moco-step        MoCo v2 + margin step: two ResNet-50 encoders, momentum update, margin-InfoNCE, enqueue",
-            "distill-step     OFD self-distillation step: ResNet-50 teacher (no grad) and student, 4 connectors",
+            "moco-step        the pretrainer's MoCo v2 + margin step: two ResNet-50 encoders, momentum update, key shuffle, margin-InfoNCE, enqueue, SGD",
+            "distill-step     dvp distill's step: ResNet-50 student + CE, teacher (no grad) and 4 OFD connectors, Nesterov SGD",
             "margin-infonce   the fused margin-InfoNCE loss, forward + backward",
             "ofd-loss         the fused OFD loss at ResNet-50's four stage shapes, forward + backward",
             "conv             every distinct ResNet-50 convolution, forward / data grad / filter grad",
