@@ -35,7 +35,8 @@ final class PipelineRunner {
         Pipeline.Result r = pipeline.run(folder);
         out.println();
         out.println(r.table());
-        out.printf(Locale.ROOT, "total time %s (this process), results in %s%n", duration(r.seconds()), folder.resolve("results.md"));
+        out.printf(Locale.ROOT, "total time %s (%.0f CPU-seconds on %d cores), results in %s%n", duration(r.seconds()), r.cpuSeconds(),
+                Runtime.getRuntime().availableProcessors(), folder.resolve("results.md"));
         if (r.submission() != null) out.println("submission: " + r.submission());
         out.flush();
         return 0;

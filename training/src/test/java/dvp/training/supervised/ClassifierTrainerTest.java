@@ -231,6 +231,52 @@ class ClassifierTrainerTest {
     }
 
     @Test
+    void nonFiniteLossStopsAtItsStepAndKeepsTheLastGoodCheckpoint() throws Exception {
+        ClassifierConfig good = tiny(ClassifierConfig.supervised(ShapesDataset.tinyModel(1)), b -> { b.epochs = 1; b.logEvery = 1; });
+        try (TrainingSession s = session("nan", null, good);
+             ClassifierTrainer t = new ClassifierTrainer(good, train, null, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            t.train();
+        }
+        Path goodCkpt = dir.resolve("nan/checkpoints/last").toRealPath();
+        // continue for a second epoch with an absurd learning rate: the loss overflows within a few steps
+        ClassifierConfig wild = good.with(b -> {
+            b.epochs = 2;
+            b.optim = b.optim.withLr(1e12);
+        });
+        dvp.training.run.NonFiniteLossException e;
+        try (TrainingSession s = session("nan", dir.resolve("nan"), wild);
+             ClassifierTrainer t = new ClassifierTrainer(wild, train, null, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            e = assertThrows(dvp.training.run.NonFiniteLossException.class, t::train);
+        }
+        assertTrue(e.step() > 4 && e.step() <= 8, "a step of the second epoch: " + e.getMessage());
+        assertTrue(e.getMessage().startsWith("loss is "), e.getMessage());
+        assertEquals(goodCkpt, e.lastGoodCheckpoint().orElseThrow().toRealPath());
+        assertEquals(goodCkpt, dir.resolve("nan/checkpoints/last").toRealPath(), "nothing written over the good checkpoint");
+        List<Double> loss = column(dir.resolve("nan/metrics/train.csv"), "loss");
+        assertTrue(loss.stream().allMatch(Double::isFinite), "rows up to the bad step are finite: " + loss);
+    }
+
+    @Test
+    void resnextStudentDistillsToo() throws Exception {
+        ModelSpec rx = ModelSpec.of("resnext50_32x4d").withInChannels(1).withSmallStem(true).withWidth(0.25).withBlocks(1, 1, 1, 1);
+        Path rxBackbone = dir.resolve("rx.safetensors");
+        try (Scope s = Scope.open("rx")) {
+            ModelFiles.save(rxBackbone, rx.build(4, new Rng(1)), rx, ModelFiles.Kind.BACKBONE, List.of(), null);
+        }
+        ClassifierConfig cfg = tiny(ClassifierConfig.distillation(), b -> {
+            b.pretrained = rxBackbone;
+            b.epochs = 1;
+            b.distill = DistillSpec.defaults().withWarmupEpochs(0);
+        });
+        try (TrainingSession s = session("rx", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, new ShapesDataset(32, 16, 1, 3), null, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            t.train();
+            assertEquals(rx, t.spec());
+        }
+        assertTrue(column(dir.resolve("rx/metrics/epoch.csv"), "distill").getFirst() > 0);
+    }
+
+    @Test
     void badInputsAreOneLineErrors() throws Exception {
         var norm = ShapesDataset.normalize(1);
         List<BadInputException> errors = new java.util.ArrayList<>();
