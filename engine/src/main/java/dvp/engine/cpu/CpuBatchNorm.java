@@ -2,7 +2,6 @@ package dvp.engine.cpu;
 
 import dvp.engine.Tensor;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -100,11 +99,23 @@ final class CpuBatchNorm {
         if (dbeta != null) Mem.write(db, 0, dbeta, 0, c);
     }
 
+    /**
+     * The lanes added one after the other in float, lane 0 first. Not {@code reduceLanes(ADD)}: its
+     * order is unspecified and HotSpot's intrinsic adds in another order than the interpreter, so
+     * the same batch would normalise differently before and after JIT compilation (which broke
+     * bit-identical resume). This order is the one the unintrinsified code uses.
+     */
+    private static float sumLanesInOrder(FloatVector v) {
+        float s = 0f;
+        for (int l = 0; l < L; l++) s += v.lane(l);
+        return s;
+    }
+
     private static double planeSum(MemorySegment s, long at, int len) {
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (; i + L <= len; i += L) acc = acc.add(FloatVector.fromMemorySegment(S, s, at + 4L * i, NO));
-        double sum = acc.reduceLanes(VectorOperators.ADD);
+        double sum = sumLanesInOrder(acc);
         for (; i < len; i++) sum += s.get(Mem.F, at + 4L * i);
         return sum;
     }
@@ -116,7 +127,7 @@ final class CpuBatchNorm {
             FloatVector d = FloatVector.fromMemorySegment(S, s, at + 4L * i, NO).sub(mean);
             acc = d.fma(d, acc);
         }
-        double sum = acc.reduceLanes(VectorOperators.ADD);
+        double sum = sumLanesInOrder(acc);
         for (; i < len; i++) {
             double d = s.get(Mem.F, at + 4L * i) - (double) mean;
             sum += d * d;
@@ -140,7 +151,7 @@ final class CpuBatchNorm {
             s0 = s0.add(d);
             s1 = FloatVector.fromMemorySegment(S, sx, ax + 4L * i, NO).sub(mean).fma(d, s1);
         }
-        double a = s0.reduceLanes(VectorOperators.ADD), b = s1.reduceLanes(VectorOperators.ADD);
+        double a = sumLanesInOrder(s0), b = sumLanesInOrder(s1);
         for (; i < len; i++) {
             double d = sd.get(Mem.F, ad + 4L * i);
             a += d;
