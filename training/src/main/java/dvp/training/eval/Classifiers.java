@@ -6,7 +6,7 @@ import dvp.engine.spi.Backend;
 import dvp.engine.spi.Backends;
 import dvp.nn.models.ResNet;
 import dvp.training.model.InputSpec;
-import dvp.training.model.ModelFiles;
+import dvp.training.model.ModelExports;
 import dvp.training.model.ModelSpec;
 import dvp.training.run.BadInputException;
 
@@ -41,7 +41,7 @@ public final class Classifiers {
             for (Path p : sources) {
                 Scope outer = Scope.current();
                 try (Scope tmp = Scope.open("load-" + p.getFileName())) {
-                    ModelFiles.Weights w = ModelFiles.read(p, backend);
+                    ModelExports.Weights w = ModelExports.read(p, backend);
                     if (!w.hasHead())
                         throw new BadInputException(w.origin() + " holds a backbone without a classifier; evaluate a model trained by finetune, linear-eval or distill");
                     if (w.spec() == null) throw new BadInputException(w.origin() + " does not record which network it belongs to");
@@ -54,7 +54,7 @@ public final class Classifiers {
                         throw new BadInputException("the ensemble's models predict different classes: " + origins.getFirst() + " vs " + w.origin());
                     if (input == null) input = w.input();
                     ResNet net = Scope.allocatingIn(outer, () -> w.spec().build(k, new Rng(0)));
-                    ModelFiles.loadClassifier(net, w);
+                    ModelExports.loadClassifier(net, w);
                     models.add(net);
                     specs.add(w.spec());
                     origins.add(w.origin());

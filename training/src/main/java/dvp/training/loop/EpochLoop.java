@@ -23,7 +23,7 @@ import java.util.Map;
  * The loop every phase shares: epochs of steps over a {@link DataLoader}, the per-epoch learning
  * rate, per-step scalars read once per logging interval ({@link StepScalars}), the NaN/Inf guard
  * on the loss of every step, progress, metrics ({@code train} rows per interval, {@code epoch}
- * rows with the epoch's means and the phase's validation numbers), a full checkpoint after every
+ * rows with the epoch's means, {@code val} rows when the phase validates), a full checkpoint after every
  * epoch and on Ctrl-C, and {@code --resume}.
  *
  * <p><b>Resume is exact</b> because everything a step depends on is either checkpointed (the
@@ -163,10 +163,14 @@ public abstract class EpochLoop {
                 String[] names = scalars.names();
                 for (int j = 0; j < names.length; j++) lastEpoch.put(names[j], epochCount == 0 ? Double.NaN : epochSums[j] / epochCount);
                 lastEpoch.put("lr", optimizer.groups().getFirst().lr());
-                lastEpoch.putAll(endOfEpoch(epoch));
                 java.util.Arrays.fill(epochSums, 0);
                 epochCount = 0;
-                Metrics.logEpoch(session, step, epoch + 1, lastEpoch);
+                Metrics.log(session, "epoch", step, epoch + 1, lastEpoch);
+                Map<String, Double> validation = endOfEpoch(epoch);
+                if (!validation.isEmpty()) {
+                    Metrics.log(session, "val", step, epoch + 1, validation);
+                    lastEpoch.putAll(validation);
+                }
                 status = epochStatus(epoch + 1, lastEpoch);
                 progress.update(step, status);
                 session.checkpoints().save(step, epoch + 1, lastEpoch);
@@ -216,8 +220,9 @@ public abstract class EpochLoop {
     static final class Metrics {
         private Metrics() {}
 
-        static void logEpoch(TrainingSession s, long step, int epoch, Map<String, Double> values) {
-            var row = s.metrics().row("epoch", step).put("epoch", epoch);
+        /** One row of a group whose columns never change (train means in "epoch", validation in "val"). */
+        static void log(TrainingSession s, String group, long step, int epoch, Map<String, Double> values) {
+            var row = s.metrics().row(group, step).put("epoch", epoch);
             values.forEach(row::put);
             row.log();
         }

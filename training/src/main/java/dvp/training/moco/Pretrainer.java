@@ -22,7 +22,7 @@ import dvp.training.loop.EpochLoop;
 import dvp.training.loop.Loaders;
 import dvp.training.loop.OptimizerState;
 import dvp.training.model.InputSpec;
-import dvp.training.model.ModelFiles;
+import dvp.training.model.ModelExports;
 import dvp.training.run.BadInputException;
 import dvp.training.session.TrainingSession;
 
@@ -121,7 +121,7 @@ public final class Pretrainer extends EpochLoop implements AutoCloseable {
     public Path train() throws IOException {
         run();
         Path out = session().run().path().resolve("export").resolve("backbone.safetensors");
-        ModelFiles.save(out, model.encoderQ(), cfg.model(), ModelFiles.Kind.BACKBONE, List.of(), InputSpec.of(cfg.imageSize(), normalize));
+        ModelExports.save(out, model.encoderQ(), cfg.model(), ModelExports.Kind.BACKBONE, List.of(), InputSpec.of(cfg.imageSize(), normalize));
         return out;
     }
 

@@ -2,7 +2,6 @@ package dvp.training.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dvp.engine.Tensor;
-import dvp.engine.io.SafetensorsFile;
 import dvp.engine.io.SafetensorsWriter;
 import dvp.engine.spi.Backend;
 import dvp.nn.LoadOptions;
@@ -24,7 +23,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Model weights as files other phases and PyTorch can read: one safetensors file with torchvision's
+ * Exported models as files other phases and PyTorch can read (the training-level layer over
+ * {@link dvp.nn.io.ModelFiles}, which reads and writes plain state dicts): one safetensors file with torchvision's
  * keys ({@code conv1.weight}, {@code layer1.0.bn1.running_mean}, ..., {@code fc.weight}) and
  * metadata naming the network ({@value #SPEC}: the {@link ModelSpec} as JSON), what the file holds
  * ({@value #KIND}), the class names ({@value #CLASSES}, JSON list) of a classifier and how its
@@ -41,14 +41,14 @@ import java.util.Map;
  * {@link #read} also takes a dvp checkpoint (folder, {@code last}/{@code best} link or run folder):
  * it picks the part that holds the network ({@code student}, {@code model} or {@code encoder_q}).
  */
-public final class ModelFiles {
+public final class ModelExports {
     public static final String SPEC = "dvp.model", KIND = "dvp.kind", CLASSES = "dvp.classes", INPUT = "dvp.input";
     /** Checkpoint parts holding a network, in the order {@link #read} looks for them. */
     public static final List<String> NETWORK_PARTS = List.of("student", "model", "encoder_q");
 
     public enum Kind { BACKBONE, CLASSIFIER }
 
-    private ModelFiles() {}
+    private ModelExports() {}
 
     /** Writes model's state dict (without fc.* for a backbone) atomically; input may be null. */
     public static void save(Path file, Module model, ModelSpec spec, Kind kind, List<String> classes, InputSpec input) throws IOException {
@@ -87,17 +87,15 @@ public final class ModelFiles {
         }
     }
 
+    /** A safetensors state dict (dvp's or PyTorch's; F16/BF16 widened by {@link dvp.nn.io.ModelFiles#read}) and its metadata. */
     private static Weights readFile(Path file, Backend backend) throws IOException {
-        try (SafetensorsFile f = SafetensorsFile.open(file)) {
-            Map<String, String> meta = f.metadata();
-            ModelSpec spec = meta.containsKey(SPEC) ? parseSpec(meta.get(SPEC), file) : null;
-            List<String> classes = meta.containsKey(CLASSES) ? parseClasses(meta.get(CLASSES), file) : List.of();
-            InputSpec input = meta.containsKey(INPUT) ? parse(meta.get(INPUT), InputSpec.class, INPUT, file) : null;
-            Map<String, Tensor> t = new LinkedHashMap<>();
-            for (String n : f.names()) t.put(n, f.tensor(n, backend));
-            Kind kind = t.containsKey("fc.weight") ? Kind.CLASSIFIER : Kind.BACKBONE;
-            return new Weights(file, file.toString(), spec, kind, classes, input, t);
-        }
+        Map<String, String> meta = dvp.nn.io.ModelFiles.metadata(file);
+        ModelSpec spec = meta.containsKey(SPEC) ? parseSpec(meta.get(SPEC), file) : null;
+        List<String> classes = meta.containsKey(CLASSES) ? parseClasses(meta.get(CLASSES), file) : List.of();
+        InputSpec input = meta.containsKey(INPUT) ? parse(meta.get(INPUT), InputSpec.class, INPUT, file) : null;
+        Map<String, Tensor> t = new LinkedHashMap<>(dvp.nn.io.ModelFiles.read(file, backend));
+        Kind kind = t.containsKey("fc.weight") ? Kind.CLASSIFIER : Kind.BACKBONE;
+        return new Weights(file, file.toString(), spec, kind, classes, input, t);
     }
 
     private static Weights readCheckpoint(Path path, Backend backend) throws IOException {

@@ -36,7 +36,7 @@ public final class Demo {
      */
     public record Size(int trainPerClass, int valPerClass, int pretrainEpochs, int epochs, int linearEpochs, double width, int blocks,
                        int batchSize) {
-        public static Size standard() { return new Size(50, 50, 60, 20, 20, 0.25, 1, 64); }
+        public static Size standard() { return new Size(50, 50, 80, 25, 25, 0.25, 1, 64); }
     }
 
     public static PipelineConfig config(Size size, Path fashionMnistDir, long seed, int workers) {

@@ -29,7 +29,7 @@ import dvp.training.loop.EpochLoop;
 import dvp.training.loop.Loaders;
 import dvp.training.loop.OptimizerState;
 import dvp.training.model.InputSpec;
-import dvp.training.model.ModelFiles;
+import dvp.training.model.ModelExports;
 import dvp.training.model.ModelSpec;
 import dvp.training.run.BadInputException;
 import dvp.training.session.TrainingSession;
@@ -134,20 +134,20 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
             ResNet model;
             ResNet teacher = null;
             try (Scope tmp = Scope.open("load-weights")) {
-                ModelFiles.Weights w = cfg.pretrained() == null ? null : ModelFiles.read(cfg.pretrained(), backend);
+                ModelExports.Weights w = cfg.pretrained() == null ? null : ModelExports.read(cfg.pretrained(), backend);
                 spec = resolveSpec(cfg.model(), w);
                 if (normalize.channels() != spec.inChannels())
                     throw new BadInputException("the images are normalised as " + normalize.channels() + "-channel but the network takes "
                             + spec.inChannels() + " (--in-channels)");
                 model = Scope.allocatingIn(scope, () -> spec.build(train.numClasses(), rng.fork(1)));
-                if (w != null) ModelFiles.loadBackbone(model, w);
+                if (w != null) ModelExports.loadBackbone(model, w);
                 if (cfg.isDistill()) {
-                    ModelFiles.Weights tw = cfg.distill().teacher() == null ? null : ModelFiles.read(cfg.distill().teacher(), backend);
+                    ModelExports.Weights tw = cfg.distill().teacher() == null ? null : ModelExports.read(cfg.distill().teacher(), backend);
                     ModelSpec tspec = tw == null ? spec : resolveSpec(null, tw);
                     teacher = Scope.allocatingIn(scope, () -> tspec.build(train.numClasses(), rng.fork(1)));
                     // self-distillation: the teacher starts as an exact copy of the student (fc included; the teacher's fc is unused)
                     if (tw == null) teacher.loadStateDict(model.stateDict(), LoadOptions.strict());
-                    else ModelFiles.loadBackbone(teacher, tw);
+                    else ModelExports.loadBackbone(teacher, tw);
                 }
             }
             Map<String, float[]> frozen = null;
@@ -180,7 +180,7 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
     }
 
     /** The network to build: the one given, else the one the weights record; both must agree when both are known. */
-    static ModelSpec resolveSpec(ModelSpec given, ModelFiles.Weights w) {
+    static ModelSpec resolveSpec(ModelSpec given, ModelExports.Weights w) {
         if (w == null) return given;
         if (given == null) {
             if (w.spec() == null)
@@ -226,7 +226,7 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
         run();
         if (frozenBackbone != null) checkBackboneUnchanged();
         Path out = session().run().path().resolve("export").resolve("model.safetensors");
-        ModelFiles.save(out, model, spec, ModelFiles.Kind.CLASSIFIER, classes, InputSpec.of(cfg.imageSize(), normalize));
+        ModelExports.save(out, model, spec, ModelExports.Kind.CLASSIFIER, classes, InputSpec.of(cfg.imageSize(), normalize));
         return out;
     }
 

@@ -3,7 +3,7 @@ package dvp.training.moco;
 import dvp.engine.io.SafetensorsFile;
 import dvp.engine.spi.Backends;
 import dvp.training.loop.ScheduleSpec;
-import dvp.training.model.ModelFiles;
+import dvp.training.model.ModelExports;
 import dvp.training.observe.ProgressMode;
 import dvp.training.run.BadInputException;
 import dvp.training.run.Json;
@@ -79,12 +79,12 @@ class PretrainerTest {
         try (SafetensorsFile f = SafetensorsFile.open(backbone)) {
             assertTrue(f.names().contains("conv1.weight") && f.names().contains("layer4.0.bn2.running_var"));
             assertFalse(f.names().stream().anyMatch(n -> n.startsWith("fc.")), "no MLP head in the export: " + f.names());
-            assertEquals("backbone", f.metadata().get(ModelFiles.KIND));
+            assertEquals("backbone", f.metadata().get(ModelExports.KIND));
         }
         // the same weights come back from the checkpoint (encoder_q without its head)
         try (var scope = dvp.engine.Scope.open("read")) {
-            ModelFiles.Weights fromFile = ModelFiles.read(backbone, Backends.cpu());
-            ModelFiles.Weights fromCkpt = ModelFiles.read(run, Backends.cpu());
+            ModelExports.Weights fromFile = ModelExports.read(backbone, Backends.cpu());
+            ModelExports.Weights fromCkpt = ModelExports.read(run, Backends.cpu());
             assertEquals(fromFile.tensors().keySet(), fromCkpt.tensors().keySet());
             assertEquals(ShapesDataset.tinyModel(1), fromFile.spec());
             assertEquals(fromFile.spec(), fromCkpt.spec());

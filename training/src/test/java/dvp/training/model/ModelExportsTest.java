@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class ModelFilesTest {
+class ModelExportsTest {
     @TempDir
     Path dir;
 
@@ -37,26 +37,26 @@ class ModelFilesTest {
             ResNet net = spec.build(4, new Rng(1));
             InputSpec input = InputSpec.of(16, ShapesDataset.normalize(1));
             Path bb = dir.resolve("b.safetensors"), cl = dir.resolve("c.safetensors");
-            ModelFiles.save(bb, net, spec, ModelFiles.Kind.BACKBONE, List.of(), input);
-            ModelFiles.save(cl, net, spec, ModelFiles.Kind.CLASSIFIER, ShapesDataset.CLASSES, input);
-            ModelFiles.Weights b = ModelFiles.read(bb, Backends.cpu()), c = ModelFiles.read(cl, Backends.cpu());
+            ModelExports.save(bb, net, spec, ModelExports.Kind.BACKBONE, List.of(), input);
+            ModelExports.save(cl, net, spec, ModelExports.Kind.CLASSIFIER, ShapesDataset.CLASSES, input);
+            ModelExports.Weights b = ModelExports.read(bb, Backends.cpu()), c = ModelExports.read(cl, Backends.cpu());
             assertEquals(spec, b.spec());
             assertEquals(input, b.input());
             assertFalse(b.hasHead());
-            assertEquals(ModelFiles.Kind.CLASSIFIER, c.kind());
+            assertEquals(ModelExports.Kind.CLASSIFIER, c.kind());
             assertEquals(ShapesDataset.CLASSES, c.classes());
             assertEquals(net.stateDict().size(), c.tensors().size());
             // a backbone loads into a network with another head; only fc stays as it was
             ResNet other = spec.build(7, new Rng(2));
             float[] fc = other.tensor("fc.weight").toFloatArray();
-            ModelFiles.loadBackbone(other, b);
+            ModelExports.loadBackbone(other, b);
             assertArrayEquals(net.tensor("layer3.0.conv1.weight").toFloatArray(), other.tensor("layer3.0.conv1.weight").toFloatArray());
             assertArrayEquals(fc, other.tensor("fc.weight").toFloatArray());
             // a different network is an error naming the problem
             ResNet wider = spec.withWidth(0.25).build(4, new Rng(3));
-            BadInputException e = assertThrows(BadInputException.class, () -> ModelFiles.loadBackbone(wider, b));
+            BadInputException e = assertThrows(BadInputException.class, () -> ModelExports.loadBackbone(wider, b));
             assertTrue(e.getMessage().contains("does not fit the network") && e.getMessage().contains("mismatch"), e.getMessage());
-            BadInputException noHead = assertThrows(BadInputException.class, () -> ModelFiles.loadClassifier(other, b));
+            BadInputException noHead = assertThrows(BadInputException.class, () -> ModelExports.loadClassifier(other, b));
             assertTrue(noHead.getMessage().contains("without a classifier"), noHead.getMessage());
             assertEquals(Normalize.class, input.normalize().getClass());
         }
@@ -73,19 +73,19 @@ class ModelFilesTest {
             w.put("module.encoder_q.fc.0.weight", Tensor.zeros(Backends.cpu(), 3, 3));
             Path p = dir.resolve("moco.safetensors");
             w.write(p);
-            ModelFiles.Weights wt = ModelFiles.read(p, Backends.cpu());
+            ModelExports.Weights wt = ModelExports.read(p, Backends.cpu());
             assertNull(wt.spec(), "no dvp metadata");
             ResNet target = spec.build(4, new Rng(9));
-            ModelFiles.loadBackbone(target, wt);
+            ModelExports.loadBackbone(target, wt);
             assertArrayEquals(net.tensor("conv1.weight").toFloatArray(), target.tensor("conv1.weight").toFloatArray());
         }
-        BadInputException missing = assertThrows(BadInputException.class, () -> ModelFiles.read(dir.resolve("nope"), Backends.cpu()));
+        BadInputException missing = assertThrows(BadInputException.class, () -> ModelExports.read(dir.resolve("nope"), Backends.cpu()));
         assertTrue(missing.getMessage().contains("nope: no such model file"), missing.getMessage());
         Path bad = Files.writeString(dir.resolve("bad.safetensors"), "xx");
-        BadInputException corrupt = assertThrows(BadInputException.class, () -> ModelFiles.read(bad, Backends.cpu()));
+        BadInputException corrupt = assertThrows(BadInputException.class, () -> ModelExports.read(bad, Backends.cpu()));
         assertTrue(corrupt.getMessage().contains("bad.safetensors"), corrupt.getMessage());
         Path emptyDir = Files.createDirectories(dir.resolve("empty"));
-        BadInputException notCkpt = assertThrows(BadInputException.class, () -> ModelFiles.read(emptyDir, Backends.cpu()));
+        BadInputException notCkpt = assertThrows(BadInputException.class, () -> ModelExports.read(emptyDir, Backends.cpu()));
         assertTrue(notCkpt.getMessage().contains("not a checkpoint"), notCkpt.getMessage());
     }
 
@@ -110,8 +110,8 @@ class ModelFilesTest {
                     float[] v = new Rng(e.getKey().hashCode()).uniformArray((int) e.getValue().numel(), 0.5, 1.5);
                     e.getValue().copyFrom(Tensor.of(Backends.cpu(), v, e.getValue().shape()));
                 }
-            ModelFiles.save(bb, net, spec, ModelFiles.Kind.BACKBONE, List.of(), null);
-            ModelFiles.save(cl, net, spec, ModelFiles.Kind.CLASSIFIER, List.of("a", "b", "c", "d", "e"), null);
+            ModelExports.save(bb, net, spec, ModelExports.Kind.BACKBONE, List.of(), null);
+            ModelExports.save(cl, net, spec, ModelExports.Kind.CLASSIFIER, List.of("a", "b", "c", "d", "e"), null);
             Tensor x = Tensor.of(Backends.cpu(), new Rng(5).normal(2 * 3 * 40 * 40, 0, 1), 2, 3, 40, 40);
             new SafetensorsWriter().put("x", x).write(in);
             net.eval();

@@ -8,7 +8,7 @@ import dvp.engine.spi.Backends;
 import dvp.nn.models.ResNet;
 import dvp.nn.optim.Sgd;
 import dvp.training.distill.DistillSpec;
-import dvp.training.model.ModelFiles;
+import dvp.training.model.ModelExports;
 import dvp.training.model.ModelSpec;
 import dvp.training.observe.ProgressMode;
 import dvp.training.run.BadInputException;
@@ -51,7 +51,7 @@ class ClassifierTrainerTest {
         backbone = dir.resolve("backbone.safetensors");
         try (Scope s = Scope.open("backbone")) {
             ResNet net = ShapesDataset.tinyModel(1).build(16, new Rng(77));
-            ModelFiles.save(backbone, net, ShapesDataset.tinyModel(1), ModelFiles.Kind.BACKBONE, List.of(), null);
+            ModelExports.save(backbone, net, ShapesDataset.tinyModel(1), ModelExports.Kind.BACKBONE, List.of(), null);
         }
     }
 
@@ -89,7 +89,7 @@ class ClassifierTrainerTest {
 
     @Test
     void supervisedFromScratchLearns() throws Exception {
-        ClassifierConfig cfg = tiny(ClassifierConfig.supervised(ShapesDataset.tinyModel(1)), b -> b.epochs = 4);
+        ClassifierConfig cfg = tiny(ClassifierConfig.supervised(ShapesDataset.tinyModel(1)), b -> { b.epochs = 4; b.evalEvery = 3; });
         try (TrainingSession s = session("sup", null, cfg);
              ClassifierTrainer t = new ClassifierTrainer(cfg, new ShapesDataset(192, 16, 1, 11), val, ShapesDataset.normalize(1), Backends.cpu(), s)) {
             Path model = t.train();
@@ -99,7 +99,8 @@ class ClassifierTrainerTest {
         }
         List<Double> loss = column(dir.resolve("sup/metrics/epoch.csv"), "loss");
         assertTrue(loss.getLast() < loss.getFirst(), "loss falls: " + loss);
-        assertEquals(4, column(dir.resolve("sup/metrics/epoch.csv"), "val_top1").size(), "validation every epoch");
+        assertEquals(List.of(3.0, 4.0), column(dir.resolve("sup/metrics/val.csv"), "epoch"), "validation every 3rd epoch and after the last");
+        assertEquals(4, column(dir.resolve("sup/metrics/epoch.csv"), "loss").size());
         var manifest = Json.readFile(dir.resolve("sup/checkpoints/best/checkpoint.json"));
         assertEquals("val_top1", manifest.get("best").get("metric").asText());
         assertEquals(ShapesDataset.CLASSES.size(), manifest.get("classNames").size());
@@ -111,7 +112,7 @@ class ClassifierTrainerTest {
         ClassifierConfig cfg = tiny(ClassifierConfig.linearEval(), b -> { b.pretrained = backbone; b.optim = b.optim.withLr(0.5); });
         Map<String, float[]> loaded;
         try (Scope sc = Scope.open("ref")) {
-            loaded = snapshot(ModelFiles.read(backbone, Backends.cpu()).tensors());
+            loaded = snapshot(ModelExports.read(backbone, Backends.cpu()).tensors());
         }
         try (TrainingSession s = session("lin", null, cfg);
              ClassifierTrainer t = new ClassifierTrainer(cfg, train, val, ShapesDataset.normalize(1), Backends.cpu(), s)) {
@@ -172,7 +173,7 @@ class ClassifierTrainerTest {
         try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("dist/export/model.safetensors"))) {
             assertTrue(f.names().contains("fc.weight"));
             assertFalse(f.names().stream().anyMatch(n -> n.startsWith("connectors") || n.startsWith("teacher") || n.startsWith("0.")), f.names().toString());
-            assertEquals("classifier", f.metadata().get(ModelFiles.KIND));
+            assertEquals("classifier", f.metadata().get(ModelExports.KIND));
         }
         var manifest = Json.readFile(dir.resolve("dist/checkpoints/last/checkpoint.json"));
         for (String part : new String[]{"student", "teacher", "connectors", "optimizer", "loop"}) assertTrue(manifest.get("state").has(part), part);
@@ -261,7 +262,7 @@ class ClassifierTrainerTest {
         ModelSpec rx = ModelSpec.of("resnext50_32x4d").withInChannels(1).withSmallStem(true).withWidth(0.25).withBlocks(1, 1, 1, 1);
         Path rxBackbone = dir.resolve("rx.safetensors");
         try (Scope s = Scope.open("rx")) {
-            ModelFiles.save(rxBackbone, rx.build(4, new Rng(1)), rx, ModelFiles.Kind.BACKBONE, List.of(), null);
+            ModelExports.save(rxBackbone, rx.build(4, new Rng(1)), rx, ModelExports.Kind.BACKBONE, List.of(), null);
         }
         ClassifierConfig cfg = tiny(ClassifierConfig.distillation(), b -> {
             b.pretrained = rxBackbone;
