@@ -110,7 +110,7 @@ public final class Pipeline {
         StageResult pre = stage("pretrain", pcfg, session -> {
             try (Pretrainer p = new Pretrainer(pcfg, data.train(), data.normalize(), backend, session)) {
                 Path backbone = p.train();
-                return new StageResult(backbone.toString(), Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0, pcfg.epochs());
+                return new StageResult(backbone.toAbsolutePath().toString(), Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0, pcfg.epochs());
             }
         });
         Path backbone = Path.of(pre.export());
@@ -139,7 +139,10 @@ public final class Pipeline {
 
         String title = "Results: " + data.description() + "; " + pcfg.model().describe() + ", " + pcfg.imageSize() + " px"
                 + (cfg.testTenCrop() ? "; test with TenCrop" : "");
-        String table = ResultsTable.markdown(title, rows, "Test");
+        String table = ResultsTable.markdown(title, rows, "Test")
+                + "\nTime: each row's own training and evaluation; phase 1 (" + pcfg.epochs() + " epochs, shared by the Phase-1 rows) took "
+                + ResultsTable.duration(pre.seconds()) + ". Val and test: centre crop" + (cfg.testTenCrop() ? " (test: TenCrop)" : "")
+                + ", the last epoch's model (best: the best validated epoch). Paper: Table 1 (VIPriors, ResNet-50, 800 + 100 epochs), for reference.\n";
         Files.writeString(folder.resolve("results.md"), table, StandardCharsets.UTF_8);
         Json.writeFile(folder.resolve("results.json"), Map.of("rows", rows, "data", data.description()));
         return new Result(folder, rows, table, submission, (System.nanoTime() - t0) / 1e9, processCpuSeconds() - cpu0);
@@ -178,7 +181,7 @@ public final class Pipeline {
                         top5 = er.top5();
                     }
                 }
-                return new StageResult(model.toString(), last, best, top1, top5, (System.nanoTime() - t0) / 1e9, c.epochs());
+                return new StageResult(model.toAbsolutePath().toString(), last, best, top1, top5, (System.nanoTime() - t0) / 1e9, c.epochs());
             }
         });
         log.println("dvp: " + method + ": val top-1 " + dvp.training.loop.MetricsFormat.percent(r.valTop1Last())

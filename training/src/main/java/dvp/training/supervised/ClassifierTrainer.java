@@ -224,6 +224,8 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
     /** Trains (or continues after --resume), checks the frozen backbone (linear) and exports the model; returns the export's path. */
     public Path train() throws IOException {
         run();
+        // a run resumed from its final checkpoint trains no epoch here: validate once for the summary
+        if (validation != null && lastValidation == null) lastValidation = validation.run(model);
         if (frozenBackbone != null) checkBackboneUnchanged();
         Path out = session().run().path().resolve("export").resolve("model.safetensors");
         ModelExports.save(out, model, spec, ModelExports.Kind.CLASSIFIER, classes, InputSpec.of(cfg.imageSize(), normalize));
