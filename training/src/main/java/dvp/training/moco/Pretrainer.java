@@ -46,6 +46,10 @@ import java.util.Map;
  * }</pre>
  */
 public final class Pretrainer extends EpochLoop implements AutoCloseable {
+    // Memory: the constructor opens a Scope that owns the model, optimizer state and other long-lived
+    // tensors until close(); as scopes nest per thread, close the trainer before any scope opened
+    // earlier (try-with-resources does). Allocations made between construction and close() by the
+    // caller on this thread also belong to it.
     /** Key of the per-step stream of key-shuffle permutations (a pure function of seed and step). */
     private static final long KEY_SHUFFLE = 0x4B53485546L;
     private final PretrainConfig cfg;

@@ -73,24 +73,15 @@ public final class Pipeline {
     public Pipeline prepare() {
         if (data != null) return this;
         cfg.pretrain().validate();
-        Path placeholder = Path.of("phase-1-backbone.safetensors");
+        Path backbone = Path.of("pretrain", "export", "backbone.safetensors"); // written by stage 1
         for (ClassifierConfig c : cfg.compare() ? List.of(cfg.distill(), cfg.linear(), cfg.finetune()) : List.of(cfg.distill()))
-            withoutFileCheck(c.with(b -> { b.pretrained = placeholder; b.model = null; }));
+            c.with(b -> { b.pretrained = backbone; b.model = null; }).validate(false);
         if (cfg.compare()) cfg.supervised().with(b -> { b.pretrained = null; b.model = cfg.pretrain().model(); b.mode = "finetune"; }).validate();
         data = cfg.data().open();
         if (data.normalize().channels() != cfg.pretrain().model().inChannels())
             throw new dvp.training.run.BadInputException("the data has " + data.normalize().channels() + "-channel images but the network takes "
                     + cfg.pretrain().model().inChannels() + " (--in-channels)");
         return this;
-    }
-
-    /** Validates a stage whose pretrained weights do not exist yet (phase 1 makes them). */
-    private static void withoutFileCheck(ClassifierConfig c) {
-        try {
-            c.validate();
-        } catch (dvp.training.run.BadInputException e) {
-            if (!e.getMessage().contains("phase-1-backbone.safetensors")) throw e;
-        }
     }
 
     /** Runs every stage in folder (reusing finished stages found there). */

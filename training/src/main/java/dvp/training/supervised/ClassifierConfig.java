@@ -81,7 +81,14 @@ public record ClassifierConfig(String mode, ModelSpec model, Path pretrained, in
         };
     }
 
-    public ClassifierConfig validate() {
+    /** Every setting checked, the weight files included; problems are one-line {@link BadInputException}s. */
+    public ClassifierConfig validate() { return validate(true); }
+
+    /**
+     * @param checkFiles whether the pretrained/teacher weights must exist now (false for a stage of
+     *                   a pipeline whose phase 1 has not written them yet)
+     */
+    public ClassifierConfig validate(boolean checkFiles) {
         if (!mode.equals("linear") && !mode.equals("finetune") && !mode.equals("distill"))
             throw new BadInputException("mode must be linear, finetune or distill, got '" + mode + "'");
         if ((isLinear() || isDistill()) && pretrained == null)
@@ -89,7 +96,7 @@ public record ClassifierConfig(String mode, ModelSpec model, Path pretrained, in
         if (model == null && pretrained == null)
             throw new BadInputException("either --pretrained weights or --arch (for training from scratch) is required");
         if (model != null) model.validate();
-        if (pretrained != null && !java.nio.file.Files.exists(pretrained))
+        if (checkFiles && pretrained != null && !java.nio.file.Files.exists(pretrained))
             throw new BadInputException("--pretrained " + pretrained + ": no such file or folder");
         optim.validate();
         effectiveSchedule().validate();
@@ -102,7 +109,7 @@ public record ClassifierConfig(String mode, ModelSpec model, Path pretrained, in
         if (isDistill()) {
             if (distill == null) throw new BadInputException("distill mode needs distillation settings");
             distill.validate();
-            if (distill.teacher() != null && !java.nio.file.Files.exists(distill.teacher()))
+            if (checkFiles && distill.teacher() != null && !java.nio.file.Files.exists(distill.teacher()))
                 throw new BadInputException("--teacher " + distill.teacher() + ": no such file or folder");
         }
         if (workers < 0) throw new BadInputException("--workers must be >= 0 (0 = one per core), got " + workers);

@@ -59,6 +59,10 @@ import java.util.Map;
  * top-1; the exported model ({@code export/model.safetensors}) is the last epoch's.
  */
 public final class ClassifierTrainer extends EpochLoop implements AutoCloseable {
+    // Memory: the constructor opens a Scope that owns the model, optimizer state and other long-lived
+    // tensors until close(); as scopes nest per thread, close the trainer before any scope opened
+    // earlier (try-with-resources does). Allocations made between construction and close() by the
+    // caller on this thread also belong to it.
     private final ClassifierConfig cfg;
     private final Scope scope;
     private final ResNet model;
