@@ -99,4 +99,35 @@ class AutogradTest {
             assertTrue(e.getMessage().startsWith("conv2d: input [1, 4, 5, 5] and weight [8, 3, 3, 3]"), e.getMessage());
         }
     }
+
+    /**
+     * A rule may return a view of its upstream gradient, and a view may be strided (a transpose).
+     * Such a gradient must be accumulated element for element, not in memory order: here x is used
+     * twice through a transpose whose rule returns {@code g.permute(1, 0)}, so the second
+     * contribution meets the first in the leaf's += and the third in a non-leaf's sum.
+     */
+    @Test void stridedGradientViewsAccumulateByElement() {
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.of(cpu(), new float[]{1, 2, 3, 4, 5, 6}, 2, 3).requiresGrad(true);
+            float[] w1 = {1, 2, 3, 4, 5, 6}, w2 = {10, 20, 30, 40, 50, 60};
+            Tensor a = Tensor.of(cpu(), w1, 3, 2), b = Tensor.of(cpu(), w2, 3, 2);
+            // loss = sum(T(x) * a) + sum(T(x) * b) + sum(T(h) * a) with h = 1 * x (a non-leaf)
+            Tensor h = Elementwise.scale(x, 1f);
+            Tensor loss = Reductions.sum(Elementwise.add(
+                    Elementwise.add(Elementwise.mul(transpose(x), a), Elementwise.mul(transpose(x), b)),
+                    Elementwise.add(Elementwise.mul(transpose(h), a), Elementwise.mul(transpose(h), a))));
+            loss.backward();
+            // d/dx = a^T + b^T + 2 a^T, with a^T[i][j] = a[j][i]
+            float[] expect = new float[6];
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 3; j++) expect[i * 3 + j] = 3 * w1[j * 2 + i] + w2[j * 2 + i];
+            assertArrayEquals(expect, x.grad().toFloatArray());
+        }
+    }
+
+    /** [r, c] -> [c, r] whose backward returns a strided view of the upstream gradient. */
+    private static Tensor transpose(Tensor t) {
+        Tensor out = t.permute(1, 0).copyContiguous();
+        return dvp.engine.autograd.Autograd.record("transpose", out, g -> new Tensor[]{g.permute(1, 0)}, t);
+    }
 }

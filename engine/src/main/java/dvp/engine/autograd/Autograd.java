@@ -19,6 +19,8 @@ import java.util.Map;
  * graph in reverse topological order. Leaf gradients <b>accumulate</b> ({@code +=}) into
  * {@link Tensor#grad()}, allocated in the leaf's own scope; intermediate gradients are freed as
  * soon as the node that consumed them has run (unless another pending gradient shares storage).
+ * Every gradient a rule returns is made contiguous before it is accumulated or handed on, so a
+ * rule may return any view of its gradOut.
  */
 public final class Autograd {
     private Autograd() {}
@@ -70,6 +72,12 @@ public final class Autograd {
                 Tensor gi = grads[k];
                 if (gi == null) continue;
                 consumed.add(gi);
+                // A rule may return a strided view of its gradOut (a transpose); the += below and every
+                // primitive that later reads this gradient take contiguous tensors (Backend contract).
+                if (!gi.isContiguous()) {
+                    gi = gi.copyContiguous();
+                    consumed.add(gi);
+                }
                 if (in == null || !in.requiresGrad()) continue;
                 if (!Arrays.equals(gi.shape(), in.shape()))
                     throw new IllegalStateException(node.op() + ": gradient for input " + k + " has shape " + Shape.str(gi.shape())
