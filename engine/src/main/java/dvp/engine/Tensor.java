@@ -236,10 +236,12 @@ public final class Tensor {
         return out;
     }
 
-    /** Copies src's values into this tensor (same shape), in place, without autograd. */
+    /** Copies src's values (any view) into this tensor (same shape, contiguous), in place, without autograd. */
     public Tensor copyFrom(Tensor src) {
         if (!Arrays.equals(shape, src.shape))
             throw new IllegalArgumentException("copyFrom: shape " + Shape.str(src.shape) + " into " + describe());
+        if (!isContiguous()) // backends write a copy's destination in memory order
+            throw new IllegalArgumentException("copyFrom: destination " + describe() + " is not contiguous");
         backend().copy(src, this);
         return this;
     }
