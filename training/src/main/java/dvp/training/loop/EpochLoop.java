@@ -15,6 +15,7 @@ import dvp.training.run.StopSignal;
 import dvp.training.session.TrainingSession;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -140,6 +141,7 @@ public abstract class EpochLoop {
                 int first = (int) (step % spe);
                 schedule.apply(optimizer, epoch, 0);
                 beforeEpoch(epoch);
+                boolean stopAfterEpoch = false;
                 try (DataLoader.Epoch it = loader.epoch(epoch)) {
                     for (int i = 0; i < first; i++) it.next();
                     for (int i = first; i < spe; i++) {
@@ -154,8 +156,11 @@ public abstract class EpochLoop {
                         if (scalars.isFull() || i == spe - 1 || stop) flush = flush(flush, epoch, spe);
                         progress.update(step, status);
                         if (stop) {
-                            session.stopIfRequested(step, epoch);
-                            throw new RunInterruptedException(step, session.checkpoints().save(step, epoch, Map.of()));
+                            // on an epoch's last step, close the epoch first (its row, validation and
+                            // checkpoint): a resumed run would otherwise skip them and count the
+                            // epoch's running sums into the next epoch
+                            if (i == spe - 1) stopAfterEpoch = true;
+                            else throw new RunInterruptedException(step, session.checkpoints().save(step, epoch, Map.of()));
                         }
                     }
                 }
@@ -173,7 +178,8 @@ public abstract class EpochLoop {
                 }
                 status = epochStatus(epoch + 1, lastEpoch);
                 progress.update(step, status);
-                session.checkpoints().save(step, epoch + 1, lastEpoch);
+                Path saved = session.checkpoints().save(step, epoch + 1, lastEpoch);
+                if (stopAfterEpoch) throw new RunInterruptedException(step, saved);
             }
         }
     }

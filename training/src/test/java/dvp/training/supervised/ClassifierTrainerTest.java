@@ -225,6 +225,34 @@ class ClassifierTrainerTest {
         }
     }
 
+    /**
+     * A stop on the last step of an epoch still closes that epoch (its summary row, its validation,
+     * its checkpoint), so a resumed run logs what an uninterrupted one logs and the next epoch's
+     * means do not include the stopped epoch's steps.
+     */
+    @Test
+    void stopOnTheLastStepOfAnEpochStillFinishesTheEpoch() throws Exception {
+        ClassifierConfig cfg = tiny(ClassifierConfig.supervised(ShapesDataset.tinyModel(1)), b -> b.epochs = 2);
+        try (TrainingSession s = session("whole", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, val, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            t.train();
+        }
+        try (TrainingSession s = session("split", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, val, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            assertEquals(4, t.stepsPerEpoch());
+            t.stopAt(4); // the last step of epoch 1
+            assertThrows(RunInterruptedException.class, t::train);
+        }
+        assertEquals(List.of(1.0), column(dir.resolve("split/metrics/val.csv"), "epoch"), "epoch 1 validated before stopping");
+        try (TrainingSession s = session("split", dir.resolve("split"), cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, val, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            t.train();
+        }
+        for (String[] c : new String[][]{{"epoch", "epoch"}, {"epoch", "loss"}, {"val", "epoch"}, {"val", "val_top1"}})
+            assertEquals(column(dir.resolve("whole/metrics/" + c[0] + ".csv"), c[1]), column(dir.resolve("split/metrics/" + c[0] + ".csv"), c[1]),
+                    c[0] + ".csv " + c[1]);
+    }
+
     private static Map<String, Tensor> prefixed(String p, Map<String, Tensor> m) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         m.forEach((k, v) -> out.put(p + k, v));
