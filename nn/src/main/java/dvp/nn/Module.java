@@ -219,9 +219,16 @@ public abstract class Module {
      */
     public LoadReport loadStateDict(Map<String, Tensor> source, LoadOptions options) {
         LoadReport report = StateDictLoader.load(this, source, options);
-        visit("", (prefix, m) -> m.afterStateLoaded());
+        stateWrittenInPlace();
         return report;
     }
+
+    /**
+     * Tells this module and its descendants that the tensors of {@link #stateDict()} were written in
+     * place by something other than {@link #loadStateDict} (a checkpoint restore), so host-side
+     * copies of state (BN's batch counter) are re-read from them.
+     */
+    public void stateWrittenInPlace() { visit("", (prefix, m) -> m.afterStateLoaded()); }
 
     /**
      * Called before buffers are read through {@link #stateDict()} / {@link #namedBuffers()}:
@@ -230,7 +237,7 @@ public abstract class Module {
      */
     protected void beforeStateRead() {}
 
-    /** Called after {@link #loadStateDict} wrote into this module's tensors (re-read host-side copies). */
+    /** Called after {@link #loadStateDict} or {@link #stateWrittenInPlace} (re-read host-side copies). */
     protected void afterStateLoaded() {}
 
     /** Runs {@code body} without recording autograd (for in-place state updates). */

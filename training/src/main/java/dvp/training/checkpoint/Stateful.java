@@ -2,6 +2,7 @@ package dvp.training.checkpoint;
 
 import dvp.engine.Rng;
 import dvp.engine.Tensor;
+import dvp.nn.Module;
 
 import java.util.Map;
 import java.util.function.Consumer;
@@ -30,12 +31,23 @@ public interface Stateful {
     }
 
     /**
-     * Live tensors by name (a module's state dict, momentum buffers, a queue), saved as they are
-     * and loaded back in place (same names, shapes and dtypes required; extra or missing names are
-     * errors). The supplier is asked at save and at load time, so it may build the map lazily.
+     * Live tensors by name (momentum buffers, a queue; a module's state dict goes through
+     * {@link #module}), saved as they are and loaded back in place (same names, shapes and dtypes
+     * required; extra or missing names are errors). The supplier is asked at save and at load time, so it may build the map lazily.
      */
     static Stateful tensors(Supplier<? extends Map<String, Tensor>> named) {
         return of(out -> out.tensors(named.get()), in -> in.tensorsInto(named.get()));
+    }
+
+    /**
+     * A module's state dict ({@link #tensors} of {@code module.stateDict()}), after whose load the
+     * module re-reads the state it keeps on the host (BN's batch counter).
+     */
+    static Stateful module(Module module) {
+        return of(out -> out.tensors(module.stateDict()), in -> {
+            in.tensorsInto(module.stateDict());
+            module.stateWrittenInPlace();
+        });
     }
 
     /** An RNG that the owner replaces on load (Rng state is one long). */

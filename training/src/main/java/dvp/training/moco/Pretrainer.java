@@ -80,8 +80,8 @@ public final class Pretrainer extends EpochLoop implements AutoCloseable {
         this.backend = p.backend();
         this.normalize = p.normalize();
         session.checkpoints()
-                .track("encoder_q", Stateful.tensors(model.encoderQ()::stateDict))
-                .track("encoder_k", Stateful.tensors(model.encoderK()::stateDict))
+                .track("encoder_q", Stateful.module(model.encoderQ()))
+                .track("encoder_k", Stateful.module(model.encoderK()))
                 .track("queue", Stateful.tensors(() -> Map.of("keys", model.queue(), "ptr", model.queuePtr())))
                 .track("optimizer", new OptimizerState(optimizer));
         var resolved = InputSpec.of(cfg.imageSize(), normalize).addTo(cfg);

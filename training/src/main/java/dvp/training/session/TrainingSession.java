@@ -27,7 +27,7 @@ import java.util.Map;
  * progress display and Ctrl-C handling. A trainer then reads:
  * <pre>{@code
  * try (TrainingSession s = TrainingSession.open("pretrain", options, config, backend)) {
- *     s.checkpoints().track("encoder_q", Stateful.tensors(encoderQ::stateDict)).track("loop", loop);
+ *     s.checkpoints().track("encoder_q", Stateful.module(encoderQ)).track("loop", loop);
  *     long step = s.resume();                       // 0, or the step of the checkpoint resumed
  *     try (Progress p = s.progress("pretrain", totalSteps, step)) {
  *         while (step < totalSteps) {

@@ -118,10 +118,10 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("writing " + session.run().configFile(), e);
         }
-        ck.track(cfg.isDistill() ? "student" : "model", Stateful.tensors(model::stateDict));
+        ck.track(cfg.isDistill() ? "student" : "model", Stateful.module(model));
         if (distiller != null) {
-            ck.track("connectors", Stateful.tensors(distiller.connectors()::stateDict));
-            ck.track("teacher", Stateful.tensors(distiller.teacher()::stateDict));
+            ck.track("connectors", Stateful.module(distiller.connectors()));
+            ck.track("teacher", Stateful.module(distiller.teacher()));
         }
         ck.track("optimizer", new OptimizerState(optimizer));
     }

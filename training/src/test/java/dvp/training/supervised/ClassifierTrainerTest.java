@@ -253,6 +253,27 @@ class ClassifierTrainerTest {
                     c[0] + ".csv " + c[1]);
     }
 
+    /** BN's batch counter (kept on the host between state reads) continues from the checkpoint's value on resume. */
+    @Test
+    void resumeRestoresTheBatchNormCounters() throws Exception {
+        ClassifierConfig cfg = tiny(ClassifierConfig.supervised(ShapesDataset.tinyModel(1)), b -> b.epochs = 2);
+        try (TrainingSession s = session("count", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, null, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            t.stopAt(6);
+            assertThrows(RunInterruptedException.class, t::train);
+        }
+        try (TrainingSession s = session("count", dir.resolve("count"), cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, null, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            t.train();
+            for (String bn : new String[]{"bn1", "layer1.0.bn1", "layer4.0.bn2"})
+                assertArrayEquals(new long[]{8}, t.model().tensor(bn + ".num_batches_tracked").toLongArray(), bn + ": 6 steps before the stop, 2 after");
+        }
+        try (Scope sc = Scope.open("export")) {
+            var w = ModelExports.read(dir.resolve("count/export/model.safetensors"), Backends.cpu());
+            assertArrayEquals(new long[]{8}, w.tensors().get("bn1.num_batches_tracked").toLongArray(), "the exported model too");
+        }
+    }
+
     private static Map<String, Tensor> prefixed(String p, Map<String, Tensor> m) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         m.forEach((k, v) -> out.put(p + k, v));
