@@ -81,13 +81,15 @@ final class CpuConv {
 
     /** wf[gr*cig + c, o, ky, kx] = w[gr*cog + o, c, kh-1-ky, kw-1-kx]. */
     private static void flipTransposed(Geometry g, MemorySegment w, long wOff, float[] wf) {
-        int taps = g.kh() * g.kw();
+        int taps = g.kh() * g.kw(), size = g.co() * g.cig() * taps;
+        float[] src = new float[size];
+        MemorySegment.copy(w, F, wOff * 4, src, 0, size);
         for (int gr = 0; gr < g.groups(); gr++)
             for (int o = 0; o < g.cog(); o++)
                 for (int c = 0; c < g.cig(); c++) {
-                    long src = wOff + ((long) (gr * g.cog() + o) * g.cig() + c) * taps;
-                    int dst = ((gr * g.cig() + c) * g.cog() + o) * taps;
-                    for (int t = 0; t < taps; t++) wf[dst + taps - 1 - t] = w.get(F, (src + t) * 4);
+                    int from = ((gr * g.cog() + o) * g.cig() + c) * taps;
+                    int to = ((gr * g.cig() + c) * g.cog() + o) * taps;
+                    for (int t = 0; t < taps; t++) wf[to + taps - 1 - t] = src[from + t];
                 }
     }
 
@@ -152,11 +154,10 @@ final class CpuConv {
             Sgemm.gemm(g.cog(), k, depth, 1f, Sgemm.packerA(a), new Im2rowPanels(xhwc, g, gr * g.cig()), 0f, c, Parallel.threads());
         }
         // dwr[o, (ky, kx, c)] -> dw[o, c, ky, kx]
-        MemorySegment out = Mem.seg(dw);
-        long base = dw.offset();
+        float[] out = new float[g.co() * k];
         for (int o = 0; o < g.co(); o++)
             for (int t = 0; t < taps; t++)
-                for (int c = 0; c < g.cig(); c++)
-                    out.set(F, (base + ((long) o * g.cig() + c) * taps + t) * 4, dwr[(o * taps + t) * g.cig() + c]);
+                for (int c = 0; c < g.cig(); c++) out[(o * g.cig() + c) * taps + t] = dwr[(o * taps + t) * g.cig() + c];
+        Mem.write(out, 0, dw, 0, out.length);
     }
 }

@@ -31,9 +31,11 @@ public final class Sgemm {
     /** Longest depth chunk: an A panel [kc][12] stays in L1 while B panels stream past it. */
     static final int KC_MAX = 320;
     /** Most columns of op(B) packed per block (kc x NC floats stay in L2 while every A panel sweeps over it). */
-    static final int NC = Integer.getInteger("dvp.sgemm.ncPanels", 16) * NR;
+    static final int NC = 16 * NR;
     /** Budget (floats) for the C block a task revisits once per depth chunk: it should stay in L2. */
-    static final int C_BLOCK = Integer.getInteger("dvp.sgemm.cblock", 96 * 1024);
+    static final int C_BLOCK = 96 * 1024;
+    /** Budget (floats) for the packed B block every A panel of a task sweeps over. */
+    static final int B_BLOCK = 96 * 1024;
     /** Rows of op(A) packed per slab when op(A) is too big to pack once (bounds the per-thread workspace). */
     static final int MC = 1536;
     /** Largest op(A) (floats) packed once up front and shared by all tasks. */
@@ -185,7 +187,9 @@ public final class Sgemm {
         Workspace ws = WORKSPACE.get();
         float[] tile = ws.tile;
         int mPad = ceilDiv(m, mr) * mr, slabPanels = MC / mr;
-        int blockCols = Math.clamp((long) C_BLOCK / ((long) (p1 - p0) * mr) / NR * NR, 2 * NR, NC);
+        // column block: the C block (rows x cols) and the B block (kc x cols) should both stay in L2
+        int blockCols = (int) Math.min((long) C_BLOCK / ((long) (p1 - p0) * mr), (long) B_BLOCK / depthChunk(k));
+        blockCols = Math.clamp(blockCols / NR * NR, 2 * NR, NC);
         for (int jc = nLo; jc < nHi; jc += blockCols) {
             int nc = Math.min(blockCols, nHi - jc), bPanels = ceilDiv(nc, NR);
             for (int pc = 0, step = depthChunk(k); pc < k; pc += step) {
