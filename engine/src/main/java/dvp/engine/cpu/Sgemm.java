@@ -40,6 +40,8 @@ public final class Sgemm {
     static final int MC = 1536;
     /** Largest op(A) (floats) packed once up front and shared by all tasks. */
     static final long SHARED_A_MAX = 1L << 22;
+    /** Multiply-adds up to which a dense GEMM skips packing ({@link #tiny}). */
+    static final long TINY = 4096;
     /** Work below which a GEMM runs on the calling thread only (a fork costs tens of microseconds). */
     static final long MIN_FLOPS_PER_TASK = 1L << 22;
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
@@ -103,7 +105,28 @@ public final class Sgemm {
 
     /** C = alpha * A @ B + beta * C where the views already describe op(A) [M,K] and op(B) [K,N]. */
     public static void gemm(int m, int n, int k, float alpha, View a, View b, float beta, View c) {
-        gemm(m, n, k, alpha, packerA(a), packerB(b), beta, c, Parallel.threads());
+        if ((long) m * n * k <= TINY && k > 0 && c.colStride() == 1) tiny(m, n, k, alpha, a, b, beta, c);
+        else gemm(m, n, k, alpha, packerA(a), packerB(b), beta, c, Parallel.threads());
+    }
+
+    /**
+     * Products too small to repay packing (a few thousand multiply-adds): a direct loop, each element
+     * an in-order fma chain over k (the choice of path depends on the shape only).
+     */
+    private static void tiny(int m, int n, int k, float alpha, View a, View b, float beta, View c) {
+        MemorySegment sa = a.seg(), sb = b.seg(), sc = c.seg();
+        for (int i = 0; i < m; i++) {
+            long aRow = a.off() + (long) i * a.rowStride(), cRow = c.off() + (long) i * c.rowStride();
+            for (int j = 0; j < n; j++) {
+                long bCol = b.off() + b.colIndex(j);
+                float acc = 0f;
+                for (int p = 0; p < k; p++)
+                    acc = Math.fma(sa.get(F, (aRow + a.colIndex(p)) * 4), sb.get(F, (bCol + (long) p * b.rowStride()) * 4), acc);
+                long at = (cRow + c.colIndex(j)) * 4;
+                float v = alpha * acc;
+                sc.set(F, at, beta == 0f ? v : v + beta * sc.get(F, at));
+            }
+        }
     }
 
     /**
