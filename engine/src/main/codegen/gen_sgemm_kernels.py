@@ -5,8 +5,12 @@ Run from the repository root: python3 engine/src/main/codegen/gen_sgemm_kernels.
 Each kernel k{MR}x{V} computes an MR x (V*L) tile (L = float lanes of the preferred species) as
 MR*V vector accumulators held in registers, over kc steps of depth, from packed panels:
 A panel [kc][MR] (one broadcast per row per step), B panel [kc][NR] with NR = 2*L (V vector loads per
-step; a V=1 kernel reads only the first L columns of its panel). The tile is written, not accumulated,
-to t[r*NR + c]; Sgemm applies alpha/beta and stores into C.
+step; a V=1 kernel reads only the first L columns of its panel). Row r of the tile lives at byte offset
+at + r*ld of segment c (C itself when Sgemm can, else an aligned scratch tile): k{MR}x{V} overwrites it
+with the sum, k{MR}x{V}acc starts its accumulators from it (C + the chunk's products, in order).
+
+Keep the kernels this small: C2 stops inlining (and so stops intrinsifying) Vector API calls once a
+compilation's inlined bytecode passes its budget, and an un-intrinsified kernel runs ~100x slower.
 """
 import os
 
@@ -14,10 +18,11 @@ ROWS = [12, 8, 6, 4, 2]
 VECS = [2, 1]
 
 
-def kernel(mr, nv):
-    out = [f"    static void k{mr}x{nv}(float[] a, int ao, float[] b, int bo, int kc, float[] t) {{"]
+def kernel(mr, nv, acc):
+    out = [f"    static void k{mr}x{nv}{'acc' if acc else ''}(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {{"]
     for i in range(mr):
-        out.append("        FloatVector " + ", ".join(f"c{i}_{v} = FloatVector.zero(S)" for v in range(nv)) + ";")
+        init = (lambda v: f"FloatVector.fromMemorySegment(S, c, at + {i} * ld{' + 4L * L' if v else ''}, NO)") if acc else (lambda v: "FloatVector.zero(S)")
+        out.append("        FloatVector " + ", ".join(f"c{i}_{v} = {init(v)}" for v in range(nv)) + ";")
     out.append("        for (int k = 0; k < kc; k++) {")
     out.append(f"            int ak = ao + k * {mr}, bk = bo + k * NR;")
     for v in range(nv):
@@ -27,7 +32,7 @@ def kernel(mr, nv):
         out.append(f"            {{ FloatVector x = FloatVector.broadcast(S, a[ak + {i}]); {fmas} }}")
     out.append("        }")
     for i in range(mr):
-        out.append("        " + " ".join(f"c{i}_{v}.intoArray(t, {i} * NR{' + L' if v else ''});" for v in range(nv)))
+        out.append("        " + " ".join(f"c{i}_{v}.intoMemorySegment(c, at + {i} * ld{' + 4L * L' if v else ''}, NO);" for v in range(nv)))
     out.append("    }")
     return "\n".join(out)
 
@@ -40,26 +45,32 @@ def main():
         "import jdk.incubator.vector.FloatVector;",
         "import jdk.incubator.vector.VectorSpecies;",
         "",
+        "import java.lang.foreign.MemorySegment;",
+        "import java.nio.ByteOrder;",
+        "",
         "/**",
         " * SGEMM microkernels: k{MR}x{V} computes an MR x (V*L) tile from packed panels (A [kc][MR], B [kc][NR])",
-        " * into t[r*NR + c] (overwritten). Accumulators are locals so C2 keeps them in vector registers; every",
-        " * tile element is the sum over k = 0..kc-1 in increasing order (one fma per step), which is what",
-        " * makes results independent of how Sgemm splits work between threads.",
+        " * and stores row r at byte at + r*ld of segment c; k{MR}x{V}acc instead starts from the values there.",
+        " * Accumulators are locals so C2 keeps them in vector registers; every tile element is an in-order fma",
+        " * chain over k = 0..kc-1, which is what makes results independent of how Sgemm splits work between threads.",
         " */",
         "final class SgemmKernels {",
         "    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;",
         "    static final int L = S.length();",
         "    static final int NR = 2 * L;",
+        "    private static final ByteOrder NO = ByteOrder.nativeOrder();",
         "",
         "    private SgemmKernels() {}",
         "",
-        "    /** Runs the kernel for an mr-row (one of " + ", ".join(map(str, ROWS)) + "), nv-vector (1 or 2) tile. */",
-        "    static void run(int mr, int nv, float[] a, int ao, float[] b, int bo, int kc, float[] t) {",
-        "        switch (mr * 4 + nv) {",
+        "    /** Runs the kernel for an mr-row (one of " + ", ".join(map(str, ROWS)) + "), nv-vector (1 or 2) tile; acc: start from c. */",
+        "    static void run(int mr, int nv, boolean acc, float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {",
+        "        switch (mr * 8 + nv * 2 + (acc ? 1 : 0)) {",
     ]
     for mr in ROWS:
         for nv in VECS:
-            body.append(f"            case {mr * 4 + nv} -> k{mr}x{nv}(a, ao, b, bo, kc, t);")
+            for acc in (False, True):
+                name = f"k{mr}x{nv}{'acc' if acc else ''}"
+                body.append(f"            case {mr * 8 + nv * 2 + (1 if acc else 0)} -> {name}(a, ao, b, bo, kc, c, at, ld);")
     body += [
         "            default -> throw new IllegalArgumentException(\"sgemm: no \" + mr + \"x\" + nv + \" kernel\");",
         "        }",
@@ -68,8 +79,9 @@ def main():
     ]
     for mr in ROWS:
         for nv in VECS:
-            body.append(kernel(mr, nv))
-            body.append("")
+            for acc in (False, True):
+                body.append(kernel(mr, nv, acc))
+                body.append("")
     body[-1] = "}"
     root = os.path.join(os.path.dirname(__file__), "..", "java", "dvp", "engine", "cpu", "SgemmKernels.java")
     with open(os.path.normpath(root), "w") as f:

@@ -3,6 +3,7 @@ package dvp.engine.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -17,9 +18,9 @@ import java.nio.ByteOrder;
  * {@link View}. C is a {@link View} with unit column stride.
  *
  * <p><b>Determinism.</b> The depth dimension is cut into equal chunks of at most {@link #KC_MAX} (see
- * {@link #depthChunk}), a function of K alone;
- * within a chunk each C element is one kernel's in-order fma chain, and chunk results are added to C in
- * increasing chunk order. The tile grid (row panels of {@code mr}, column panels of {@link #NR}) depends
+ * {@link #depthChunk}), a function of K alone. With alpha = 1 each C element is one in-order fma chain:
+ * the first chunk's sum (plus beta*C when beta != 0, added once at the end of that chunk), continued by
+ * the later chunks starting from C; otherwise chunk sums are scaled by alpha and added to C in chunk order. The tile grid (row panels of {@code mr}, column panels of {@link #NR}) depends
  * only on M and N. Threads only decide <i>who</i> computes a tile, never how, so results are
  * bit-identical whatever the thread count. With beta == 0, C's previous contents (even NaN) are ignored.
  */
@@ -190,7 +191,8 @@ public final class Sgemm {
 
     private static final class Workspace {
         float[] a = new float[0], b = new float[0];
-        final float[] tile = new float[12 * NR];
+        /** Off-heap and 64-byte aligned: a heap array's vector stores would straddle cache lines. */
+        final MemorySegment tile = Arena.ofAuto().allocate(12L * NR * 4, 64);
 
         float[] a(int size) { return a.length >= size ? a : (a = new float[size]); }
 
@@ -208,7 +210,7 @@ public final class Sgemm {
     private static void computeBlock(int m, int n, int k, int mr, float alpha, PackA pa, float[] sharedA, PackB pb,
                                      float beta, View c, int p0, int p1, int nLo, int nHi) {
         Workspace ws = WORKSPACE.get();
-        float[] tile = ws.tile;
+        MemorySegment tile = ws.tile;
         int mPad = ceilDiv(m, mr) * mr, slabPanels = MC / mr;
         // column block: the C block (rows x cols) and the B block (kc x cols) should both stay in L2
         int blockCols = (int) Math.min((long) C_BLOCK / ((long) (p1 - p0) * mr), (long) B_BLOCK / depthChunk(k));
@@ -239,8 +241,24 @@ public final class Sgemm {
                         int i0 = p * mr, rows = Math.min(mr, m - i0);
                         for (int q = 0; q < bPanels; q++) {
                             int j0 = jc + q * NR, cols = Math.min(NR, n - j0);
-                            SgemmKernels.run(mr, cols <= L ? 1 : 2, ap, aBase + p * mr * kc, bp, q * NR * kc, kc, tile);
-                            storeTile(tile, rows, cols, c, i0, j0, alpha, beta, first);
+                            int nv = cols <= L ? 1 : 2;
+                            int ao = aBase + p * mr * kc, bo = q * NR * kc;
+                            long cAt = (c.off() + (long) i0 * c.rowStride() + c.colIndex(j0)) * 4;
+                            boolean whole = rows == mr && cols == nv * L
+                                    && (c.blockCols() == Integer.MAX_VALUE || j0 % c.blockCols() + cols <= c.blockCols());
+                            if (alpha == 1f && (!first || beta == 0f)) {
+                                // C = chunk sum (first chunk) or C + chunk products (later chunks), by the kernel itself;
+                                // a partial or split tile goes through the scratch tile with the same arithmetic
+                                if (whole) SgemmKernels.run(mr, nv, !first, ap, ao, bp, bo, kc, c.seg(), cAt, c.rowStride() * 4);
+                                else {
+                                    if (!first) tileFromC(tile, rows, cols, c, i0, j0);
+                                    SgemmKernels.run(mr, nv, !first, ap, ao, bp, bo, kc, tile, 0, NR * 4L);
+                                    storeTile(tile, rows, cols, c, i0, j0, 1f, 0f, true);
+                                }
+                            } else {
+                                SgemmKernels.run(mr, nv, false, ap, ao, bp, bo, kc, tile, 0, NR * 4L);
+                                storeTile(tile, rows, cols, c, i0, j0, alpha, beta, first);
+                            }
                         }
                     }
                 }
@@ -248,8 +266,8 @@ public final class Sgemm {
         }
     }
 
-    /** Writes a kernel tile into C: first depth chunk C = alpha*t + beta*C (beta == 0: alpha*t), later C += alpha*t. */
-    private static void storeTile(float[] t, int rows, int cols, View c, int i0, int j0, float alpha, float beta, boolean first) {
+    /** Writes a kernel tile (rows of NR floats) into C: first depth chunk C = alpha*t + beta*C (beta == 0: alpha*t), later C += alpha*t. */
+    private static void storeTile(MemorySegment t, int rows, int cols, View c, int i0, int j0, float alpha, float beta, boolean first) {
         MemorySegment seg = c.seg();
         for (int r = 0; r < rows; r++) {
             long rowAt = c.off() + (long) (i0 + r) * c.rowStride();
@@ -262,7 +280,7 @@ public final class Sgemm {
                 int x = 0;
                 for (; x + L <= run; x += L) {
                     long byteAt = (at + x) * 4;
-                    FloatVector v = FloatVector.fromArray(S, t, to + x);
+                    FloatVector v = FloatVector.fromMemorySegment(S, t, 4L * (to + x), NO);
                     if (alpha != 1f) v = v.mul(alpha);
                     if (!first) v = v.add(FloatVector.fromMemorySegment(S, seg, byteAt, NO));
                     else if (beta != 0f) v = v.add(FloatVector.fromMemorySegment(S, seg, byteAt, NO).mul(beta));
@@ -270,7 +288,7 @@ public final class Sgemm {
                 }
                 for (; x < run; x++) { // tail: scalar (masked memory access has no fast path on heap segments)
                     long byteAt = (at + x) * 4;
-                    float v = t[to + x];
+                    float v = t.get(F, 4L * (to + x));
                     if (alpha != 1f) v *= alpha;
                     if (!first) v += seg.get(F, byteAt);
                     else if (beta != 0f) v += beta * seg.get(F, byteAt);
@@ -278,6 +296,15 @@ public final class Sgemm {
                 }
                 done += run;
             }
+        }
+    }
+
+    /** The scratch tile's rows x cols corner = C's tile (the rest of the tile is never stored back). */
+    private static void tileFromC(MemorySegment t, int rows, int cols, View c, int i0, int j0) {
+        MemorySegment seg = c.seg();
+        for (int r = 0; r < rows; r++) {
+            long rowAt = c.off() + (long) (i0 + r) * c.rowStride();
+            for (int x = 0; x < cols; x++) t.set(F, 4L * (r * NR + x), seg.get(F, (rowAt + c.colIndex(j0 + x)) * 4));
         }
     }
 

@@ -4,37 +4,51 @@ package dvp.engine.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
 /**
  * SGEMM microkernels: k{MR}x{V} computes an MR x (V*L) tile from packed panels (A [kc][MR], B [kc][NR])
- * into t[r*NR + c] (overwritten). Accumulators are locals so C2 keeps them in vector registers; every
- * tile element is the sum over k = 0..kc-1 in increasing order (one fma per step), which is what
- * makes results independent of how Sgemm splits work between threads.
+ * and stores row r at byte at + r*ld of segment c; k{MR}x{V}acc instead starts from the values there.
+ * Accumulators are locals so C2 keeps them in vector registers; every tile element is an in-order fma
+ * chain over k = 0..kc-1, which is what makes results independent of how Sgemm splits work between threads.
  */
 final class SgemmKernels {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
     static final int NR = 2 * L;
+    private static final ByteOrder NO = ByteOrder.nativeOrder();
 
     private SgemmKernels() {}
 
-    /** Runs the kernel for an mr-row (one of 12, 8, 6, 4, 2), nv-vector (1 or 2) tile. */
-    static void run(int mr, int nv, float[] a, int ao, float[] b, int bo, int kc, float[] t) {
-        switch (mr * 4 + nv) {
-            case 50 -> k12x2(a, ao, b, bo, kc, t);
-            case 49 -> k12x1(a, ao, b, bo, kc, t);
-            case 34 -> k8x2(a, ao, b, bo, kc, t);
-            case 33 -> k8x1(a, ao, b, bo, kc, t);
-            case 26 -> k6x2(a, ao, b, bo, kc, t);
-            case 25 -> k6x1(a, ao, b, bo, kc, t);
-            case 18 -> k4x2(a, ao, b, bo, kc, t);
-            case 17 -> k4x1(a, ao, b, bo, kc, t);
-            case 10 -> k2x2(a, ao, b, bo, kc, t);
-            case 9 -> k2x1(a, ao, b, bo, kc, t);
+    /** Runs the kernel for an mr-row (one of 12, 8, 6, 4, 2), nv-vector (1 or 2) tile; acc: start from c. */
+    static void run(int mr, int nv, boolean acc, float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+        switch (mr * 8 + nv * 2 + (acc ? 1 : 0)) {
+            case 100 -> k12x2(a, ao, b, bo, kc, c, at, ld);
+            case 101 -> k12x2acc(a, ao, b, bo, kc, c, at, ld);
+            case 98 -> k12x1(a, ao, b, bo, kc, c, at, ld);
+            case 99 -> k12x1acc(a, ao, b, bo, kc, c, at, ld);
+            case 68 -> k8x2(a, ao, b, bo, kc, c, at, ld);
+            case 69 -> k8x2acc(a, ao, b, bo, kc, c, at, ld);
+            case 66 -> k8x1(a, ao, b, bo, kc, c, at, ld);
+            case 67 -> k8x1acc(a, ao, b, bo, kc, c, at, ld);
+            case 52 -> k6x2(a, ao, b, bo, kc, c, at, ld);
+            case 53 -> k6x2acc(a, ao, b, bo, kc, c, at, ld);
+            case 50 -> k6x1(a, ao, b, bo, kc, c, at, ld);
+            case 51 -> k6x1acc(a, ao, b, bo, kc, c, at, ld);
+            case 36 -> k4x2(a, ao, b, bo, kc, c, at, ld);
+            case 37 -> k4x2acc(a, ao, b, bo, kc, c, at, ld);
+            case 34 -> k4x1(a, ao, b, bo, kc, c, at, ld);
+            case 35 -> k4x1acc(a, ao, b, bo, kc, c, at, ld);
+            case 20 -> k2x2(a, ao, b, bo, kc, c, at, ld);
+            case 21 -> k2x2acc(a, ao, b, bo, kc, c, at, ld);
+            case 18 -> k2x1(a, ao, b, bo, kc, c, at, ld);
+            case 19 -> k2x1acc(a, ao, b, bo, kc, c, at, ld);
             default -> throw new IllegalArgumentException("sgemm: no " + mr + "x" + nv + " kernel");
         }
     }
 
-    static void k12x2(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
+    static void k12x2(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.zero(S), c0_1 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S), c1_1 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S), c2_1 = FloatVector.zero(S);
@@ -64,21 +78,65 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 10]); c10_0 = x.fma(b0, c10_0); c10_1 = x.fma(b1, c10_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 11]); c11_0 = x.fma(b0, c11_0); c11_1 = x.fma(b1, c11_1); }
         }
-        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
-        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
-        c2_0.intoArray(t, 2 * NR); c2_1.intoArray(t, 2 * NR + L);
-        c3_0.intoArray(t, 3 * NR); c3_1.intoArray(t, 3 * NR + L);
-        c4_0.intoArray(t, 4 * NR); c4_1.intoArray(t, 4 * NR + L);
-        c5_0.intoArray(t, 5 * NR); c5_1.intoArray(t, 5 * NR + L);
-        c6_0.intoArray(t, 6 * NR); c6_1.intoArray(t, 6 * NR + L);
-        c7_0.intoArray(t, 7 * NR); c7_1.intoArray(t, 7 * NR + L);
-        c8_0.intoArray(t, 8 * NR); c8_1.intoArray(t, 8 * NR + L);
-        c9_0.intoArray(t, 9 * NR); c9_1.intoArray(t, 9 * NR + L);
-        c10_0.intoArray(t, 10 * NR); c10_1.intoArray(t, 10 * NR + L);
-        c11_0.intoArray(t, 11 * NR); c11_1.intoArray(t, 11 * NR + L);
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
+        c4_0.intoMemorySegment(c, at + 4 * ld, NO); c4_1.intoMemorySegment(c, at + 4 * ld + 4L * L, NO);
+        c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
+        c6_0.intoMemorySegment(c, at + 6 * ld, NO); c6_1.intoMemorySegment(c, at + 6 * ld + 4L * L, NO);
+        c7_0.intoMemorySegment(c, at + 7 * ld, NO); c7_1.intoMemorySegment(c, at + 7 * ld + 4L * L, NO);
+        c8_0.intoMemorySegment(c, at + 8 * ld, NO); c8_1.intoMemorySegment(c, at + 8 * ld + 4L * L, NO);
+        c9_0.intoMemorySegment(c, at + 9 * ld, NO); c9_1.intoMemorySegment(c, at + 9 * ld + 4L * L, NO);
+        c10_0.intoMemorySegment(c, at + 10 * ld, NO); c10_1.intoMemorySegment(c, at + 10 * ld + 4L * L, NO);
+        c11_0.intoMemorySegment(c, at + 11 * ld, NO); c11_1.intoMemorySegment(c, at + 11 * ld + 4L * L, NO);
     }
 
-    static void k12x1(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
+    static void k12x2acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO), c0_1 = FloatVector.fromMemorySegment(S, c, at + 0 * ld + 4L * L, NO);
+        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO), c1_1 = FloatVector.fromMemorySegment(S, c, at + 1 * ld + 4L * L, NO);
+        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO), c2_1 = FloatVector.fromMemorySegment(S, c, at + 2 * ld + 4L * L, NO);
+        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO), c3_1 = FloatVector.fromMemorySegment(S, c, at + 3 * ld + 4L * L, NO);
+        FloatVector c4_0 = FloatVector.fromMemorySegment(S, c, at + 4 * ld, NO), c4_1 = FloatVector.fromMemorySegment(S, c, at + 4 * ld + 4L * L, NO);
+        FloatVector c5_0 = FloatVector.fromMemorySegment(S, c, at + 5 * ld, NO), c5_1 = FloatVector.fromMemorySegment(S, c, at + 5 * ld + 4L * L, NO);
+        FloatVector c6_0 = FloatVector.fromMemorySegment(S, c, at + 6 * ld, NO), c6_1 = FloatVector.fromMemorySegment(S, c, at + 6 * ld + 4L * L, NO);
+        FloatVector c7_0 = FloatVector.fromMemorySegment(S, c, at + 7 * ld, NO), c7_1 = FloatVector.fromMemorySegment(S, c, at + 7 * ld + 4L * L, NO);
+        FloatVector c8_0 = FloatVector.fromMemorySegment(S, c, at + 8 * ld, NO), c8_1 = FloatVector.fromMemorySegment(S, c, at + 8 * ld + 4L * L, NO);
+        FloatVector c9_0 = FloatVector.fromMemorySegment(S, c, at + 9 * ld, NO), c9_1 = FloatVector.fromMemorySegment(S, c, at + 9 * ld + 4L * L, NO);
+        FloatVector c10_0 = FloatVector.fromMemorySegment(S, c, at + 10 * ld, NO), c10_1 = FloatVector.fromMemorySegment(S, c, at + 10 * ld + 4L * L, NO);
+        FloatVector c11_0 = FloatVector.fromMemorySegment(S, c, at + 11 * ld, NO), c11_1 = FloatVector.fromMemorySegment(S, c, at + 11 * ld + 4L * L, NO);
+        for (int k = 0; k < kc; k++) {
+            int ak = ao + k * 12, bk = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk);
+            FloatVector b1 = FloatVector.fromArray(S, b, bk + L);
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); c1_1 = x.fma(b1, c1_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); c2_1 = x.fma(b1, c2_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); c3_1 = x.fma(b1, c3_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); c4_1 = x.fma(b1, c4_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); c5_1 = x.fma(b1, c5_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 6]); c6_0 = x.fma(b0, c6_0); c6_1 = x.fma(b1, c6_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 7]); c7_0 = x.fma(b0, c7_0); c7_1 = x.fma(b1, c7_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 8]); c8_0 = x.fma(b0, c8_0); c8_1 = x.fma(b1, c8_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 9]); c9_0 = x.fma(b0, c9_0); c9_1 = x.fma(b1, c9_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 10]); c10_0 = x.fma(b0, c10_0); c10_1 = x.fma(b1, c10_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 11]); c11_0 = x.fma(b0, c11_0); c11_1 = x.fma(b1, c11_1); }
+        }
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
+        c4_0.intoMemorySegment(c, at + 4 * ld, NO); c4_1.intoMemorySegment(c, at + 4 * ld + 4L * L, NO);
+        c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
+        c6_0.intoMemorySegment(c, at + 6 * ld, NO); c6_1.intoMemorySegment(c, at + 6 * ld + 4L * L, NO);
+        c7_0.intoMemorySegment(c, at + 7 * ld, NO); c7_1.intoMemorySegment(c, at + 7 * ld + 4L * L, NO);
+        c8_0.intoMemorySegment(c, at + 8 * ld, NO); c8_1.intoMemorySegment(c, at + 8 * ld + 4L * L, NO);
+        c9_0.intoMemorySegment(c, at + 9 * ld, NO); c9_1.intoMemorySegment(c, at + 9 * ld + 4L * L, NO);
+        c10_0.intoMemorySegment(c, at + 10 * ld, NO); c10_1.intoMemorySegment(c, at + 10 * ld + 4L * L, NO);
+        c11_0.intoMemorySegment(c, at + 11 * ld, NO); c11_1.intoMemorySegment(c, at + 11 * ld + 4L * L, NO);
+    }
+
+    static void k12x1(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S);
@@ -107,21 +165,64 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 10]); c10_0 = x.fma(b0, c10_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 11]); c11_0 = x.fma(b0, c11_0); }
         }
-        c0_0.intoArray(t, 0 * NR);
-        c1_0.intoArray(t, 1 * NR);
-        c2_0.intoArray(t, 2 * NR);
-        c3_0.intoArray(t, 3 * NR);
-        c4_0.intoArray(t, 4 * NR);
-        c5_0.intoArray(t, 5 * NR);
-        c6_0.intoArray(t, 6 * NR);
-        c7_0.intoArray(t, 7 * NR);
-        c8_0.intoArray(t, 8 * NR);
-        c9_0.intoArray(t, 9 * NR);
-        c10_0.intoArray(t, 10 * NR);
-        c11_0.intoArray(t, 11 * NR);
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
+        c4_0.intoMemorySegment(c, at + 4 * ld, NO);
+        c5_0.intoMemorySegment(c, at + 5 * ld, NO);
+        c6_0.intoMemorySegment(c, at + 6 * ld, NO);
+        c7_0.intoMemorySegment(c, at + 7 * ld, NO);
+        c8_0.intoMemorySegment(c, at + 8 * ld, NO);
+        c9_0.intoMemorySegment(c, at + 9 * ld, NO);
+        c10_0.intoMemorySegment(c, at + 10 * ld, NO);
+        c11_0.intoMemorySegment(c, at + 11 * ld, NO);
     }
 
-    static void k8x2(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
+    static void k12x1acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO);
+        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO);
+        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO);
+        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO);
+        FloatVector c4_0 = FloatVector.fromMemorySegment(S, c, at + 4 * ld, NO);
+        FloatVector c5_0 = FloatVector.fromMemorySegment(S, c, at + 5 * ld, NO);
+        FloatVector c6_0 = FloatVector.fromMemorySegment(S, c, at + 6 * ld, NO);
+        FloatVector c7_0 = FloatVector.fromMemorySegment(S, c, at + 7 * ld, NO);
+        FloatVector c8_0 = FloatVector.fromMemorySegment(S, c, at + 8 * ld, NO);
+        FloatVector c9_0 = FloatVector.fromMemorySegment(S, c, at + 9 * ld, NO);
+        FloatVector c10_0 = FloatVector.fromMemorySegment(S, c, at + 10 * ld, NO);
+        FloatVector c11_0 = FloatVector.fromMemorySegment(S, c, at + 11 * ld, NO);
+        for (int k = 0; k < kc; k++) {
+            int ak = ao + k * 12, bk = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk);
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 6]); c6_0 = x.fma(b0, c6_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 7]); c7_0 = x.fma(b0, c7_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 8]); c8_0 = x.fma(b0, c8_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 9]); c9_0 = x.fma(b0, c9_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 10]); c10_0 = x.fma(b0, c10_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 11]); c11_0 = x.fma(b0, c11_0); }
+        }
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
+        c4_0.intoMemorySegment(c, at + 4 * ld, NO);
+        c5_0.intoMemorySegment(c, at + 5 * ld, NO);
+        c6_0.intoMemorySegment(c, at + 6 * ld, NO);
+        c7_0.intoMemorySegment(c, at + 7 * ld, NO);
+        c8_0.intoMemorySegment(c, at + 8 * ld, NO);
+        c9_0.intoMemorySegment(c, at + 9 * ld, NO);
+        c10_0.intoMemorySegment(c, at + 10 * ld, NO);
+        c11_0.intoMemorySegment(c, at + 11 * ld, NO);
+    }
+
+    static void k8x2(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.zero(S), c0_1 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S), c1_1 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S), c2_1 = FloatVector.zero(S);
@@ -143,17 +244,49 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 6]); c6_0 = x.fma(b0, c6_0); c6_1 = x.fma(b1, c6_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 7]); c7_0 = x.fma(b0, c7_0); c7_1 = x.fma(b1, c7_1); }
         }
-        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
-        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
-        c2_0.intoArray(t, 2 * NR); c2_1.intoArray(t, 2 * NR + L);
-        c3_0.intoArray(t, 3 * NR); c3_1.intoArray(t, 3 * NR + L);
-        c4_0.intoArray(t, 4 * NR); c4_1.intoArray(t, 4 * NR + L);
-        c5_0.intoArray(t, 5 * NR); c5_1.intoArray(t, 5 * NR + L);
-        c6_0.intoArray(t, 6 * NR); c6_1.intoArray(t, 6 * NR + L);
-        c7_0.intoArray(t, 7 * NR); c7_1.intoArray(t, 7 * NR + L);
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
+        c4_0.intoMemorySegment(c, at + 4 * ld, NO); c4_1.intoMemorySegment(c, at + 4 * ld + 4L * L, NO);
+        c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
+        c6_0.intoMemorySegment(c, at + 6 * ld, NO); c6_1.intoMemorySegment(c, at + 6 * ld + 4L * L, NO);
+        c7_0.intoMemorySegment(c, at + 7 * ld, NO); c7_1.intoMemorySegment(c, at + 7 * ld + 4L * L, NO);
     }
 
-    static void k8x1(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
+    static void k8x2acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO), c0_1 = FloatVector.fromMemorySegment(S, c, at + 0 * ld + 4L * L, NO);
+        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO), c1_1 = FloatVector.fromMemorySegment(S, c, at + 1 * ld + 4L * L, NO);
+        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO), c2_1 = FloatVector.fromMemorySegment(S, c, at + 2 * ld + 4L * L, NO);
+        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO), c3_1 = FloatVector.fromMemorySegment(S, c, at + 3 * ld + 4L * L, NO);
+        FloatVector c4_0 = FloatVector.fromMemorySegment(S, c, at + 4 * ld, NO), c4_1 = FloatVector.fromMemorySegment(S, c, at + 4 * ld + 4L * L, NO);
+        FloatVector c5_0 = FloatVector.fromMemorySegment(S, c, at + 5 * ld, NO), c5_1 = FloatVector.fromMemorySegment(S, c, at + 5 * ld + 4L * L, NO);
+        FloatVector c6_0 = FloatVector.fromMemorySegment(S, c, at + 6 * ld, NO), c6_1 = FloatVector.fromMemorySegment(S, c, at + 6 * ld + 4L * L, NO);
+        FloatVector c7_0 = FloatVector.fromMemorySegment(S, c, at + 7 * ld, NO), c7_1 = FloatVector.fromMemorySegment(S, c, at + 7 * ld + 4L * L, NO);
+        for (int k = 0; k < kc; k++) {
+            int ak = ao + k * 8, bk = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk);
+            FloatVector b1 = FloatVector.fromArray(S, b, bk + L);
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); c1_1 = x.fma(b1, c1_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); c2_1 = x.fma(b1, c2_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); c3_1 = x.fma(b1, c3_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); c4_1 = x.fma(b1, c4_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); c5_1 = x.fma(b1, c5_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 6]); c6_0 = x.fma(b0, c6_0); c6_1 = x.fma(b1, c6_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 7]); c7_0 = x.fma(b0, c7_0); c7_1 = x.fma(b1, c7_1); }
+        }
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
+        c4_0.intoMemorySegment(c, at + 4 * ld, NO); c4_1.intoMemorySegment(c, at + 4 * ld + 4L * L, NO);
+        c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
+        c6_0.intoMemorySegment(c, at + 6 * ld, NO); c6_1.intoMemorySegment(c, at + 6 * ld + 4L * L, NO);
+        c7_0.intoMemorySegment(c, at + 7 * ld, NO); c7_1.intoMemorySegment(c, at + 7 * ld + 4L * L, NO);
+    }
+
+    static void k8x1(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S);
@@ -174,17 +307,48 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 6]); c6_0 = x.fma(b0, c6_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 7]); c7_0 = x.fma(b0, c7_0); }
         }
-        c0_0.intoArray(t, 0 * NR);
-        c1_0.intoArray(t, 1 * NR);
-        c2_0.intoArray(t, 2 * NR);
-        c3_0.intoArray(t, 3 * NR);
-        c4_0.intoArray(t, 4 * NR);
-        c5_0.intoArray(t, 5 * NR);
-        c6_0.intoArray(t, 6 * NR);
-        c7_0.intoArray(t, 7 * NR);
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
+        c4_0.intoMemorySegment(c, at + 4 * ld, NO);
+        c5_0.intoMemorySegment(c, at + 5 * ld, NO);
+        c6_0.intoMemorySegment(c, at + 6 * ld, NO);
+        c7_0.intoMemorySegment(c, at + 7 * ld, NO);
     }
 
-    static void k6x2(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
+    static void k8x1acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO);
+        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO);
+        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO);
+        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO);
+        FloatVector c4_0 = FloatVector.fromMemorySegment(S, c, at + 4 * ld, NO);
+        FloatVector c5_0 = FloatVector.fromMemorySegment(S, c, at + 5 * ld, NO);
+        FloatVector c6_0 = FloatVector.fromMemorySegment(S, c, at + 6 * ld, NO);
+        FloatVector c7_0 = FloatVector.fromMemorySegment(S, c, at + 7 * ld, NO);
+        for (int k = 0; k < kc; k++) {
+            int ak = ao + k * 8, bk = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk);
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 6]); c6_0 = x.fma(b0, c6_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 7]); c7_0 = x.fma(b0, c7_0); }
+        }
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
+        c4_0.intoMemorySegment(c, at + 4 * ld, NO);
+        c5_0.intoMemorySegment(c, at + 5 * ld, NO);
+        c6_0.intoMemorySegment(c, at + 6 * ld, NO);
+        c7_0.intoMemorySegment(c, at + 7 * ld, NO);
+    }
+
+    static void k6x2(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.zero(S), c0_1 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S), c1_1 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S), c2_1 = FloatVector.zero(S);
@@ -202,15 +366,41 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); c4_1 = x.fma(b1, c4_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); c5_1 = x.fma(b1, c5_1); }
         }
-        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
-        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
-        c2_0.intoArray(t, 2 * NR); c2_1.intoArray(t, 2 * NR + L);
-        c3_0.intoArray(t, 3 * NR); c3_1.intoArray(t, 3 * NR + L);
-        c4_0.intoArray(t, 4 * NR); c4_1.intoArray(t, 4 * NR + L);
-        c5_0.intoArray(t, 5 * NR); c5_1.intoArray(t, 5 * NR + L);
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
+        c4_0.intoMemorySegment(c, at + 4 * ld, NO); c4_1.intoMemorySegment(c, at + 4 * ld + 4L * L, NO);
+        c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
     }
 
-    static void k6x1(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
+    static void k6x2acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO), c0_1 = FloatVector.fromMemorySegment(S, c, at + 0 * ld + 4L * L, NO);
+        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO), c1_1 = FloatVector.fromMemorySegment(S, c, at + 1 * ld + 4L * L, NO);
+        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO), c2_1 = FloatVector.fromMemorySegment(S, c, at + 2 * ld + 4L * L, NO);
+        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO), c3_1 = FloatVector.fromMemorySegment(S, c, at + 3 * ld + 4L * L, NO);
+        FloatVector c4_0 = FloatVector.fromMemorySegment(S, c, at + 4 * ld, NO), c4_1 = FloatVector.fromMemorySegment(S, c, at + 4 * ld + 4L * L, NO);
+        FloatVector c5_0 = FloatVector.fromMemorySegment(S, c, at + 5 * ld, NO), c5_1 = FloatVector.fromMemorySegment(S, c, at + 5 * ld + 4L * L, NO);
+        for (int k = 0; k < kc; k++) {
+            int ak = ao + k * 6, bk = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk);
+            FloatVector b1 = FloatVector.fromArray(S, b, bk + L);
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); c1_1 = x.fma(b1, c1_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); c2_1 = x.fma(b1, c2_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); c3_1 = x.fma(b1, c3_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); c4_1 = x.fma(b1, c4_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); c5_1 = x.fma(b1, c5_1); }
+        }
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
+        c4_0.intoMemorySegment(c, at + 4 * ld, NO); c4_1.intoMemorySegment(c, at + 4 * ld + 4L * L, NO);
+        c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
+    }
+
+    static void k6x1(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S);
@@ -227,15 +417,40 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); }
         }
-        c0_0.intoArray(t, 0 * NR);
-        c1_0.intoArray(t, 1 * NR);
-        c2_0.intoArray(t, 2 * NR);
-        c3_0.intoArray(t, 3 * NR);
-        c4_0.intoArray(t, 4 * NR);
-        c5_0.intoArray(t, 5 * NR);
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
+        c4_0.intoMemorySegment(c, at + 4 * ld, NO);
+        c5_0.intoMemorySegment(c, at + 5 * ld, NO);
     }
 
-    static void k4x2(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
+    static void k6x1acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO);
+        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO);
+        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO);
+        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO);
+        FloatVector c4_0 = FloatVector.fromMemorySegment(S, c, at + 4 * ld, NO);
+        FloatVector c5_0 = FloatVector.fromMemorySegment(S, c, at + 5 * ld, NO);
+        for (int k = 0; k < kc; k++) {
+            int ak = ao + k * 6, bk = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk);
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); }
+        }
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
+        c4_0.intoMemorySegment(c, at + 4 * ld, NO);
+        c5_0.intoMemorySegment(c, at + 5 * ld, NO);
+    }
+
+    static void k4x2(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.zero(S), c0_1 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S), c1_1 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S), c2_1 = FloatVector.zero(S);
@@ -249,13 +464,33 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); c2_1 = x.fma(b1, c2_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); c3_1 = x.fma(b1, c3_1); }
         }
-        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
-        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
-        c2_0.intoArray(t, 2 * NR); c2_1.intoArray(t, 2 * NR + L);
-        c3_0.intoArray(t, 3 * NR); c3_1.intoArray(t, 3 * NR + L);
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
     }
 
-    static void k4x1(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
+    static void k4x2acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO), c0_1 = FloatVector.fromMemorySegment(S, c, at + 0 * ld + 4L * L, NO);
+        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO), c1_1 = FloatVector.fromMemorySegment(S, c, at + 1 * ld + 4L * L, NO);
+        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO), c2_1 = FloatVector.fromMemorySegment(S, c, at + 2 * ld + 4L * L, NO);
+        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO), c3_1 = FloatVector.fromMemorySegment(S, c, at + 3 * ld + 4L * L, NO);
+        for (int k = 0; k < kc; k++) {
+            int ak = ao + k * 4, bk = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk);
+            FloatVector b1 = FloatVector.fromArray(S, b, bk + L);
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); c1_1 = x.fma(b1, c1_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); c2_1 = x.fma(b1, c2_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); c3_1 = x.fma(b1, c3_1); }
+        }
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
+    }
+
+    static void k4x1(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S);
@@ -268,13 +503,32 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); }
         }
-        c0_0.intoArray(t, 0 * NR);
-        c1_0.intoArray(t, 1 * NR);
-        c2_0.intoArray(t, 2 * NR);
-        c3_0.intoArray(t, 3 * NR);
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
     }
 
-    static void k2x2(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
+    static void k4x1acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO);
+        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO);
+        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO);
+        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO);
+        for (int k = 0; k < kc; k++) {
+            int ak = ao + k * 4, bk = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk);
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); }
+        }
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
+    }
+
+    static void k2x2(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.zero(S), c0_1 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S), c1_1 = FloatVector.zero(S);
         for (int k = 0; k < kc; k++) {
@@ -284,11 +538,25 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); c1_1 = x.fma(b1, c1_1); }
         }
-        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
-        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
     }
 
-    static void k2x1(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
+    static void k2x2acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO), c0_1 = FloatVector.fromMemorySegment(S, c, at + 0 * ld + 4L * L, NO);
+        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO), c1_1 = FloatVector.fromMemorySegment(S, c, at + 1 * ld + 4L * L, NO);
+        for (int k = 0; k < kc; k++) {
+            int ak = ao + k * 2, bk = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk);
+            FloatVector b1 = FloatVector.fromArray(S, b, bk + L);
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); c1_1 = x.fma(b1, c1_1); }
+        }
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
+    }
+
+    static void k2x1(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S);
         for (int k = 0; k < kc; k++) {
@@ -297,7 +565,20 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }
         }
-        c0_0.intoArray(t, 0 * NR);
-        c1_0.intoArray(t, 1 * NR);
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
+    }
+
+    static void k2x1acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO);
+        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO);
+        for (int k = 0; k < kc; k++) {
+            int ak = ao + k * 2, bk = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk);
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }
+        }
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
     }
 }
