@@ -52,6 +52,7 @@ else:
     sys.exit("no JMH result for %s %s" % (method, want))
 PYEOF
 }
+show() { local o; o=$("$PY" "$@"); echo "$o" >&2; echo "$o"; } # runs a baseline script, echoes its output to stderr too
 field() { sed -nE "s/.*$1 ([0-9.]+).*/\\1/p" | head -1; } # first number after a label
 mean() { "$PY" -c "import sys; print((float(sys.argv[1]) + float(sys.argv[2])) / 2)" "$1" "$2"; }
 fmt() { "$PY" -c "import sys; print(format(float(sys.argv[1]), sys.argv[2]))" "$1" "$2"; }
@@ -61,9 +62,9 @@ echo "machine: $(lscpu | sed -nE 's/^Model name: +//p'), $(nproc) cores; $(date 
 for c in "${cases[@]}"; do
   case $c in
     gemm)
-      b1=$("$PY" bench/pytorch/gemm_baseline.py | tee /dev/stderr | field 'median'); 
+      b1=$(show bench/pytorch/gemm_baseline.py | field 'median')
       j=$(jmh gemm 'dvp.bench.GemmBench')
-      b2=$("$PY" bench/pytorch/gemm_baseline.py | tee /dev/stderr | field 'median')
+      b2=$(show bench/pytorch/gemm_baseline.py | field 'median')
       ours=$(score "$j" sgemm n=1024)
       base=$(mean "$b1" "$b2")
       gf_ours=$("$PY" -c "print(2*1024**3/(float('$ours')*1e-3)/1e9)"); gf_base=$("$PY" -c "print(2*1024**3/(float('$base')*1e-3)/1e9)")
@@ -71,9 +72,9 @@ for c in "${cases[@]}"; do
       ;;
     conv)
       for shape in 64x56 256x14; do
-        "$PY" bench/pytorch/conv_baseline.py --shape "$shape" | tee /dev/stderr >"$out/conv1.txt"
+        show bench/pytorch/conv_baseline.py --shape "$shape" >"$out/conv1.txt"
         j=$(jmh "conv$shape" 'dvp.bench.ConvBench' -p shape="$shape")
-        "$PY" bench/pytorch/conv_baseline.py --shape "$shape" | tee /dev/stderr >"$out/conv2.txt"
+        show bench/pytorch/conv_baseline.py --shape "$shape" >"$out/conv2.txt"
         for pass in forward backwardData backwardFilter; do
           b1=$(grep " $pass:" "$out/conv1.txt" | field 'median'); b2=$(grep " $pass:" "$out/conv2.txt" | field 'median')
           ours=$(score "$j" "$pass" shape="$shape"); base=$(mean "$b1" "$b2")
@@ -82,9 +83,9 @@ for c in "${cases[@]}"; do
       done
       ;;
     resnet)
-      b1=$("$PY" bench/pytorch/resnet_step_baseline.py | tee /dev/stderr | field 'median')
+      b1=$(show bench/pytorch/resnet_step_baseline.py | field 'median')
       j=$(jmh resnet 'dvp.bench.ResNetStepBench')
-      b2=$("$PY" bench/pytorch/resnet_step_baseline.py | tee /dev/stderr | field 'median')
+      b2=$(show bench/pytorch/resnet_step_baseline.py | field 'median')
       ours=$(score "$j" step arch=RESNET18 px=112 batch=32); base=$(mean "$b1" "$b2")
       rows+=("| ResNet-18 train step 112 px batch 32 (img/s, higher is better) | $(fmt "$("$PY" -c "print(32/(float('$ours')*1e-3))")" .2f) | PyTorch $(fmt "$("$PY" -c "print(32/(float('$base')*1e-3))")" .2f) (runs: $(fmt "$b1" .0f), $(fmt "$b2" .0f) ms/step) | **$(fmt "$("$PY" -c "print($base/$ours)")" .2f)×** |")
       ;;
