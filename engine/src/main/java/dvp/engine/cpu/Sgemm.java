@@ -18,9 +18,10 @@ import java.nio.ByteOrder;
  * {@link View}. C is a {@link View} with unit column stride.
  *
  * <p><b>Determinism.</b> The depth dimension is cut into equal chunks of at most {@link #KC_MAX} (see
- * {@link #depthChunk}), a function of K alone. With alpha = 1 each C element is one in-order fma chain:
- * the first chunk's sum (plus beta*C when beta != 0, added once at the end of that chunk), continued by
- * the later chunks starting from C; otherwise chunk sums are scaled by alpha and added to C in chunk order. The tile grid (row panels of {@code mr}, column panels of {@link #NR}) depends
+ * {@link #depthChunk}), a function of K alone. Within a chunk each C element is an in-order fma chain.
+ * The first chunk's sum is stored (times alpha, plus beta*C when beta != 0); later chunks continue the
+ * chain from C where the panel height has an acc kernel and alpha = 1, else their sums (times alpha)
+ * are added to C, in chunk order. The tile grid (row panels of {@code mr}, column panels of {@link #NR}) depends
  * only on M and N. Threads only decide <i>who</i> computes a tile, never how, so results are
  * bit-identical whatever the thread count. With beta == 0, C's previous contents (even NaN) are ignored.
  */
@@ -246,7 +247,7 @@ public final class Sgemm {
                             long cAt = (c.off() + (long) i0 * c.rowStride() + c.colIndex(j0)) * 4;
                             boolean whole = rows == mr && cols == nv * L
                                     && (c.blockCols() == Integer.MAX_VALUE || j0 % c.blockCols() + cols <= c.blockCols());
-                            if (alpha == 1f && (!first || beta == 0f)) {
+                            if (alpha == 1f && (first ? beta == 0f : SgemmKernels.hasAcc(mr))) {
                                 // C = chunk sum (first chunk) or C + chunk products (later chunks), by the kernel itself;
                                 // a partial or split tile goes through the scratch tile with the same arithmetic
                                 if (whole) SgemmKernels.run(mr, nv, !first, ap, ao, bp, bo, kc, c.seg(), cAt, c.rowStride() * 4);

@@ -25,9 +25,7 @@ final class SgemmKernels {
     static void run(int mr, int nv, boolean acc, float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         switch (mr * 8 + nv * 2 + (acc ? 1 : 0)) {
             case 100 -> k12x2(a, ao, b, bo, kc, c, at, ld);
-            case 101 -> k12x2acc(a, ao, b, bo, kc, c, at, ld);
             case 98 -> k12x1(a, ao, b, bo, kc, c, at, ld);
-            case 99 -> k12x1acc(a, ao, b, bo, kc, c, at, ld);
             case 68 -> k8x2(a, ao, b, bo, kc, c, at, ld);
             case 69 -> k8x2acc(a, ao, b, bo, kc, c, at, ld);
             case 66 -> k8x1(a, ao, b, bo, kc, c, at, ld);
@@ -44,8 +42,13 @@ final class SgemmKernels {
             case 21 -> k2x2acc(a, ao, b, bo, kc, c, at, ld);
             case 18 -> k2x1(a, ao, b, bo, kc, c, at, ld);
             case 19 -> k2x1acc(a, ao, b, bo, kc, c, at, ld);
-            default -> throw new IllegalArgumentException("sgemm: no " + mr + "x" + nv + " kernel");
+            default -> throw new IllegalArgumentException("sgemm: no " + mr + "x" + nv + (acc ? " acc" : "") + " kernel");
         }
+    }
+
+    /** Whether mr-row kernels have an acc variant (8, 6, 4, 2). */
+    static boolean hasAcc(int mr) {
+        return mr == 8 || mr == 6 || mr == 4 || mr == 2;
     }
 
     static void k12x2(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
@@ -92,50 +95,6 @@ final class SgemmKernels {
         c11_0.intoMemorySegment(c, at + 11 * ld, NO); c11_1.intoMemorySegment(c, at + 11 * ld + 4L * L, NO);
     }
 
-    static void k12x2acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
-        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO), c0_1 = FloatVector.fromMemorySegment(S, c, at + 0 * ld + 4L * L, NO);
-        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO), c1_1 = FloatVector.fromMemorySegment(S, c, at + 1 * ld + 4L * L, NO);
-        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO), c2_1 = FloatVector.fromMemorySegment(S, c, at + 2 * ld + 4L * L, NO);
-        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO), c3_1 = FloatVector.fromMemorySegment(S, c, at + 3 * ld + 4L * L, NO);
-        FloatVector c4_0 = FloatVector.fromMemorySegment(S, c, at + 4 * ld, NO), c4_1 = FloatVector.fromMemorySegment(S, c, at + 4 * ld + 4L * L, NO);
-        FloatVector c5_0 = FloatVector.fromMemorySegment(S, c, at + 5 * ld, NO), c5_1 = FloatVector.fromMemorySegment(S, c, at + 5 * ld + 4L * L, NO);
-        FloatVector c6_0 = FloatVector.fromMemorySegment(S, c, at + 6 * ld, NO), c6_1 = FloatVector.fromMemorySegment(S, c, at + 6 * ld + 4L * L, NO);
-        FloatVector c7_0 = FloatVector.fromMemorySegment(S, c, at + 7 * ld, NO), c7_1 = FloatVector.fromMemorySegment(S, c, at + 7 * ld + 4L * L, NO);
-        FloatVector c8_0 = FloatVector.fromMemorySegment(S, c, at + 8 * ld, NO), c8_1 = FloatVector.fromMemorySegment(S, c, at + 8 * ld + 4L * L, NO);
-        FloatVector c9_0 = FloatVector.fromMemorySegment(S, c, at + 9 * ld, NO), c9_1 = FloatVector.fromMemorySegment(S, c, at + 9 * ld + 4L * L, NO);
-        FloatVector c10_0 = FloatVector.fromMemorySegment(S, c, at + 10 * ld, NO), c10_1 = FloatVector.fromMemorySegment(S, c, at + 10 * ld + 4L * L, NO);
-        FloatVector c11_0 = FloatVector.fromMemorySegment(S, c, at + 11 * ld, NO), c11_1 = FloatVector.fromMemorySegment(S, c, at + 11 * ld + 4L * L, NO);
-        for (int k = 0; k < kc; k++) {
-            int ak = ao + k * 12, bk = bo + k * NR;
-            FloatVector b0 = FloatVector.fromArray(S, b, bk);
-            FloatVector b1 = FloatVector.fromArray(S, b, bk + L);
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); c1_1 = x.fma(b1, c1_1); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); c2_1 = x.fma(b1, c2_1); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); c3_1 = x.fma(b1, c3_1); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); c4_1 = x.fma(b1, c4_1); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); c5_1 = x.fma(b1, c5_1); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 6]); c6_0 = x.fma(b0, c6_0); c6_1 = x.fma(b1, c6_1); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 7]); c7_0 = x.fma(b0, c7_0); c7_1 = x.fma(b1, c7_1); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 8]); c8_0 = x.fma(b0, c8_0); c8_1 = x.fma(b1, c8_1); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 9]); c9_0 = x.fma(b0, c9_0); c9_1 = x.fma(b1, c9_1); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 10]); c10_0 = x.fma(b0, c10_0); c10_1 = x.fma(b1, c10_1); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 11]); c11_0 = x.fma(b0, c11_0); c11_1 = x.fma(b1, c11_1); }
-        }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
-        c4_0.intoMemorySegment(c, at + 4 * ld, NO); c4_1.intoMemorySegment(c, at + 4 * ld + 4L * L, NO);
-        c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
-        c6_0.intoMemorySegment(c, at + 6 * ld, NO); c6_1.intoMemorySegment(c, at + 6 * ld + 4L * L, NO);
-        c7_0.intoMemorySegment(c, at + 7 * ld, NO); c7_1.intoMemorySegment(c, at + 7 * ld + 4L * L, NO);
-        c8_0.intoMemorySegment(c, at + 8 * ld, NO); c8_1.intoMemorySegment(c, at + 8 * ld + 4L * L, NO);
-        c9_0.intoMemorySegment(c, at + 9 * ld, NO); c9_1.intoMemorySegment(c, at + 9 * ld + 4L * L, NO);
-        c10_0.intoMemorySegment(c, at + 10 * ld, NO); c10_1.intoMemorySegment(c, at + 10 * ld + 4L * L, NO);
-        c11_0.intoMemorySegment(c, at + 11 * ld, NO); c11_1.intoMemorySegment(c, at + 11 * ld + 4L * L, NO);
-    }
-
     static void k12x1(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S);
@@ -149,49 +108,6 @@ final class SgemmKernels {
         FloatVector c9_0 = FloatVector.zero(S);
         FloatVector c10_0 = FloatVector.zero(S);
         FloatVector c11_0 = FloatVector.zero(S);
-        for (int k = 0; k < kc; k++) {
-            int ak = ao + k * 12, bk = bo + k * NR;
-            FloatVector b0 = FloatVector.fromArray(S, b, bk);
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 6]); c6_0 = x.fma(b0, c6_0); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 7]); c7_0 = x.fma(b0, c7_0); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 8]); c8_0 = x.fma(b0, c8_0); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 9]); c9_0 = x.fma(b0, c9_0); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 10]); c10_0 = x.fma(b0, c10_0); }
-            { FloatVector x = FloatVector.broadcast(S, a[ak + 11]); c11_0 = x.fma(b0, c11_0); }
-        }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
-        c4_0.intoMemorySegment(c, at + 4 * ld, NO);
-        c5_0.intoMemorySegment(c, at + 5 * ld, NO);
-        c6_0.intoMemorySegment(c, at + 6 * ld, NO);
-        c7_0.intoMemorySegment(c, at + 7 * ld, NO);
-        c8_0.intoMemorySegment(c, at + 8 * ld, NO);
-        c9_0.intoMemorySegment(c, at + 9 * ld, NO);
-        c10_0.intoMemorySegment(c, at + 10 * ld, NO);
-        c11_0.intoMemorySegment(c, at + 11 * ld, NO);
-    }
-
-    static void k12x1acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
-        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO);
-        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO);
-        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO);
-        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO);
-        FloatVector c4_0 = FloatVector.fromMemorySegment(S, c, at + 4 * ld, NO);
-        FloatVector c5_0 = FloatVector.fromMemorySegment(S, c, at + 5 * ld, NO);
-        FloatVector c6_0 = FloatVector.fromMemorySegment(S, c, at + 6 * ld, NO);
-        FloatVector c7_0 = FloatVector.fromMemorySegment(S, c, at + 7 * ld, NO);
-        FloatVector c8_0 = FloatVector.fromMemorySegment(S, c, at + 8 * ld, NO);
-        FloatVector c9_0 = FloatVector.fromMemorySegment(S, c, at + 9 * ld, NO);
-        FloatVector c10_0 = FloatVector.fromMemorySegment(S, c, at + 10 * ld, NO);
-        FloatVector c11_0 = FloatVector.fromMemorySegment(S, c, at + 11 * ld, NO);
         for (int k = 0; k < kc; k++) {
             int ak = ao + k * 12, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
