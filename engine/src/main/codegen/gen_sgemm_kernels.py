@@ -18,17 +18,19 @@ ROWS = [12, 8, 6, 4, 2]
 VECS = [2, 1]
 # Heights with an acc variant. k12x2acc is left out on purpose: with 24 accumulators loaded from memory
 # it is too big for C1 ("out of virtual registers"), and a kernel C1 cannot compile may sit in the
-# interpreter for seconds (observed: 2 s per convolution) before C2 takes it.
+# interpreter for seconds (observed: 2 s per convolution) before C2 takes it. Sgemm runs a 12-row acc
+# tile as two 6-row halves instead; acc kernels therefore take the A panel's row stride `as`.
 ACC_ROWS = [8, 6, 4, 2]
 
 
 def kernel(mr, nv, acc):
-    out = [f"    static void k{mr}x{nv}{'acc' if acc else ''}(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {{"]
+    extra = ", int as" if acc else ""
+    out = [f"    static void k{mr}x{nv}{'acc' if acc else ''}(float[] a, int ao{extra}, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {{"]
     for i in range(mr):
         init = (lambda v: f"FloatVector.fromMemorySegment(S, c, at + {i} * ld{' + 4L * L' if v else ''}, NO)") if acc else (lambda v: "FloatVector.zero(S)")
         out.append("        FloatVector " + ", ".join(f"c{i}_{v} = {init(v)}" for v in range(nv)) + ";")
     out.append("        for (int k = 0; k < kc; k++) {")
-    out.append(f"            int ak = ao + k * {mr}, bk = bo + k * NR;")
+    out.append(f"            int ak = ao + k * {'as' if acc else mr}, bk = bo + k * NR;")
     for v in range(nv):
         out.append(f"            FloatVector b{v} = FloatVector.fromArray(S, b, bk{' + L' if v else ''});")
     for i in range(mr):
@@ -66,15 +68,16 @@ def main():
         "",
         "    private SgemmKernels() {}",
         "",
-        "    /** Runs the kernel for an mr-row (one of " + ", ".join(map(str, ROWS)) + "), nv-vector (1 or 2) tile; acc: start from c. */",
-        "    static void run(int mr, int nv, boolean acc, float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {",
+        "    /** Runs the kernel for an mr-row (one of " + ", ".join(map(str, ROWS)) + "), nv-vector (1 or 2) tile; acc: start from c (A panel rows `as` apart; ignored otherwise). */",
+        "    static void run(int mr, int nv, boolean acc, float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {",
         "        switch (mr * 8 + nv * 2 + (acc ? 1 : 0)) {",
     ]
     for mr in ROWS:
         for nv in VECS:
             for acc in ((False, True) if mr in ACC_ROWS else (False,)):
                 name = f"k{mr}x{nv}{'acc' if acc else ''}"
-                body.append(f"            case {mr * 8 + nv * 2 + (1 if acc else 0)} -> {name}(a, ao, b, bo, kc, c, at, ld);")
+                args = "a, ao, as, b, bo, kc, c, at, ld" if acc else "a, ao, b, bo, kc, c, at, ld"
+                body.append(f"            case {mr * 8 + nv * 2 + (1 if acc else 0)} -> {name}({args});")
     body += [
         "            default -> throw new IllegalArgumentException(\"sgemm: no \" + mr + \"x\" + nv + (acc ? \" acc\" : \"\") + \" kernel\");",
         "        }",

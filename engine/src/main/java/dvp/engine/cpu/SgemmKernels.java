@@ -21,27 +21,27 @@ final class SgemmKernels {
 
     private SgemmKernels() {}
 
-    /** Runs the kernel for an mr-row (one of 12, 8, 6, 4, 2), nv-vector (1 or 2) tile; acc: start from c. */
-    static void run(int mr, int nv, boolean acc, float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    /** Runs the kernel for an mr-row (one of 12, 8, 6, 4, 2), nv-vector (1 or 2) tile; acc: start from c (A panel rows `as` apart; ignored otherwise). */
+    static void run(int mr, int nv, boolean acc, float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         switch (mr * 8 + nv * 2 + (acc ? 1 : 0)) {
             case 100 -> k12x2(a, ao, b, bo, kc, c, at, ld);
             case 98 -> k12x1(a, ao, b, bo, kc, c, at, ld);
             case 68 -> k8x2(a, ao, b, bo, kc, c, at, ld);
-            case 69 -> k8x2acc(a, ao, b, bo, kc, c, at, ld);
+            case 69 -> k8x2acc(a, ao, as, b, bo, kc, c, at, ld);
             case 66 -> k8x1(a, ao, b, bo, kc, c, at, ld);
-            case 67 -> k8x1acc(a, ao, b, bo, kc, c, at, ld);
+            case 67 -> k8x1acc(a, ao, as, b, bo, kc, c, at, ld);
             case 52 -> k6x2(a, ao, b, bo, kc, c, at, ld);
-            case 53 -> k6x2acc(a, ao, b, bo, kc, c, at, ld);
+            case 53 -> k6x2acc(a, ao, as, b, bo, kc, c, at, ld);
             case 50 -> k6x1(a, ao, b, bo, kc, c, at, ld);
-            case 51 -> k6x1acc(a, ao, b, bo, kc, c, at, ld);
+            case 51 -> k6x1acc(a, ao, as, b, bo, kc, c, at, ld);
             case 36 -> k4x2(a, ao, b, bo, kc, c, at, ld);
-            case 37 -> k4x2acc(a, ao, b, bo, kc, c, at, ld);
+            case 37 -> k4x2acc(a, ao, as, b, bo, kc, c, at, ld);
             case 34 -> k4x1(a, ao, b, bo, kc, c, at, ld);
-            case 35 -> k4x1acc(a, ao, b, bo, kc, c, at, ld);
+            case 35 -> k4x1acc(a, ao, as, b, bo, kc, c, at, ld);
             case 20 -> k2x2(a, ao, b, bo, kc, c, at, ld);
-            case 21 -> k2x2acc(a, ao, b, bo, kc, c, at, ld);
+            case 21 -> k2x2acc(a, ao, as, b, bo, kc, c, at, ld);
             case 18 -> k2x1(a, ao, b, bo, kc, c, at, ld);
-            case 19 -> k2x1acc(a, ao, b, bo, kc, c, at, ld);
+            case 19 -> k2x1acc(a, ao, as, b, bo, kc, c, at, ld);
             default -> throw new IllegalArgumentException("sgemm: no " + mr + "x" + nv + (acc ? " acc" : "") + " kernel");
         }
     }
@@ -170,7 +170,7 @@ final class SgemmKernels {
         c7_0.intoMemorySegment(c, at + 7 * ld, NO); c7_1.intoMemorySegment(c, at + 7 * ld + 4L * L, NO);
     }
 
-    static void k8x2acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k8x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO), c0_1 = FloatVector.fromMemorySegment(S, c, at + 0 * ld + 4L * L, NO);
         FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO), c1_1 = FloatVector.fromMemorySegment(S, c, at + 1 * ld + 4L * L, NO);
         FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO), c2_1 = FloatVector.fromMemorySegment(S, c, at + 2 * ld + 4L * L, NO);
@@ -180,7 +180,7 @@ final class SgemmKernels {
         FloatVector c6_0 = FloatVector.fromMemorySegment(S, c, at + 6 * ld, NO), c6_1 = FloatVector.fromMemorySegment(S, c, at + 6 * ld + 4L * L, NO);
         FloatVector c7_0 = FloatVector.fromMemorySegment(S, c, at + 7 * ld, NO), c7_1 = FloatVector.fromMemorySegment(S, c, at + 7 * ld + 4L * L, NO);
         for (int k = 0; k < kc; k++) {
-            int ak = ao + k * 8, bk = bo + k * NR;
+            int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
             FloatVector b1 = FloatVector.fromArray(S, b, bk + L);
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1); }
@@ -233,7 +233,7 @@ final class SgemmKernels {
         c7_0.intoMemorySegment(c, at + 7 * ld, NO);
     }
 
-    static void k8x1acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k8x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO);
         FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO);
         FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO);
@@ -243,7 +243,7 @@ final class SgemmKernels {
         FloatVector c6_0 = FloatVector.fromMemorySegment(S, c, at + 6 * ld, NO);
         FloatVector c7_0 = FloatVector.fromMemorySegment(S, c, at + 7 * ld, NO);
         for (int k = 0; k < kc; k++) {
-            int ak = ao + k * 8, bk = bo + k * NR;
+            int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }
@@ -290,7 +290,7 @@ final class SgemmKernels {
         c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
     }
 
-    static void k6x2acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k6x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO), c0_1 = FloatVector.fromMemorySegment(S, c, at + 0 * ld + 4L * L, NO);
         FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO), c1_1 = FloatVector.fromMemorySegment(S, c, at + 1 * ld + 4L * L, NO);
         FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO), c2_1 = FloatVector.fromMemorySegment(S, c, at + 2 * ld + 4L * L, NO);
@@ -298,7 +298,7 @@ final class SgemmKernels {
         FloatVector c4_0 = FloatVector.fromMemorySegment(S, c, at + 4 * ld, NO), c4_1 = FloatVector.fromMemorySegment(S, c, at + 4 * ld + 4L * L, NO);
         FloatVector c5_0 = FloatVector.fromMemorySegment(S, c, at + 5 * ld, NO), c5_1 = FloatVector.fromMemorySegment(S, c, at + 5 * ld + 4L * L, NO);
         for (int k = 0; k < kc; k++) {
-            int ak = ao + k * 6, bk = bo + k * NR;
+            int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
             FloatVector b1 = FloatVector.fromArray(S, b, bk + L);
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1); }
@@ -341,7 +341,7 @@ final class SgemmKernels {
         c5_0.intoMemorySegment(c, at + 5 * ld, NO);
     }
 
-    static void k6x1acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k6x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO);
         FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO);
         FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO);
@@ -349,7 +349,7 @@ final class SgemmKernels {
         FloatVector c4_0 = FloatVector.fromMemorySegment(S, c, at + 4 * ld, NO);
         FloatVector c5_0 = FloatVector.fromMemorySegment(S, c, at + 5 * ld, NO);
         for (int k = 0; k < kc; k++) {
-            int ak = ao + k * 6, bk = bo + k * NR;
+            int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }
@@ -386,13 +386,13 @@ final class SgemmKernels {
         c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
     }
 
-    static void k4x2acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k4x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO), c0_1 = FloatVector.fromMemorySegment(S, c, at + 0 * ld + 4L * L, NO);
         FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO), c1_1 = FloatVector.fromMemorySegment(S, c, at + 1 * ld + 4L * L, NO);
         FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO), c2_1 = FloatVector.fromMemorySegment(S, c, at + 2 * ld + 4L * L, NO);
         FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO), c3_1 = FloatVector.fromMemorySegment(S, c, at + 3 * ld + 4L * L, NO);
         for (int k = 0; k < kc; k++) {
-            int ak = ao + k * 4, bk = bo + k * NR;
+            int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
             FloatVector b1 = FloatVector.fromArray(S, b, bk + L);
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1); }
@@ -425,13 +425,13 @@ final class SgemmKernels {
         c3_0.intoMemorySegment(c, at + 3 * ld, NO);
     }
 
-    static void k4x1acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k4x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO);
         FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO);
         FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO);
         FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO);
         for (int k = 0; k < kc; k++) {
-            int ak = ao + k * 4, bk = bo + k * NR;
+            int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }
@@ -458,11 +458,11 @@ final class SgemmKernels {
         c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
     }
 
-    static void k2x2acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k2x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO), c0_1 = FloatVector.fromMemorySegment(S, c, at + 0 * ld + 4L * L, NO);
         FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO), c1_1 = FloatVector.fromMemorySegment(S, c, at + 1 * ld + 4L * L, NO);
         for (int k = 0; k < kc; k++) {
-            int ak = ao + k * 2, bk = bo + k * NR;
+            int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
             FloatVector b1 = FloatVector.fromArray(S, b, bk + L);
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1); }
@@ -485,11 +485,11 @@ final class SgemmKernels {
         c1_0.intoMemorySegment(c, at + 1 * ld, NO);
     }
 
-    static void k2x1acc(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k2x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO);
         FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO);
         for (int k = 0; k < kc; k++) {
-            int ak = ao + k * 2, bk = bo + k * NR;
+            int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }

@@ -37,7 +37,10 @@ class CpuConvTest {
             "2, 4, 6, 5, 3, 2, 3, 1, 0, 1",
             "2, 9, 13, 12, 6, 3, 3, 2, 0, 3",
             "9, 19, 7, 7, 37, 3, 3, 1, 1, 1",
-            "2, 33, 17, 15, 35, 3, 3, 1, 1, 1"})
+            "2, 33, 17, 15, 35, 3, 3, 1, 1, 1",
+            // several depth chunks: K = 121*9 in forward, N*Ho*Wo = 1536 in backward-filter
+            "2, 121, 5, 5, 13, 3, 3, 1, 1, 1",
+            "6, 5, 16, 16, 7, 3, 3, 1, 1, 1"})
     void allPassesMatchTheDirectConvolution(int n, int ci, int h, int w, int co, int kh, int kw, int stride, int pad, int groups) {
         NaiveReferences.Conv g = new NaiveReferences.Conv(n, ci, h, w, co, kh, kw, stride, pad, groups);
         float[] x = rng.normal(g.xSize(), 0, 1), wt = rng.normal(g.wSize(), 0, 1), dy = rng.normal(g.ySize(), 0, 1);
