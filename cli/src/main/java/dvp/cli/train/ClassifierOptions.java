@@ -2,11 +2,13 @@ package dvp.cli.train;
 
 import dvp.training.loop.OptimSpec;
 import dvp.training.loop.ScheduleSpec;
+import dvp.training.run.BadInputException;
 import dvp.training.supervised.ClassifierConfig;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Options of the labelled phases (linear-eval, finetune, distill). Unset options keep the phase's
@@ -46,14 +48,15 @@ public final class ClassifierOptions {
     Boolean nesterov;
 
     @Option(names = "--schedule", paramLabel = "cosine|steps|constant",
-            description = "Learning-rate schedule. Default: steps (x0.1 at 60%/80% of the epochs for linear-eval, at 1-based 30%/60%/90% otherwise).")
+            description = "Learning-rate schedule. Default: steps (x0.1 at 60%%/80%% of the epochs for linear-eval, at 1-based 30%%/60%%/90%% otherwise); "
+                    + "steps without --lr-milestones keeps those milestones.")
     String schedule;
 
     @Option(names = "--lr-milestones", paramLabel = "E,E,...", split = ",", description = "0-based epochs of the x gamma steps (with --schedule steps).")
     List<Integer> milestones;
 
-    @Option(names = "--lr-gamma", paramLabel = "G", defaultValue = "0.1", description = "Factor at each milestone. Default: ${DEFAULT-VALUE}.")
-    double gamma;
+    @Option(names = "--lr-gamma", paramLabel = "G", description = "Factor at each milestone (with --schedule steps). Default: 0.1.")
+    Double gamma;
 
     @Option(names = "--label-smoothing", paramLabel = "EPS", description = "Label smoothing (0; the competition used 0.1).")
     Double labelSmoothing;
@@ -75,7 +78,7 @@ public final class ClassifierOptions {
     int evalBatchSize;
 
     ClassifierConfig apply(ClassifierConfig base, long seed) {
-        return base.with(b -> {
+        ClassifierConfig c = base.with(b -> {
             if (pretrained != null) b.pretrained = pretrained;
             if (imageSize != null) b.imageSize = imageSize;
             if (evalResize != null) b.evalResize = evalResize;
@@ -88,8 +91,6 @@ public final class ClassifierOptions {
             if (weightDecay != null) o = o.withWeightDecay(weightDecay);
             if (nesterov != null) o = o.withNesterov(nesterov);
             b.optim = o;
-            if (schedule != null || milestones != null)
-                b.schedule = new ScheduleSpec(schedule != null ? schedule : "steps", milestones, gamma);
             if (labelSmoothing != null) b.labelSmoothing = labelSmoothing;
             if (autoAugment != null) b.autoAugment = autoAugment;
             b.workers = workers;
@@ -98,5 +99,24 @@ public final class ClassifierOptions {
             b.evalBatchSize = evalBatchSize;
             b.seed = seed;
         });
+        return withSchedule(c);
+    }
+
+    /**
+     * The phase's recipe unless a schedule option is given. {@code steps} without milestones keeps the
+     * recipe's milestones (scaled to the epochs) so that {@code --schedule steps} and {@code --lr-gamma}
+     * alone mean what the help says instead of a constant lr; milestones or a gamma with a schedule
+     * that has no steps would be ignored, so they are errors.
+     */
+    private ClassifierConfig withSchedule(ClassifierConfig c) {
+        if (schedule == null && milestones == null && gamma == null) return c;
+        String kind = (schedule != null ? schedule : "steps").toLowerCase(Locale.ROOT);
+        if ((kind.equals("cosine") || kind.equals("constant")) && (milestones != null || gamma != null))
+            throw new BadInputException((milestones != null ? "--lr-milestones" : "--lr-gamma") + " applies to --schedule steps only, not "
+                    + kind);
+        List<Integer> m = milestones;
+        if (m == null && kind.equals("steps")) m = c.with(b -> b.schedule = null).effectiveSchedule().milestones();
+        ScheduleSpec spec = new ScheduleSpec(kind, m, gamma != null ? gamma : 0.1);
+        return c.with(b -> b.schedule = spec);
     }
 }

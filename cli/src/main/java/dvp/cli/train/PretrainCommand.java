@@ -10,6 +10,7 @@ import dvp.training.moco.PretrainConfig;
 import dvp.training.moco.Pretrainer;
 import dvp.training.perf.StepProfiler;
 import dvp.training.pipeline.DataSpec;
+import dvp.training.run.BadInputException;
 import dvp.training.session.TrainingSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -109,6 +110,11 @@ public final class PretrainCommand implements Callable<Integer> {
     int logEvery;
 
     PretrainConfig config() {
+        // milestones only act on a step schedule: given with the default cosine they would be ignored
+        var parsed = spec.commandLine().getParseResult();
+        if (parsed != null && parsed.hasMatchedOption("--lr-milestones") && !schedule.equalsIgnoreCase("steps"))
+            throw new BadInputException("--lr-milestones applies to --schedule steps only (the schedule is " + schedule
+                    + "); add --schedule steps for the x0.1 steps");
         var m = model.spec("resnet50");
         return new PretrainConfig(m, imageSize, epochs, batchSize, new OptimSpec(lr, momentum, weightDecay, false),
                 new ScheduleSpec(schedule, milestones, 0.1), queueSize, dim, temperature, margin, keyMomentum, bnSplits, shuffleKeys,

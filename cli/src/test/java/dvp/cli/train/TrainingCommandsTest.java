@@ -133,6 +133,8 @@ class TrainingCommandsTest {
                 "--queue-size 100 is not a multiple of --batch-size 64");
         assertOneLine(dvp("pretrain", "--data", "vipriors:" + dir.resolve("missing"), "--device", "cpu"), "no such folder");
         assertOneLine(dvp("pretrain", "--data", d, "--arch", "resnet51", "--device", "cpu"), "unknown architecture 'resnet51'");
+        assertOneLine(dvp("pretrain", "--data", d, "--device", "cpu", "--lr-milestones", "50"),
+                "--lr-milestones applies to --schedule steps only (the schedule is cosine)");
         assertOneLine(dvp("pretrain", "--data", "imagenet:/x", "--device", "cpu"), "unknown kind 'imagenet'");
         assertOneLine(dvp("linear-eval", "--data", d, "--device", "cpu"), "needs --pretrained");
         assertOneLine(dvp("finetune", "--data", d, "--device", "cpu", "--pretrained", dir.resolve("nope.safetensors").toString()), "no such file");
