@@ -21,6 +21,7 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -62,8 +63,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         Backend be = dvp.device().select(err);
         try (Scope scope = Scope.open("evaluate")) {
             Classifiers.Ensemble ens = Classifiers.load(eval.models, be);
-            if (!ens.classes().equals(ds.classes()) && ens.classes().size() != ds.numClasses())
-                throw new BadInputException("the model predicts " + ens.classes().size() + " classes but the " + split + " split has " + ds.numClasses());
+            checkClasses(ens, ds, split);
             EvalOptions o = eval.evalOptions(ens);
             Normalize norm = ens.input() != null ? ens.input().normalize() : splits.normalize();
             EvalResult r;
@@ -86,5 +86,18 @@ public final class EvaluateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * Model output i is scored against the split's label i, so the class lists must be the same; only
+     * a model that records no class names (a plain state dict) is trusted on the count alone.
+     */
+    static void checkClasses(Classifiers.Ensemble ens, ImageDataset ds, String split) {
+        List<String> model = ens.classes();
+        if (model.size() != ds.numClasses())
+            throw new BadInputException("the model predicts " + model.size() + " classes but the " + split + " split has " + ds.numClasses());
+        if (ens.hasClassNames() && !model.equals(ds.classes()))
+            throw new BadInputException("the model's classes are not the " + split + " split's (" + ImageDataset.firstClassDifference(model, ds.classes())
+                    + "); its predictions would be scored against other labels");
     }
 }

@@ -1,8 +1,14 @@
 package dvp.cli.train;
 
 import dvp.cli.Dvp;
+import dvp.engine.Rng;
+import dvp.engine.Scope;
 import dvp.training.data.decode.ImageWriters;
 import dvp.training.data.image.Image8;
+import dvp.training.data.transforms.Normalize;
+import dvp.training.model.InputSpec;
+import dvp.training.model.ModelExports;
+import dvp.training.model.ModelSpec;
 import dvp.training.run.Json;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -146,6 +152,19 @@ class TrainingCommandsTest {
         assertOneLine(dvp("pipeline", "--data", d, "--device", "cpu", "--queue-size", "100", "--batch-size", "64"), "--queue-size 100");
         assertOneLine(dvp("demo", "--fashion-mnist", dir.resolve("nofmnist").toString(), "--device", "cpu"), "Fashion-MNIST not found");
         assertOneLine(dvp("pretrain", "--device", "cpu"), "Missing required option: '--data");
+    }
+
+    @Test
+    void evaluatingOnASplitWithOtherClassNamesIsAnErrorNotMisalignedLabels() throws Exception {
+        ModelSpec spec = ModelSpec.of("resnet18").withSmallStem(true).withWidth(0.125).withBlocks(1, 1, 1, 1);
+        Path model = dir.resolve("other-classes.safetensors");
+        try (Scope s = Scope.open("model")) {
+            ModelExports.save(model, spec.build(3, new Rng(0)), spec, ModelExports.Kind.CLASSIFIER, List.of("cat", "dog", "eel"),
+                    InputSpec.of(16, Normalize.IMAGENET));
+        }
+        // as many classes as the split, other names: output 0 ('cat') would be scored as label 0 (n01440764)
+        assertOneLine(dvp("evaluate", model.toString(), "--data", "vipriors:" + data, "--device", "cpu", "--workers", "2"),
+                "the model's classes are not the val split's (index 0: 'cat' vs 'n01440764')");
     }
 
     @ParameterizedTest

@@ -13,15 +13,10 @@ public final class ConcatDataset implements ImageDataset {
         for (ImageDataset p : parts)
             if (!p.classes().equals(parts.getFirst().classes()))
                 throw new IllegalArgumentException("concat: class lists differ (" + p.classes().size() + " vs " + parts.getFirst().classes().size()
-                        + " classes; first difference at " + firstDifference(p.classes(), parts.getFirst().classes()) + ")");
+                        + " classes; first difference at " + ImageDataset.firstClassDifference(p.classes(), parts.getFirst().classes()) + ")");
         this.parts = List.copyOf(parts);
         starts = new int[parts.size() + 1];
         for (int i = 0; i < parts.size(); i++) starts[i + 1] = starts[i] + parts.get(i).size();
-    }
-
-    private static String firstDifference(List<String> a, List<String> b) {
-        for (int i = 0; i < Math.min(a.size(), b.size()); i++) if (!a.get(i).equals(b.get(i))) return "index " + i + ": '" + a.get(i) + "' vs '" + b.get(i) + "'";
-        return "index " + Math.min(a.size(), b.size());
     }
 
     private int part(int index) {

@@ -24,6 +24,12 @@ public interface ImageDataset {
 
     default int numClasses() { return classes().size(); }
 
+    /** Where two class lists first differ ("index 3: 'cat' vs 'dog'", or the shorter one's length), for error messages. */
+    static String firstClassDifference(List<String> a, List<String> b) {
+        for (int i = 0; i < Math.min(a.size(), b.size()); i++) if (!a.get(i).equals(b.get(i))) return "index " + i + ": '" + a.get(i) + "' vs '" + b.get(i) + "'";
+        return "index " + Math.min(a.size(), b.size());
+    }
+
     default void checkIndex(int index) {
         if (index < 0 || index >= size()) throw new IndexOutOfBoundsException("sample " + index + " of a dataset of " + size());
     }

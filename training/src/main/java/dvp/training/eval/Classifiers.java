@@ -23,7 +23,10 @@ public final class Classifiers {
     private Classifiers() {}
 
     /** The loaded members, their common classes and the input recorded with the first member (may be null). */
-    public record Ensemble(List<ResNet> models, List<ModelSpec> specs, List<String> classes, InputSpec input, List<String> origins) {}
+    public record Ensemble(List<ResNet> models, List<ModelSpec> specs, List<String> classes, InputSpec input, List<String> origins) {
+        /** Whether the models record their class names (else {@link #classes} is "0", "1", ...). */
+        public boolean hasClassNames() { return !classes.equals(numbered(classes.size())); }
+    }
 
     /**
      * Loads every source onto backend, in the scope open now (weights read in a temporary scope).

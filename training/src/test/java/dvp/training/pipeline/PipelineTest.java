@@ -111,6 +111,20 @@ class PipelineTest {
     }
 
     @Test
+    void aTestFolderWithOtherClassesIsAnErrorNotShiftedLabels() throws Exception {
+        Path root = writeFolders();
+        // test/ without "hole" (sorted index 1): ImageFolder would label hstripes 1, the model's index of hole
+        Path gone = root.resolve("test").resolve("hole");
+        try (var files = Files.list(gone)) {
+            for (Path f : files.toList()) Files.delete(f);
+        }
+        Files.delete(gone);
+        BadInputException e = assertThrows(BadInputException.class,
+                () -> new Pipeline(tiny(root), SessionOptions.defaults(), Backends.cpu(), System.err).prepare());
+        assertTrue(e.getMessage().contains("the test set's classes differ from the training set's (3 vs 4: index 1: 'hstripes' vs 'hole'"), e.getMessage());
+    }
+
+    @Test
     void missingDefaultFashionMnistSaysHowToInstallIt() {
         DataSpec d = DataSpec.fashionMnist(50, 50);
         if (Files.exists(d.root().resolve("train-images-idx3-ubyte.gz"))) {
