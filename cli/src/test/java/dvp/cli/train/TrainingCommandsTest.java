@@ -145,6 +145,8 @@ class TrainingCommandsTest {
         assertOneLine(dvp("linear-eval", "--data", d, "--device", "cpu"), "needs --pretrained");
         assertOneLine(dvp("finetune", "--data", d, "--device", "cpu", "--pretrained", dir.resolve("nope.safetensors").toString()), "no such file");
         assertOneLine(dvp("finetune", "--data", d, "--device", "cpu"), "--pretrained weights or --arch");
+        assertOneLine(dvp("finetune", "--data", d, "--device", "cpu", "--arch", "resnext50_32x4d", "--width", "0.1", "--run-dir",
+                dir.resolve("narrow").toString()), "cannot build resnext50_32x4d (width 0.1)");
         assertOneLine(dvp("distill", "--data", d, "--device", "cpu", "--pretrained", data.toString(), "--teacher-mode", "frozen"), "--teacher-mode");
         assertOneLine(dvp("evaluate", dir.resolve("nope").toString(), "--data", d, "--device", "cpu"), "no such model file");
         assertOneLine(dvp("evaluate", data.toString(), "--data", d, "--device", "cpu", "--split", "dev"), "--split");

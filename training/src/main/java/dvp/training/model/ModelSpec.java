@@ -52,12 +52,20 @@ public record ModelSpec(String arch, int inChannels, boolean smallStem, double w
         return a;
     }
 
-    /** Builds the network with a {@code numClasses}-way fc; weights drawn from rng. */
+    /**
+     * Builds the network with a {@code numClasses}-way fc; weights drawn from rng. A combination the
+     * architecture cannot build (a width so small that a ResNeXt group has no channel) is a
+     * {@link BadInputException} naming the network.
+     */
     public ResNet build(int numClasses, NormFactory norm, Rng rng) {
         ResNet.Builder b = ResNet.builder(validate()).numClasses(numClasses).inChannels(inChannels)
                 .smallStem(smallStem).widthMultiplier(widthMultiplier).norm(norm);
         if (blocks != null) b.layers(blocks.stream().mapToInt(Integer::intValue).toArray());
-        return b.build(rng);
+        try {
+            return b.build(rng);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("cannot build " + describe() + ": " + e.getMessage(), e);
+        }
     }
 
     public ResNet build(int numClasses, Rng rng) { return build(numClasses, NormFactory.batchNorm(), rng); }
