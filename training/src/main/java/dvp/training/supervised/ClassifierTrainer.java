@@ -148,6 +148,12 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
                 if (cfg.isDistill()) {
                     ModelExports.Weights tw = cfg.distill().teacher() == null ? null : ModelExports.read(cfg.distill().teacher(), backend);
                     ModelSpec tspec = tw == null ? spec : resolveSpec(null, tw);
+                    // OFD compares the stage features element by element: the stems must shrink the image alike
+                    // (otherwise the first distillation step, after the warm-up epochs, would fail on the shapes)
+                    if (tspec.smallStem() != spec.smallStem())
+                        throw new BadInputException("--teacher " + tw.origin() + " is " + tspec.describe() + " but the student is " + spec.describe()
+                                + ": with " + (spec.smallStem() ? "a small and a standard" : "a standard and a small")
+                                + " stem their stage features have different sizes, so they cannot be distilled");
                     teacher = Scope.allocatingIn(scope, () -> tspec.build(train.numClasses(), rng.fork(1)));
                     // self-distillation: the teacher starts as an exact copy of the student (fc included; the teacher's fc is unused)
                     if (tw == null) teacher.loadStateDict(model.stateDict(), LoadOptions.strict());

@@ -359,6 +359,20 @@ class ClassifierTrainerTest {
         ClassifierConfig bad = tiny(ClassifierConfig.finetune(), b -> b.pretrained = junk);
         errors.add(assertThrows(BadInputException.class, () -> new ClassifierTrainer(bad, train, val, norm, Backends.cpu(), session("e3", null, bad))));
         assertTrue(errors.getLast().getMessage().contains("junk.safetensors"), errors.getLast().getMessage());
+        // a teacher whose stem shrinks the image differently: its stage features cannot be compared with the student's
+        Path bigStem = dir.resolve("big-stem.safetensors");
+        try (Scope s = Scope.open("teacher")) {
+            ModelSpec ts = ShapesDataset.tinyModel(1).withSmallStem(false);
+            ModelExports.save(bigStem, ts.build(4, new Rng(3)), ts, ModelExports.Kind.BACKBONE, List.of(), null);
+        }
+        ClassifierConfig otherStem = tiny(ClassifierConfig.distillation(), b -> {
+            b.pretrained = backbone;
+            b.distill = DistillSpec.defaults().withTeacher(bigStem);
+        });
+        errors.add(assertThrows(BadInputException.class,
+                () -> new ClassifierTrainer(otherStem, train, val, norm, Backends.cpu(), session("e4", null, otherStem))));
+        assertTrue(errors.getLast().getMessage().contains("big-stem.safetensors is resnet18 (1-channel input, width 0.125, blocks [1, 1, 1, 1]) but the "
+                + "student is resnet18 (1-channel input, small stem, width 0.125, blocks [1, 1, 1, 1]): with a small and a standard stem"), errors.getLast().getMessage());
         for (BadInputException e : errors) assertFalse(e.getMessage().contains("\n"), e.getMessage());
         assertNotNull(errors.getFirst());
     }
