@@ -142,6 +142,13 @@ class TrainingCommandsTest {
         assertOneLine(dvp("pretrain", "--data", d, "--device", "cpu", "--lr-milestones", "50"),
                 "--lr-milestones applies to --schedule steps only (the schedule is cosine)");
         assertOneLine(dvp("pretrain", "--data", "imagenet:/x", "--device", "cpu"), "unknown kind 'imagenet'");
+        // options of another kind of data would be ignored: the run would not be the one asked for
+        // (tiny runs, so that an option ignored again fails the test in seconds, not after a long training)
+        assertOneLine(dvp(args("finetune", "--data", "folder:" + data, NET, TINY, "--image-size", 16, "--epochs", 1, "--batch-size", 8,
+                "--run-dir", dir.resolve("tv"), "--trainval")), "--trainval applies to vipriors data only, not folder");
+        assertOneLine(dvp(args("pretrain", "--data", d, NET, TINY, "--image-size", 16, "--epochs", 1, "--batch-size", 8, "--queue-size", 16,
+                "--bn-splits", 2, "--dim", 8, "--run-dir", dir.resolve("tpc"), "--train-per-class", 10)),
+                "--train-per-class applies to fashion-mnist data only, not vipriors");
         assertOneLine(dvp("linear-eval", "--data", d, "--device", "cpu"), "needs --pretrained");
         assertOneLine(dvp("finetune", "--data", d, "--device", "cpu", "--pretrained", dir.resolve("nope.safetensors").toString()), "no such file");
         assertOneLine(dvp("finetune", "--data", d, "--device", "cpu"), "--pretrained weights or --arch");
