@@ -16,18 +16,29 @@ import os
 
 ROWS = [12, 8, 6, 4, 2]
 VECS = [2, 1]
-# Heights with an acc variant. k12x2acc is left out on purpose: with 24 accumulators loaded from memory
-# it is too big for C1 ("out of virtual registers"), and a kernel C1 cannot compile may sit in the
-# interpreter for seconds (observed: 2 s per convolution) before C2 takes it. Sgemm runs a 12-row acc
-# tile as two 6-row halves instead; acc kernels therefore take the A panel's row stride `as`.
+# Heights with an acc variant that loads its accumulators from the segment. A 12-row one is too big for
+# C1 ("out of virtual registers in linear scan": 24 inlined segment loads), and a kernel C1 cannot
+# compile sits in the interpreter for seconds (observed: 2 s per convolution) before C2 takes it.
+# So 12-row tiles get "tile" acc kernels (TILE_ACC_ROWS) that load their accumulators from a small heap
+# array the caller filled with the C tile (array loads are light enough for C1) and store into the
+# segment like the others. acc kernels take the A panel's row stride `as` (a tile may be run as halves).
 ACC_ROWS = [8, 6, 4, 2]
+TILE_ACC_ROWS = [12]
 
 
-def kernel(mr, nv, acc):
+def kernel(mr, nv, acc, tile=False):
     extra = ", int as" if acc else ""
-    out = [f"    static void k{mr}x{nv}{'acc' if acc else ''}(float[] a, int ao{extra}, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {{"]
+    if tile:
+        out = [f"    static void k{mr}x{nv}acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t, MemorySegment c, long at, long ld) {{"]
+    else:
+        out = [f"    static void k{mr}x{nv}{'acc' if acc else ''}(float[] a, int ao{extra}, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {{"]
     for i in range(mr):
-        init = (lambda v: f"FloatVector.fromMemorySegment(S, c, at + {i} * ld{' + 4L * L' if v else ''}, NO)") if acc else (lambda v: "FloatVector.zero(S)")
+        if tile:
+            init = lambda v: f"FloatVector.fromArray(S, t, {i} * NR{' + L' if v else ''})"
+        elif acc:
+            init = lambda v: f"FloatVector.fromMemorySegment(S, c, at + {i} * ld{' + 4L * L' if v else ''}, NO)"
+        else:
+            init = lambda v: "FloatVector.zero(S)"
         out.append("        FloatVector " + ", ".join(f"c{i}_{v} = {init(v)}" for v in range(nv)) + ";")
     out.append("        for (int k = 0; k < kc; k++) {")
     out.append(f"            int ak = ao + k * {'as' if acc else mr}, bk = bo + k * NR;")
@@ -88,11 +99,35 @@ def main():
         "        return " + " || ".join(f"mr == {r}" for r in ACC_ROWS) + ";",
         "    }",
         "",
+        "    /** Whether mr-row kernels have a tile acc variant ({@link #runTileAcc}: " + ", ".join(map(str, TILE_ACC_ROWS)) + "). */",
+        "    static boolean hasTileAcc(int mr) {",
+        "        return " + " || ".join(f"mr == {r}" for r in TILE_ACC_ROWS) + ";",
+        "    }",
+        "",
+        "    /**",
+        "     * Runs the tile acc kernel for an mr-row, nv-vector tile: accumulators start from t (row r at",
+        "     * t[r*NR ..], which the caller filled with the tile's current C values), the result goes to row r",
+        "     * at byte at + r*ld of segment c.",
+        "     */",
+        "    static void runTileAcc(int mr, int nv, float[] a, int ao, int as, float[] b, int bo, int kc, float[] t, MemorySegment c, long at, long ld) {",
+        "        switch (mr * 8 + nv * 2) {",
+    ]
+    for mr in TILE_ACC_ROWS:
+        for nv in VECS:
+            body.append(f"            case {mr * 8 + nv * 2} -> k{mr}x{nv}acc(a, ao, as, b, bo, kc, t, c, at, ld);")
+    body += [
+        "            default -> throw new IllegalArgumentException(\"sgemm: no \" + mr + \"x\" + nv + \" tile acc kernel\");",
+        "        }",
+        "    }",
+        "",
     ]
     for mr in ROWS:
         for nv in VECS:
             for acc in ((False, True) if mr in ACC_ROWS else (False,)):
                 body.append(kernel(mr, nv, acc))
+                body.append("")
+            if mr in TILE_ACC_ROWS:
+                body.append(kernel(mr, nv, True, tile=True))
                 body.append("")
     body[-1] = "}"
     root = os.path.join(os.path.dirname(__file__), "..", "java", "dvp", "engine", "cpu", "SgemmKernels.java")

@@ -197,6 +197,8 @@ public final class Sgemm {
         float[] a = new float[0], b = new float[0];
         /** Off-heap and 64-byte aligned: a heap array's vector stores would straddle cache lines. */
         final MemorySegment tile = Arena.ofAuto().allocate(12L * NR * 4, 64);
+        /** The C tile a 12-row acc kernel starts from (see runTile). */
+        final float[] accTile = new float[12 * NR];
 
         float[] a(int size) { return a.length >= size ? a : (a = new float[size]); }
 
@@ -215,6 +217,7 @@ public final class Sgemm {
                                      float beta, View c, int p0, int p1, int nLo, int nHi) {
         Workspace ws = WORKSPACE.get();
         MemorySegment tile = ws.tile;
+        float[] accTile = ws.accTile;
         int mPad = ceilDiv(m, mr) * mr, slabPanels = MC / mr;
         // column block: the C block (rows x cols) and the B block (kc x cols) should both stay in L2
         int blockCols = (int) Math.min((long) C_BLOCK / ((long) (p1 - p0) * mr), (long) B_BLOCK / depthChunk(k));
@@ -253,14 +256,14 @@ public final class Sgemm {
                             if (alpha == 1f && (!first || beta == 0f)) {
                                 // C = chunk sum (first chunk) or C + chunk products (later chunks), by the kernel itself;
                                 // a partial or split tile goes through the scratch tile with the same arithmetic
-                                if (whole) runTile(mr, nv, !first, ap, ao, bp, bo, kc, c.seg(), cAt, c.rowStride() * 4);
+                                if (whole) runTile(mr, nv, !first, ap, ao, bp, bo, kc, c.seg(), cAt, c.rowStride() * 4, accTile);
                                 else {
                                     if (!first) tileFromC(tile, rows, cols, c, i0, j0);
-                                    runTile(mr, nv, !first, ap, ao, bp, bo, kc, tile, 0, NR * 4L);
+                                    runTile(mr, nv, !first, ap, ao, bp, bo, kc, tile, 0, NR * 4L, accTile);
                                     storeTile(tile, rows, cols, c, i0, j0, 1f, 0f, true);
                                 }
                             } else {
-                                runTile(mr, nv, false, ap, ao, bp, bo, kc, tile, 0, NR * 4L);
+                                runTile(mr, nv, false, ap, ao, bp, bo, kc, tile, 0, NR * 4L, accTile);
                                 storeTile(tile, rows, cols, c, i0, j0, alpha, beta, first);
                             }
                         }
@@ -270,11 +273,20 @@ public final class Sgemm {
         }
     }
 
-    /** One tile by the kernels; an acc tile without an acc kernel of its height runs as two halves. */
+    /**
+     * One tile by the kernels. An acc tile of a height whose kernel cannot load C itself (12 rows, see
+     * {@link SgemmKernels#hasTileAcc}) starts from a copy of the C tile in the heap array accTile;
+     * any other height without an acc kernel runs as two halves.
+     */
     private static void runTile(int mr, int nv, boolean acc, float[] ap, int ao, float[] bp, int bo, int kc,
-                                MemorySegment c, long at, long ld) {
+                                MemorySegment c, long at, long ld, float[] accTile) {
         if (!acc || SgemmKernels.hasAcc(mr)) {
             SgemmKernels.run(mr, nv, acc, ap, ao, mr, bp, bo, kc, c, at, ld);
+        } else if (SgemmKernels.hasTileAcc(mr)) {
+            for (int r = 0; r < mr; r++)
+                for (int v = 0; v < nv; v++)
+                    FloatVector.fromMemorySegment(S, c, at + r * ld + 4L * v * L, NO).intoArray(accTile, r * NR + v * L);
+            SgemmKernels.runTileAcc(mr, nv, ap, ao, mr, bp, bo, kc, accTile, c, at, ld);
         } else {
             int half = mr / 2;
             SgemmKernels.run(half, nv, true, ap, ao, mr, bp, bo, kc, c, at, ld);

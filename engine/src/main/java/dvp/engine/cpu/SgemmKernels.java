@@ -51,6 +51,24 @@ final class SgemmKernels {
         return mr == 8 || mr == 6 || mr == 4 || mr == 2;
     }
 
+    /** Whether mr-row kernels have a tile acc variant ({@link #runTileAcc}: 12). */
+    static boolean hasTileAcc(int mr) {
+        return mr == 12;
+    }
+
+    /**
+     * Runs the tile acc kernel for an mr-row, nv-vector tile: accumulators start from t (row r at
+     * t[r*NR ..], which the caller filled with the tile's current C values), the result goes to row r
+     * at byte at + r*ld of segment c.
+     */
+    static void runTileAcc(int mr, int nv, float[] a, int ao, int as, float[] b, int bo, int kc, float[] t, MemorySegment c, long at, long ld) {
+        switch (mr * 8 + nv * 2) {
+            case 100 -> k12x2acc(a, ao, as, b, bo, kc, t, c, at, ld);
+            case 98 -> k12x1acc(a, ao, as, b, bo, kc, t, c, at, ld);
+            default -> throw new IllegalArgumentException("sgemm: no " + mr + "x" + nv + " tile acc kernel");
+        }
+    }
+
     static void k12x2(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.zero(S), c0_1 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S), c1_1 = FloatVector.zero(S);
@@ -95,6 +113,50 @@ final class SgemmKernels {
         c11_0.intoMemorySegment(c, at + 11 * ld, NO); c11_1.intoMemorySegment(c, at + 11 * ld + 4L * L, NO);
     }
 
+    static void k12x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t, MemorySegment c, long at, long ld) {
+        FloatVector c0_0 = FloatVector.fromArray(S, t, 0 * NR), c0_1 = FloatVector.fromArray(S, t, 0 * NR + L);
+        FloatVector c1_0 = FloatVector.fromArray(S, t, 1 * NR), c1_1 = FloatVector.fromArray(S, t, 1 * NR + L);
+        FloatVector c2_0 = FloatVector.fromArray(S, t, 2 * NR), c2_1 = FloatVector.fromArray(S, t, 2 * NR + L);
+        FloatVector c3_0 = FloatVector.fromArray(S, t, 3 * NR), c3_1 = FloatVector.fromArray(S, t, 3 * NR + L);
+        FloatVector c4_0 = FloatVector.fromArray(S, t, 4 * NR), c4_1 = FloatVector.fromArray(S, t, 4 * NR + L);
+        FloatVector c5_0 = FloatVector.fromArray(S, t, 5 * NR), c5_1 = FloatVector.fromArray(S, t, 5 * NR + L);
+        FloatVector c6_0 = FloatVector.fromArray(S, t, 6 * NR), c6_1 = FloatVector.fromArray(S, t, 6 * NR + L);
+        FloatVector c7_0 = FloatVector.fromArray(S, t, 7 * NR), c7_1 = FloatVector.fromArray(S, t, 7 * NR + L);
+        FloatVector c8_0 = FloatVector.fromArray(S, t, 8 * NR), c8_1 = FloatVector.fromArray(S, t, 8 * NR + L);
+        FloatVector c9_0 = FloatVector.fromArray(S, t, 9 * NR), c9_1 = FloatVector.fromArray(S, t, 9 * NR + L);
+        FloatVector c10_0 = FloatVector.fromArray(S, t, 10 * NR), c10_1 = FloatVector.fromArray(S, t, 10 * NR + L);
+        FloatVector c11_0 = FloatVector.fromArray(S, t, 11 * NR), c11_1 = FloatVector.fromArray(S, t, 11 * NR + L);
+        for (int k = 0; k < kc; k++) {
+            int ak = ao + k * as, bk = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk);
+            FloatVector b1 = FloatVector.fromArray(S, b, bk + L);
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); c1_1 = x.fma(b1, c1_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); c2_1 = x.fma(b1, c2_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); c3_1 = x.fma(b1, c3_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); c4_1 = x.fma(b1, c4_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); c5_1 = x.fma(b1, c5_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 6]); c6_0 = x.fma(b0, c6_0); c6_1 = x.fma(b1, c6_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 7]); c7_0 = x.fma(b0, c7_0); c7_1 = x.fma(b1, c7_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 8]); c8_0 = x.fma(b0, c8_0); c8_1 = x.fma(b1, c8_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 9]); c9_0 = x.fma(b0, c9_0); c9_1 = x.fma(b1, c9_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 10]); c10_0 = x.fma(b0, c10_0); c10_1 = x.fma(b1, c10_1); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 11]); c11_0 = x.fma(b0, c11_0); c11_1 = x.fma(b1, c11_1); }
+        }
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
+        c4_0.intoMemorySegment(c, at + 4 * ld, NO); c4_1.intoMemorySegment(c, at + 4 * ld + 4L * L, NO);
+        c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
+        c6_0.intoMemorySegment(c, at + 6 * ld, NO); c6_1.intoMemorySegment(c, at + 6 * ld + 4L * L, NO);
+        c7_0.intoMemorySegment(c, at + 7 * ld, NO); c7_1.intoMemorySegment(c, at + 7 * ld + 4L * L, NO);
+        c8_0.intoMemorySegment(c, at + 8 * ld, NO); c8_1.intoMemorySegment(c, at + 8 * ld + 4L * L, NO);
+        c9_0.intoMemorySegment(c, at + 9 * ld, NO); c9_1.intoMemorySegment(c, at + 9 * ld + 4L * L, NO);
+        c10_0.intoMemorySegment(c, at + 10 * ld, NO); c10_1.intoMemorySegment(c, at + 10 * ld + 4L * L, NO);
+        c11_0.intoMemorySegment(c, at + 11 * ld, NO); c11_1.intoMemorySegment(c, at + 11 * ld + 4L * L, NO);
+    }
+
     static void k12x1(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
         FloatVector c0_0 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S);
@@ -110,6 +172,49 @@ final class SgemmKernels {
         FloatVector c11_0 = FloatVector.zero(S);
         for (int k = 0; k < kc; k++) {
             int ak = ao + k * 12, bk = bo + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk);
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 6]); c6_0 = x.fma(b0, c6_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 7]); c7_0 = x.fma(b0, c7_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 8]); c8_0 = x.fma(b0, c8_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 9]); c9_0 = x.fma(b0, c9_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 10]); c10_0 = x.fma(b0, c10_0); }
+            { FloatVector x = FloatVector.broadcast(S, a[ak + 11]); c11_0 = x.fma(b0, c11_0); }
+        }
+        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
+        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
+        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
+        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
+        c4_0.intoMemorySegment(c, at + 4 * ld, NO);
+        c5_0.intoMemorySegment(c, at + 5 * ld, NO);
+        c6_0.intoMemorySegment(c, at + 6 * ld, NO);
+        c7_0.intoMemorySegment(c, at + 7 * ld, NO);
+        c8_0.intoMemorySegment(c, at + 8 * ld, NO);
+        c9_0.intoMemorySegment(c, at + 9 * ld, NO);
+        c10_0.intoMemorySegment(c, at + 10 * ld, NO);
+        c11_0.intoMemorySegment(c, at + 11 * ld, NO);
+    }
+
+    static void k12x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t, MemorySegment c, long at, long ld) {
+        FloatVector c0_0 = FloatVector.fromArray(S, t, 0 * NR);
+        FloatVector c1_0 = FloatVector.fromArray(S, t, 1 * NR);
+        FloatVector c2_0 = FloatVector.fromArray(S, t, 2 * NR);
+        FloatVector c3_0 = FloatVector.fromArray(S, t, 3 * NR);
+        FloatVector c4_0 = FloatVector.fromArray(S, t, 4 * NR);
+        FloatVector c5_0 = FloatVector.fromArray(S, t, 5 * NR);
+        FloatVector c6_0 = FloatVector.fromArray(S, t, 6 * NR);
+        FloatVector c7_0 = FloatVector.fromArray(S, t, 7 * NR);
+        FloatVector c8_0 = FloatVector.fromArray(S, t, 8 * NR);
+        FloatVector c9_0 = FloatVector.fromArray(S, t, 9 * NR);
+        FloatVector c10_0 = FloatVector.fromArray(S, t, 10 * NR);
+        FloatVector c11_0 = FloatVector.fromArray(S, t, 11 * NR);
+        for (int k = 0; k < kc; k++) {
+            int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }
