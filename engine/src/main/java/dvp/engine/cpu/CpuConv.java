@@ -16,8 +16,9 @@ import java.lang.foreign.ValueLayout;
  *       1x1/stride-1 conv reads x directly as the B matrix.</li>
  *   <li>backward-data, stride 1: the forward conv of dy with the flipped, transposed kernel and padding
  *       k-1-p. Other strides: GEMM into a column buffer (a chunk of images at a time), then col2im.</li>
- *   <li>backward-filter: dW_g[o, (ky,kx,c)] = dy^T @ im2row(x) over all images and positions, with x and
- *       dy first made channels-last so both operands pack by vector copies ({@link Im2rowPanels}).</li>
+ *   <li>backward-filter: dW_g[o, (ky,kx,c)] = dy @ im2row(x) over all images and positions, with x first
+ *       made channels-last so its panels pack by vector copies ({@link Im2rowPanels}); dy's rows are read
+ *       in place (contiguous runs per image).</li>
  * </ul>
  * Every output element is summed in an order fixed by the shapes alone (see {@link Sgemm}), and
  * col2im gives each input plane to one thread that adds taps in a fixed order: results are the same
@@ -142,14 +143,13 @@ final class CpuConv {
         Geometry g = Geometry.of(x.shape(), dw.shape(), spec);
         int k = g.colRows(), hwOut = g.colCols(), depth = g.n() * hwOut, taps = g.kh() * g.kw();
         float[] xhwc = Scratch.get(0, (long) g.n() * g.ci() * g.h() * g.w());
-        float[] dyhwc = Scratch.get(1, (long) depth * g.co());
         float[] dwr = Scratch.get(2, (long) g.co() * k);
         Transpose.batched(Mem.seg(x), x.offset(), g.n(), g.ci(), g.h() * g.w(), xhwc, 0);
-        Transpose.batched(Mem.seg(dy), dy.offset(), g.n(), g.co(), hwOut, dyhwc, 0);
-        MemorySegment dyhwcSeg = MemorySegment.ofArray(dyhwc), dwrSeg = MemorySegment.ofArray(dwr);
+        MemorySegment dySeg = Mem.seg(dy), dwrSeg = MemorySegment.ofArray(dwr);
         for (int gr = 0; gr < g.groups(); gr++) {
-            // op(A)[o, (n,p)] = dyhwc[(n,p), gr*cog + o]: the transpose of a row-major [depth, Co] matrix
-            Sgemm.View a = Sgemm.View.rowMajor(dyhwcSeg, (long) gr * g.cog(), g.co()).transposed();
+            // op(A)[o, (n,p)] = dy[n, gr*cog + o, p]: rows of dy's planes, one column block per image
+            // (packed by contiguous row reads, so dy needs no channels-last copy)
+            Sgemm.View a = Sgemm.View.batched(dySeg, dy.offset() + (long) gr * g.cog() * hwOut, hwOut, hwOut, (long) g.co() * hwOut);
             Sgemm.View c = Sgemm.View.rowMajor(dwrSeg, (long) gr * g.cog() * k, k);
             Sgemm.gemm(g.cog(), k, depth, 1f, Sgemm.packerA(a), new Im2rowPanels(xhwc, g, gr * g.cig()), 0f, c, Parallel.threads());
         }

@@ -387,9 +387,17 @@ public final class Sgemm {
             MemorySegment seg = v.seg();
             for (int r = 0; r < rows; r++) {
                 long rowAt = v.off() + (long) (i0 + r) * v.rowStride();
-                if (v.colStride() == 1 && v.blockCols() == Integer.MAX_VALUE) {
-                    long at = (rowAt + k0) * 4;
-                    for (int kk = 0; kk < kc; kk++) dst[off + kk * mr + r] = seg.get(F, at + 4L * kk);
+                if (v.colStride() == 1) {
+                    // contiguous runs of a row (one per column block, e.g. one image of a batched conv view)
+                    int done = 0;
+                    while (done < kc) {
+                        int col = k0 + done;
+                        int run = v.blockCols() == Integer.MAX_VALUE ? kc - done : Math.min(kc - done, v.blockCols() - col % v.blockCols());
+                        long at = (rowAt + v.colIndex(col)) * 4;
+                        int d = off + done * mr + r;
+                        for (int t = 0; t < run; t++) dst[d + t * mr] = seg.get(F, at + 4L * t);
+                        done += run;
+                    }
                 } else {
                     for (int kk = 0; kk < kc; kk++) dst[off + kk * mr + r] = seg.get(F, (rowAt + v.colIndex(k0 + kk)) * 4);
                 }
