@@ -46,6 +46,10 @@ final class Im2rowPanels implements Sgemm.PackB {
             done += len;
         }
         int n = k0 / hw, pos = k0 % hw, oy = pos / g.wo(), ox = pos % g.wo();
+        if (runs == 1 && cols == NR && rC[0] + NR <= cig) {
+            packOneTap(kc, n, oy, ox, rKy[0], rKx[0], rC[0], dst, off);
+            return;
+        }
         for (int kk = 0; kk < kc; kk++) {
             int o = off + kk * NR;
             int ix0 = ox * g.sw() - g.pw();
@@ -75,6 +79,30 @@ final class Im2rowPanels implements Sgemm.PackB {
             if (++ox == g.wo()) {
                 ox = 0;
                 if (++oy == g.ho()) { oy = 0; n++; }
+            }
+        }
+    }
+
+    /**
+     * The common case (a group's channels a multiple of NR): the whole panel is NR channels
+     * [cs, cs+NR) of one tap (ky, kx), so each row is one contiguous NR-float copy, or zeros where the
+     * tap falls into the padding. Rows start at (n, oy, ox).
+     */
+    private void packOneTap(int kc, int n, int oy, int ox, int ky, int kx, int cs, float[] dst, int off) {
+        int ci = g.ci(), h = g.h(), w = g.w(), wo = g.wo(), ho = g.ho(), sh = g.sh(), sw = g.sw();
+        int chan = c0 + cs;
+        FloatVector zero = FloatVector.zero(S);
+        for (int kk = 0, d = off; kk < kc; kk++, d += NR) {
+            int iy = oy * sh - g.ph() + ky, ix = ox * sw - g.pw() + kx;
+            if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+                int src = ((n * h + iy) * w + ix) * ci + chan;
+                for (int t = 0; t < NR; t += L) FloatVector.fromArray(S, xhwc, src + t).intoArray(dst, d + t);
+            } else {
+                for (int t = 0; t < NR; t += L) zero.intoArray(dst, d + t);
+            }
+            if (++ox == wo) {
+                ox = 0;
+                if (++oy == ho) { oy = 0; n++; }
             }
         }
     }

@@ -40,7 +40,10 @@ class CpuConvTest {
             "2, 33, 17, 15, 35, 3, 3, 1, 1, 1",
             // several depth chunks: K = 121*9 in forward, N*Ho*Wo = 1536 in backward-filter
             "2, 121, 5, 5, 13, 3, 3, 1, 1, 1",
-            "6, 5, 16, 16, 7, 3, 3, 1, 1, 1"})
+            "6, 5, 16, 16, 7, 3, 3, 1, 1, 1",
+            // group channels a multiple of the B panel width (16 or 32 floats): one-tap im2row panels
+            "2, 64, 6, 5, 12, 3, 3, 1, 1, 1",
+            "2, 64, 7, 7, 16, 3, 3, 2, 1, 2"})
     void allPassesMatchTheDirectConvolution(int n, int ci, int h, int w, int co, int kh, int kw, int stride, int pad, int groups) {
         NaiveReferences.Conv g = new NaiveReferences.Conv(n, ci, h, w, co, kh, kw, stride, pad, groups);
         float[] x = rng.normal(g.xSize(), 0, 1), wt = rng.normal(g.wSize(), 0, 1), dy = rng.normal(g.ySize(), 0, 1);
