@@ -5,6 +5,7 @@ import dvp.engine.spi.ConvSpec;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.function.IntFunction;
 
 /**
  * Convolution as GEMMs whose panels are packed straight from the images (no column matrix in memory),
@@ -55,43 +56,59 @@ final class CpuConv {
 
     /** y = conv(x, w) for geometry g; segments with element offsets. */
     private static void forward(Geometry g, MemorySegment x, long xOff, MemorySegment w, long wOff, MemorySegment y, long yOff) {
+        int k = g.colRows();
+        forward(g, x, xOff, gr -> Sgemm.packerA(Sgemm.View.rowMajor(w, wOff + (long) gr * g.cog() * k, k)), y, yOff);
+    }
+
+    /** y = conv(x, W) where weights.apply(group) packs that group's W_g [cog, (c, ky, kx)]. */
+    private static void forward(Geometry g, MemorySegment x, long xOff, IntFunction<Sgemm.PackA> weights, MemorySegment y, long yOff) {
         int k = g.colRows(), hwOut = g.colCols();
         for (int gr = 0; gr < g.groups(); gr++) {
-            Sgemm.View a = Sgemm.View.rowMajor(w, wOff + (long) gr * g.cog() * k, k);
             Sgemm.PackB b = g.isPointwise()
                     ? Sgemm.packerB(Sgemm.View.batched(x, xOff + (long) gr * g.cig() * hwOut, hwOut, hwOut, (long) g.ci() * hwOut))
                     : new Im2colPanels(x, xOff, g, gr * g.cig());
             Sgemm.View c = Sgemm.View.batched(y, yOff + (long) gr * g.cog() * hwOut, hwOut, hwOut, (long) g.co() * hwOut);
-            Sgemm.gemm(g.cog(), g.n() * hwOut, k, 1f, Sgemm.packerA(a), b, 0f, c, Parallel.threads());
+            Sgemm.gemm(g.cog(), g.n() * hwOut, k, 1f, weights.apply(gr), b, 0f, c, Parallel.threads());
         }
     }
 
     static void backwardData(Tensor dy, Tensor w, Tensor dx, ConvSpec spec) {
         Geometry g = Geometry.of(dx.shape(), w.shape(), spec);
         if (g.sh() == 1 && g.sw() == 1 && g.ph() <= g.kh() - 1 && g.pw() <= g.kw() - 1) {
-            // dx[c, i] = sum_{o,t} w[o, c, t] dy[o, i + p - t]: a stride-1 conv of dy with w flipped and transposed
-            float[] wf = Scratch.get(3, (long) g.co() * g.colRows());
-            flipTransposed(g, Mem.seg(w), w.offset(), wf);
+            // dx[c, i] = sum_{o,t} w[o, c, t] dy[o, i + p - t]: a stride-1 conv of dy with w flipped and
+            // transposed, packed straight from w (no flipped copy)
             Geometry f = Geometry.of(new int[]{g.n(), g.co(), g.ho(), g.wo()}, new int[]{g.ci(), g.cog(), g.kh(), g.kw()},
                     new ConvSpec(1, 1, g.kh() - 1 - g.ph(), g.kw() - 1 - g.pw(), g.groups()));
-            forward(f, Mem.seg(dy), dy.offset(), MemorySegment.ofArray(wf), 0, Mem.seg(dx), dx.offset());
+            MemorySegment ws = Mem.seg(w);
+            forward(f, Mem.seg(dy), dy.offset(), gr -> flippedTransposed(g, ws, w.offset(), gr), Mem.seg(dx), dx.offset());
         } else {
             backwardDataCol2im(g, Mem.seg(dy), dy.offset(), Mem.seg(w), w.offset(), Mem.seg(dx), dx.offset());
         }
     }
 
-    /** wf[gr*cig + c, o, ky, kx] = w[gr*cog + o, c, kh-1-ky, kw-1-kx]. */
-    private static void flipTransposed(Geometry g, MemorySegment w, long wOff, float[] wf) {
-        int taps = g.kh() * g.kw(), size = g.co() * g.cig() * taps;
-        float[] src = new float[size];
-        MemorySegment.copy(w, F, wOff * 4, src, 0, size);
-        for (int gr = 0; gr < g.groups(); gr++)
-            for (int o = 0; o < g.cog(); o++)
-                for (int c = 0; c < g.cig(); c++) {
-                    int from = ((gr * g.cog() + o) * g.cig() + c) * taps;
-                    int to = ((gr * g.cig() + c) * g.cog() + o) * taps;
-                    for (int t = 0; t < taps; t++) wf[to + taps - 1 - t] = src[from + t];
+    /**
+     * Panels of group gr's flipped, transposed kernel, read straight from w [Co, cig, kh, kw]:
+     * op(A)[c, (o, ky, kx)] = w[gr*cog + o, c, kh-1-ky, kw-1-kx] (packed once per GEMM, so no copy).
+     */
+    private static Sgemm.PackA flippedTransposed(Geometry g, MemorySegment w, long wOff, int gr) {
+        int taps = g.kh() * g.kw();
+        long oStride = (long) g.cig() * taps, base = wOff + (long) gr * g.cog() * oStride;
+        return (i0, rows, k0, kc, mr, dst, off) -> {
+            // for each o the panel's rows are one contiguous block w[o, i0 .. i0+rows, :]: copy it, then scatter
+            float[] block = new float[rows * taps];
+            int o = -1;
+            for (int kk = 0, t = k0 % taps; kk < kc; kk++) {
+                int oo = (k0 + kk) / taps;
+                if (oo != o) {
+                    o = oo;
+                    MemorySegment.copy(w, F, (base + o * oStride + (long) i0 * taps) * 4, block, 0, block.length);
                 }
+                int d = off + kk * mr, src = taps - 1 - t, r = 0;
+                for (; r < rows; r++) dst[d + r] = block[r * taps + src];
+                for (; r < mr; r++) dst[d + r] = 0f;
+                if (++t == taps) t = 0;
+            }
+        };
     }
 
     /** dcol = W_g^T @ dy_g for a chunk of images, then each input plane gathers its taps (col2im). */
