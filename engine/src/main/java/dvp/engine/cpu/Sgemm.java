@@ -332,7 +332,13 @@ public final class Sgemm {
         MemorySegment seg = c.seg();
         for (int r = 0; r < rows; r++) {
             long rowAt = c.off() + (long) (i0 + r) * c.rowStride();
-            for (int x = 0; x < cols; x++) t.set(F, 4L * (r * NR + x), seg.get(F, (rowAt + c.colIndex(j0 + x)) * 4));
+            int done = 0;
+            while (done < cols) { // contiguous runs of C's row (one per column block)
+                int j = j0 + done;
+                int run = c.blockCols() == Integer.MAX_VALUE ? cols - done : Math.min(cols - done, c.blockCols() - j % c.blockCols());
+                MemorySegment.copy(seg, (rowAt + c.colIndex(j)) * 4, t, 4L * (r * NR + done), 4L * run);
+                done += run;
+            }
         }
     }
 
