@@ -12,17 +12,8 @@ cd "$(dirname "$0")/../.."
 start=$(date +%s)
 # shellcheck disable=SC1091
 source .device/env.sh > "$out/env.txt" 2>&1
-# NVIDIA's pip wheels (PyTorch's cuBLAS/cuDNN) live in site-packages: put them on the loader path too
-pylibs=$(python3 - <<'PY' 2>/dev/null
-import glob, os, sys
-dirs = []
-for p in sys.path:
-    for sub in ("nvidia/cu13/lib", "nvidia/cublas/lib", "nvidia/cudnn/lib"):
-        dirs += [d for d in glob.glob(os.path.join(p, sub)) if os.path.isdir(d)]
-print(":".join(dict.fromkeys(dirs)))
-PY
-)
-[ -n "$pylibs" ] && export LD_LIBRARY_PATH="$pylibs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# shellcheck disable=SC1091
+source bench/gpu/pip-cuda-libs.sh
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >> "$out/env.txt"
 
 CP=.device/dvp.jar

@@ -4,6 +4,7 @@ import dvp.cli.Dvp;
 import dvp.cli.ExitCodes;
 import dvp.cli.HelpAppendix;
 import dvp.engine.spi.Backend;
+import dvp.training.perf.BenchReport;
 import dvp.training.perf.BenchRun;
 import dvp.training.perf.Compare;
 import dvp.training.perf.Scenarios;
@@ -22,7 +23,7 @@ import java.util.concurrent.Callable;
  * {@code dvp bench}: timed scenarios (warm-up, medians, spread) written as a results file; {@code
  * dvp bench compare A.json B.json} prints the ratio of every figure. See {@link BenchRun}.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = BenchCommand.CompareCommand.class,
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchCommand.CompareCommand.class, BenchCommand.ReportCommand.class},
         description = {"Times scenarios: per workload warm-up runs then timed samples (device events on a GPU, wall time on the CPU), "
                 + "reported as median ms with the IQR, img/s, GFLOP/s and GB/s (FLOPs and bytes from shapes) and their %% of this "
                 + "device's measured ceilings; optionally written as a results JSON file for 'dvp bench compare'.", "",
@@ -90,6 +91,47 @@ public final class BenchCommand implements Callable<Integer>, HelpAppendix {
         @Override
         public Integer call() throws Exception {
             Compare.print(a, b, spec.commandLine().getOut());
+            return ExitCodes.OK;
+        }
+    }
+
+    /** {@code dvp bench report --ours L=FILES --baseline L=FILES ... --out DIR}. */
+    @Command(name = "report", mixinStandardHelpOptions = true,
+            description = {"Puts series of results files side by side (ours in one or more modes; baselines such as "
+                    + "bench/pytorch/gpu_baselines.py's): writes DIR/table.md (each workload's median per series, how many "
+                    + "times better each of ours is than each baseline, per-scenario geometric means, settings that differ, "
+                    + "scenarios not measured), DIR/chart.png (bar chart: speed relative to the reference baseline) and "
+                    + "DIR/chart.csv. Missing or unreadable files are reported in the table, not fatal.", ""},
+            footerHeading = "%n",
+            footer = {"Example: dvp bench report --out cmp --ours 'dvp fp32=ours/' --baseline 'torch eager fp32=torch-fp32.json' "
+                    + "--baseline 'torch amp bf16=torch-amp.json'"})
+    static final class ReportCommand implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--ours", paramLabel = "LABEL=FILE[,FILE...]", required = true,
+                description = "A series of ours: its label and results files (or folders of *.json). Repeatable.")
+        List<String> ours = new ArrayList<>();
+
+        @Option(names = "--baseline", paramLabel = "LABEL=FILE[,FILE...]", required = true,
+                description = "A baseline series; the first is the chart's reference. Repeatable.")
+        List<String> baselines = new ArrayList<>();
+
+        @Option(names = "--out", paramLabel = "DIR", required = true, description = "Folder for table.md, chart.png, chart.csv.")
+        Path out;
+
+        @Option(names = "--title", paramLabel = "TEXT", defaultValue = "dvp vs baselines", description = "Title of table and chart.")
+        String title;
+
+        @Option(names = "--note", paramLabel = "TEXT", description = "A line for the top of table.md (repeatable).")
+        List<String> notes = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            List<BenchReport.Series> series = new ArrayList<>();
+            for (String o : ours) series.add(BenchReport.Series.parse(o, true));
+            for (String b : baselines) series.add(BenchReport.Series.parse(b, false));
+            BenchReport.write(series, out, title, notes, spec.commandLine().getOut());
             return ExitCodes.OK;
         }
     }

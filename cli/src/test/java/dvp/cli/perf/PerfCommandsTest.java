@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
-/** dvp profile, dvp bench, dvp bench compare and the NVTX doctor line, run in-process. */
+/** dvp profile, dvp bench, dvp bench compare / report and the NVTX doctor line, run in-process. */
 class PerfCommandsTest {
     record Run(int code, String out, String err) {}
 
@@ -75,6 +75,12 @@ class PerfCommandsTest {
         Run c = dvp("bench", "compare", a.toString(), a.toString());
         assertEquals(ExitCodes.OK, c.code(), c.out() + c.err());
         assertTrue(c.out().contains("gemm / matmul M=16 N=16 K=16/time") && c.out().contains("1.000") && c.out().contains("within spread"), c.out());
+        Run rep = dvp("bench", "report", "--out", dir.resolve("rep").toString(), "--ours", "ours=" + a, "--baseline", "base=" + a,
+                "--note", "a note");
+        assertEquals(ExitCodes.OK, rep.code(), rep.out() + rep.err());
+        String md = Files.readString(dir.resolve("rep/table.md"));
+        assertTrue(md.contains("- a note") && md.contains("| gemm | matmul M=16 N=16 K=16/time | ms |") && md.contains("| ~1.00× |"), md);
+        assertTrue(Files.size(dir.resolve("rep/chart.png")) > 1000, rep.out());
     }
 
     @Test
@@ -93,6 +99,8 @@ class PerfCommandsTest {
                 {"bench", "compare", dir.resolve("missing.json").toString(), corrupt.toString()}, {"no such file or directory: " + dir.resolve("missing.json")},
                 {"bench", "compare", corrupt.toString(), corrupt.toString()}, {corrupt + ": not valid JSON"},
                 {"bench", "compare", corrupt.toString()}, {"Missing required parameter"},
+                {"bench", "report", "--out", dir.toString(), "--ours", "x=" + corrupt}, {"Missing required option: '--baseline"},
+                {"bench", "report", "--out", dir.toString(), "--ours", "x", "--baseline", "y=" + corrupt}, {"a series is LABEL=FILE"},
         };
         for (int i = 0; i < cases.length; i += 2) {
             Run r = dvp(cases[i]);

@@ -1,6 +1,7 @@
 package dvp.training.perf;
 
 import dvp.engine.cpu.CpuMemoryStats;
+import dvp.engine.cuda.CudaBackend;
 import dvp.engine.profile.OpEvent;
 import dvp.engine.profile.Profiler;
 import dvp.engine.profile.ProfilingBackend;
@@ -48,11 +49,14 @@ public final class BenchRun {
         List<Results.ScenarioResult> parts = new ArrayList<>();
         for (String name : s.scenarios()) {
             boolean cpu = pb.inner().name().equals("cpu");
+            CudaBackend cuda = pb.inner() instanceof CudaBackend c ? c : null;
             if (cpu) CpuMemoryStats.resetPeak();
             try (Scenario sc = Scenarios.create(name, pb, s.options()); WorkTimer timer = WorkTimer.of(pb)) {
                 // after the first scenario is built: a bad setting is reported before seconds of measuring
                 if (ceilings == null && s.ceilingsFile() != null)
                     ceilings = Ceilings.forDevice(pb, env.device(), s.ceilingsFile(), s.remeasureCeilings(), log);
+                // the peak starts at what the built scenario holds (weights, optimizer state), not at the ceilings' buffers
+                if (cuda != null) cuda.resetPeakMemoryStats();
                 List<Figure> figures = new ArrayList<>();
                 for (Scenario.Workload w : sc.workloads()) {
                     for (int i = 0; i < s.warmup(); i++) timer.nanos(w.run());
@@ -76,6 +80,9 @@ public final class BenchRun {
                 }
                 if (cpu) figures.add(Figure.single("peak_memory", "MiB", Figure.LOWER, CpuMemoryStats.peakBytes() / 1048576.0,
                         "peak live CPU tensor memory while the scenario ran (model, optimizer state, activations)"));
+                if (cuda != null) figures.add(Figure.single("peak_memory", "MiB", Figure.LOWER, cuda.memoryStats().peakAllocated() / 1048576.0,
+                        "peak device memory allocated through dvp's caching allocator from the built scenario (its weights and state) until it ended "
+                                + "(weights, optimizer state, activations, cuBLAS/cuDNN workspaces; torch.cuda.max_memory_allocated's counterpart)"));
                 Map<String, Object> run = new LinkedHashMap<>();
                 run.put("command", s.commandLine());
                 run.put("warmup", s.warmup());

@@ -11,6 +11,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -49,8 +50,17 @@ public record Results(String schema, String kind, String created, RunEnvironment
         public String key() { return scenario + " / " + name; }
     }
 
-    /** What {@code compare} reads from a results file: its device line and every figure. */
-    public record Read(Path file, String kind, String device, String commit, String created, List<ReadFigure> figures) {}
+    /**
+     * What {@code compare} and {@code report} read from a results file: its device line and every
+     * figure; for reports also the tool ("dvp 0.1.0", "pytorch 2.11.0"), the driver, the device
+     * facts, each scenario's settings and the scenarios the file lists as skipped ("name: reason").
+     */
+    public record Read(Path file, String kind, String device, String commit, String created, List<ReadFigure> figures, String tool,
+                       String driver, Map<String, String> facts, Map<String, JsonNode> settings, List<String> skipped) {
+        public Read(Path file, String kind, String device, String commit, String created, List<ReadFigure> figures) {
+            this(file, kind, device, commit, created, figures, "?", null, Map.of(), Map.of(), List.of());
+        }
+    }
 
     /**
      * Reads a results file written by any dvp of this schema family. A missing file, invalid JSON,
@@ -74,8 +84,10 @@ public record Results(String schema, String kind, String created, RunEnvironment
         JsonNode scenarios = root.path("scenarios");
         if (!scenarios.isArray()) throw new BadInputException(file + ": 'scenarios' must be an array");
         List<ReadFigure> figs = new ArrayList<>();
+        Map<String, JsonNode> settings = new LinkedHashMap<>();
         for (JsonNode sc : scenarios) {
             String scName = text(file, sc, "name", "a scenario");
+            settings.put(scName, sc.path("settings"));
             JsonNode fs = sc.path("figures");
             if (!fs.isArray()) throw new BadInputException(file + ": scenario '" + scName + "' has no 'figures' array");
             for (JsonNode f : fs) {
@@ -86,8 +98,15 @@ public record Results(String schema, String kind, String created, RunEnvironment
                         f.path("samples").asInt(0), f.path("median").asDouble(), f.path("spread_pct").asDouble(0)));
             }
         }
+        Map<String, String> facts = new LinkedHashMap<>();
+        root.path("device").path("facts").properties().forEach(e -> facts.put(e.getKey(), e.getValue().asText()));
+        List<String> skipped = new ArrayList<>();
+        for (JsonNode k : root.path("skipped")) skipped.add(k.path("scenario").asText("?") + ": " + k.path("reason").asText("?"));
+        JsonNode driver = root.path("device").path("driver");
         return new Read(file, root.path("kind").asText("?"), root.path("device").path("name").asText("?"),
-                root.path("tool").path("git_commit").asText("?"), root.path("created").asText("?"), figs);
+                root.path("tool").path("git_commit").asText("?"), root.path("created").asText("?"), figs,
+                (root.path("tool").path("name").asText("?") + " " + root.path("tool").path("version").asText("")).strip(),
+                driver.isTextual() ? driver.asText() : null, facts, settings, skipped);
     }
 
     private static String text(Path file, JsonNode n, String field, String what) {
