@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dvp.engine.DType;
 import dvp.engine.Tensor;
 import dvp.training.run.AtomicFiles;
+import dvp.training.run.BadInputException;
 import dvp.training.run.Json;
 import dvp.training.run.NonFiniteLossException;
 import dvp.training.run.Versions;
@@ -165,8 +166,16 @@ public final class Checkpointer {
             throw new CheckpointException(ckpt, "has no state for " + missingParts + " (it holds " + partNames(m) + "; written by another command?)");
         Set<String> consumed = new HashSet<>();
         try (TensorFile.Reader r = format.open(ckpt.resolve(m.tensorsFile()))) {
-            for (var p : parts.entrySet())
-                p.getValue().load(new StateReader(ckpt, p.getKey() + ".", r, consumed, m.state().get(p.getKey())));
+            for (var p : parts.entrySet()) {
+                try {
+                    p.getValue().load(new StateReader(ckpt, p.getKey() + ".", r, consumed, m.state().get(p.getKey())));
+                } catch (CheckpointException e) {
+                    throw e;
+                } catch (BadInputException | IllegalStateException | IllegalArgumentException e) {
+                    // a part that exists but does not fit (another command's optimizer, another batch size): bad input, one line
+                    throw new CheckpointException(ckpt, "part '" + p.getKey() + "' does not fit this run: " + e.getMessage(), e);
+                }
+            }
             List<String> unused = r.names().stream().filter(n -> !consumed.contains(n)).toList();
             if (!unused.isEmpty())
                 throw new CheckpointException(ckpt, unused.size() + " stored tensor(s) were not loaded by any part: "

@@ -108,9 +108,15 @@ public abstract class EpochLoop {
         return Stateful.of(out -> {
                     long[] bits = new long[epochSums.length];
                     for (int j = 0; j < bits.length; j++) bits[j] = Double.doubleToRawLongBits(epochSums[j]);
-                    out.put("step", step).put("epoch_sum_bits", bits).put("epoch_count", epochCount);
+                    out.put("step", step).put("steps_per_epoch", loader.stepsPerEpoch()).put("epoch_sum_bits", bits).put("epoch_count", epochCount);
                 },
                 in -> {
+                    // the step counter means (epoch, batch) only with the same batches per epoch: with another
+                    // batch size the run would continue in the middle of an epoch the checkpoint had finished
+                    if (in.has("steps_per_epoch") && in.getLong("steps_per_epoch") != loader.stepsPerEpoch())
+                        throw new dvp.training.run.BadInputException("the checkpoint was written with " + in.getLong("steps_per_epoch")
+                                + " steps per epoch, this run has " + loader.stepsPerEpoch() + " (batch " + loader.batchSize()
+                                + "); resume with the --batch-size, --drop-last and data it was written with");
                     step = in.getLong("step");
                     long[] bits = in.getLongs("epoch_sum_bits");
                     if (bits.length != epochSums.length)

@@ -307,6 +307,45 @@ class ClassifierTrainerTest {
     }
 
     @Test
+    void resumeWithAnotherBatchSizeOrFromAnotherCommandIsBadInput() throws Exception {
+        var norm = ShapesDataset.normalize(1);
+        ClassifierConfig cfg = tiny(ClassifierConfig.finetune(), b -> {
+            b.pretrained = backbone;
+            b.epochs = 1;
+        });
+        try (TrainingSession s = session("base", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, null, norm, Backends.cpu(), s)) {
+            t.train();
+        }
+        // 64 images in 4 steps of 16: with batches of 8 the checkpoint's step 4 would be the middle of the first epoch again
+        ClassifierConfig b8 = cfg.with(b -> {
+            b.batchSize = 8;
+            b.epochs = 2;
+        });
+        BadInputException e = assertThrows(BadInputException.class, () -> {
+            try (TrainingSession s = session("b8", dir.resolve("base"), b8);
+                 ClassifierTrainer t = new ClassifierTrainer(b8, train, null, norm, Backends.cpu(), s)) {
+                t.train();
+            }
+        });
+        assertTrue(e.getMessage().contains("part 'loop' does not fit this run: the checkpoint was written with 4 steps per epoch, this run has 8 "
+                + "(batch 8)"), e.getMessage());
+        // linear-eval from a finetune checkpoint: the model fits, the optimizer's momentum buffers are another parameter set's
+        ClassifierConfig lin = tiny(ClassifierConfig.linearEval(), b -> {
+            b.pretrained = backbone;
+            b.epochs = 2;
+        });
+        BadInputException l = assertThrows(BadInputException.class, () -> {
+            try (TrainingSession s = session("lin-from-ft", dir.resolve("base"), lin);
+                 ClassifierTrainer t = new ClassifierTrainer(lin, train, null, norm, Backends.cpu(), s)) {
+                t.train();
+            }
+        });
+        assertTrue(l.getMessage().contains("part 'optimizer' does not fit this run: optimizer state: the checkpoint holds"), l.getMessage());
+        assertFalse(l.getMessage().contains("\n"), l.getMessage());
+    }
+
+    @Test
     void resnextStudentDistillsToo() throws Exception {
         ModelSpec rx = ModelSpec.of("resnext50_32x4d").withInChannels(1).withSmallStem(true).withWidth(0.25).withBlocks(1, 1, 1, 1);
         Path rxBackbone = dir.resolve("rx.safetensors");
