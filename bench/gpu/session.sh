@@ -19,7 +19,9 @@ check_rc=skipped
 if [ "${SKIP_CHECK:-0}" != 1 ]; then
   timeout -k 5 "${CHECK_LIMIT:-300}" bench/gpu/check.sh "$work/check" > "$work/check.log" 2>&1
   check_rc=$?
-  { cat "$work/check/summary.txt" 2>/dev/null || tail -30 "$work/check.log"; echo "check.sh exit: $check_rc"; } > "$dest/check-summary.txt"
+  # killed at CHECK_LIMIT, check.sh writes no summary: then the last lines of each of its files
+  { cat "$work/check/summary.txt" 2>/dev/null || tail -n 8 "$work/check.log" "$work"/check/*.txt 2>/dev/null
+    echo "check.sh exit: $check_rc$( ((check_rc == 124 || check_rc == 137)) && echo " (killed at CHECK_LIMIT ${CHECK_LIMIT:-300} s)")"; } > "$dest/check-summary.txt"
   cat "$dest/check-summary.txt"
 fi
 DVP_DEADLINE=${DVP_DEADLINE:-$((start + ${SESSION_LIMIT:-570} - 15))} bench/gpu/compare.sh "$work/compare"
