@@ -47,6 +47,13 @@ public final class Sgemm {
     static final long SHARED_A_MAX = 1L << 22;
     /** Multiply-adds up to which a dense GEMM skips packing ({@link #tiny}). */
     static final long TINY = 4096;
+    /**
+     * What packing one element costs, in microkernel multiply-adds (a lane of an fma), for choosing how
+     * to split a GEMM between tasks: packing is memory-bound copying at roughly 0.3-2 ns an element,
+     * against ~0.03 ns a multiply-add in the kernel (measured on the 2.5 GHz AVX-512 Xeon; im2col and
+     * im2row panels are at the slow end).
+     */
+    static final long PACK_COST = 16;
     /** Work below which a GEMM runs on the calling thread only (a fork costs tens of microseconds). */
     static final long MIN_FLOPS_PER_TASK = 1L << 22;
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
@@ -157,10 +164,12 @@ public final class Sgemm {
                 if (t % cand != 0) continue;
                 int cm = cand, cn = t / cand;
                 if (cm > rowPanels || cn > colPanels) continue;
-                // largest rectangle (in tiles) plus the packing each split duplicates
+                // largest rectangle (in multiply-adds per depth step) plus the packing each split duplicates:
+                // every row band packs all of its columns of op(B); every column band packs its rows of
+                // op(A) unless op(A) is packed once up front
                 long work = (long) ceilDiv(rowPanels, cm) * ceilDiv(colPanels, cn) * mr * NR;
-                long dup = (long) (cm - 1) * n + (long) (cn - 1) * m;
-                long cost = work + dup / 4;
+                long dup = (long) (cm - 1) * n + (sharesA(m, k) ? 0 : (long) (cn - 1) * m);
+                long cost = work + PACK_COST * dup;
                 if (cost < best) { best = cost; tm = cm; tn = cn; }
             }
         }
@@ -168,7 +177,7 @@ public final class Sgemm {
         // otherwise each task packs MC-row slabs per depth chunk.
         float[] shared = null;
         int mPad = rowPanels * mr;
-        if ((long) mPad * k <= SHARED_A_MAX) {
+        if (sharesA(m, k)) {
             float[] ap = shared = Scratch.get(Scratch.SGEMM_A, (long) mPad * k);
             Parallel.range(rowPanels, Math.max(1, (1 << 15) / (mr * k)), (lo, hi) -> {
                 for (int p = lo; p < hi; p++)
@@ -348,6 +357,12 @@ public final class Sgemm {
                 long at = (c.off() + (long) i * c.rowStride() + c.colIndex(j)) * 4;
                 c.seg().set(F, at, beta == 0f ? 0f : beta * c.seg().get(F, at));
             }
+    }
+
+    /** Whether op(A) is packed once up front for all tasks (it is small enough). */
+    private static boolean sharesA(int m, int k) {
+        int mr = chooseMr(m);
+        return (long) ceilDiv(m, mr) * mr * k <= SHARED_A_MAX;
     }
 
     /** The panel height with the least padded work for M rows (ties go to the taller, faster kernel). */
