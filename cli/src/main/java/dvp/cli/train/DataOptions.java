@@ -19,18 +19,27 @@ public final class DataOptions {
             description = "fashion-mnist: validation images per class (disjoint from the training ones). Default: 50.")
     Integer valPerClass;
 
+    @Option(names = "--split-seed", paramLabel = "N",
+            description = "fashion-mnist: seed of the train/val draw (default: --seed). Set it to repeat a stage with another --seed on the "
+                    + "same images, e.g. fine-tuning phase-1 weights that were pre-trained on the split of --seed 0.")
+    Long splitSeed;
+
     @Option(names = "--trainval", description = "vipriors: train on train+val (the competition set-up); validate on test/labeled when present.")
     boolean trainval;
 
-    /** The data described; an option of another kind of data is an error (it would be ignored: the run would not be the one asked for). */
+    /**
+     * The data described; an option of another kind of data is an error (it would be ignored: the run would not be the one asked for).
+     *
+     * @param seed the run's --seed, which also draws the split unless --split-seed is given
+     */
     DataSpec spec(long seed) {
         DataSpec d = DataSpec.parse(data);
-        if (!d.kind().equals("fashion-mnist") && (trainPerClass != null || valPerClass != null))
-            throw new BadInputException((trainPerClass != null ? "--train-per-class" : "--val-per-class") + " applies to fashion-mnist data only, not "
-                    + d.kind() + " (whose splits are folders)");
+        if (!d.kind().equals("fashion-mnist") && (trainPerClass != null || valPerClass != null || splitSeed != null))
+            throw new BadInputException((trainPerClass != null ? "--train-per-class" : valPerClass != null ? "--val-per-class" : "--split-seed")
+                    + " applies to fashion-mnist data only, not " + d.kind() + " (whose splits are folders)");
         if (trainval && !d.kind().equals("vipriors"))
             throw new BadInputException("--trainval applies to vipriors data only, not " + d.kind());
-        return d.withPerClass(trainPerClass != null ? trainPerClass : 50, valPerClass != null ? valPerClass : 50).withSplitSeed(seed)
-                .withTrainval(trainval);
+        return d.withPerClass(trainPerClass != null ? trainPerClass : 50, valPerClass != null ? valPerClass : 50)
+                .withSplitSeed(splitSeed != null ? splitSeed : seed).withTrainval(trainval);
     }
 }
