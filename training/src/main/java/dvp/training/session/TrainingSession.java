@@ -8,6 +8,7 @@ import dvp.training.checkpoint.TensorFile;
 import dvp.training.observe.CurvePlots;
 import dvp.training.observe.Metrics;
 import dvp.training.observe.Progress;
+import dvp.training.run.BadInputException;
 import dvp.training.run.NonFiniteGuard;
 import dvp.training.run.RunDir;
 import dvp.training.run.RunInterruptedException;
@@ -18,6 +19,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -74,6 +76,11 @@ public final class TrainingSession implements AutoCloseable {
                                        TensorFile format, PrintStream log) throws IOException {
         RunDir run;
         if (options.runDir() != null) {
+            // a folder that already holds a checkpointed run is continued with --resume, never silently
+            // written over (its config.json, metrics and checkpoints would mix two runs)
+            if (options.resume() == null && Files.exists(options.runDir().resolve("checkpoints").resolve("last"), LinkOption.NOFOLLOW_LINKS))
+                throw new BadInputException("run folder " + options.runDir() + " already holds a run with checkpoints: continue it with --resume "
+                        + options.runDir() + ", or choose another --run-dir");
             run = RunDir.at(options.runDir());
         } else if (options.resume() != null && runFolderOf(Checkpoint.resolve(options.resume())) != null) {
             run = RunDir.existing(runFolderOf(Checkpoint.resolve(options.resume())));

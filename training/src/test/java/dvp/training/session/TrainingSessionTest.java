@@ -58,6 +58,17 @@ class TrainingSessionTest {
     }
 
     @Test
+    void aRunFolderWithCheckpointsIsNotReusedWithoutResume() throws Exception {
+        Path run = dir.resolve("run");
+        uninterrupted(run, 8);
+        byte[] config = Files.readAllBytes(run.resolve("config.json"));
+        var e = assertThrows(dvp.training.run.BadInputException.class,
+                () -> TrainingSession.open("toy", ToyTrainer.options(run, null), ToyTrainer.config(16), Backends.cpu()));
+        assertTrue(e.getMessage().contains("--resume " + run), e.getMessage());
+        assertArrayEquals(config, Files.readAllBytes(run.resolve("config.json")), "the existing run's config.json is left as it was");
+    }
+
+    @Test
     void resumeInProcessIsBitIdentical() throws Exception {
         float[] expected = uninterrupted(dir.resolve("a"), 40);
         Path run = dir.resolve("b");
