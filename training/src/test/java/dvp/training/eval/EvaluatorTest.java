@@ -157,4 +157,12 @@ class EvaluatorTest {
             assertTrue(Double.isNaN(r.top1()));
         }
     }
+
+    @Test
+    void metricsComeTop1ThenTop5() {
+        var m = new EvalResult(3, new int[]{0, 1, 2}, 0.5, 0.75, true).metrics("val_");
+        assertEquals(java.util.List.of("val_top1", "val_top5"), java.util.List.copyOf(m.keySet()), "CSV column order");
+        assertEquals(0.5, m.get("val_top1"));
+        assertEquals(0.75, m.get("val_top5"));
+    }
 }
