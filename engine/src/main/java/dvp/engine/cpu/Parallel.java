@@ -64,8 +64,18 @@ public final class Parallel {
             return;
         }
         int tasks = Math.min(threads(), Math.max(1, n / Math.max(1, minChunk)));
-        if (tasks == 1 || POOL == null) {
+        if (tasks == 1) {
             body.run(0, n);
+            return;
+        }
+        if (POOL == null) {
+            // one thread but a test's withSplit: the same pieces, one after the other
+            INSIDE.set(true);
+            try {
+                for (int t = 0; t < tasks; t++) body.run((int) ((long) n * t / tasks), (int) ((long) n * (t + 1) / tasks));
+            } finally {
+                INSIDE.set(false);
+            }
             return;
         }
         List<Future<?>> futures = new ArrayList<>(tasks - 1);
