@@ -3,6 +3,7 @@ package dvp.training.perf;
 import com.fasterxml.jackson.databind.JsonNode;
 import dvp.training.run.AtomicFiles;
 import dvp.training.run.BadInputException;
+import dvp.training.run.BuildInfo;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -168,11 +169,7 @@ public final class BenchReport {
     /** How many times better a is than b in the figure's direction (> 1: a better); null if not comparable. */
     static Double speedup(Results.ReadFigure a, Results.ReadFigure b) {
         if (a == null || b == null || !a.unit().equals(b.unit()) || !(a.median() > 0) || !(b.median() > 0)) return null;
-        return a.better().equals(Figure.HIGHER) ? a.median() / b.median() : b.median() / a.median();
-    }
-
-    private static boolean withinSpread(Results.ReadFigure a, Results.ReadFigure b, double ratio) {
-        return Math.abs(ratio - 1) <= Math.max(a.spreadPct(), b.spreadPct()) / 100;
+        return a.gainOver(b);
     }
 
     /** Per scenario (speed rows only), each series' geometric-mean speed relative to the reference series. */
@@ -211,7 +208,7 @@ public final class BenchReport {
         for (Loaded l : loaded) {
             Results.Read r = l.reads().isEmpty() ? null : l.reads().getFirst();
             b.append("| ").append(l.series().label()).append(l.series().ours() ? " (ours)" : "").append(" | ")
-                    .append(r == null ? "-" : cell(r.tool() + " (git " + shortCommit(r.commit()) + ")")).append(" | ")
+                    .append(r == null ? "-" : cell(r.tool() + " (git " + BuildInfo.shortCommit(r.commit()) + ")")).append(" | ")
                     .append(r == null ? "-" : cell(r.device())).append(" | ").append(r == null || r.driver() == null ? "-" : cell(r.driver()))
                     .append(" | ").append(r == null ? "-" : cell(keyFacts(r.facts()))).append(" | ").append(l.reads().size()).append(" |\n");
         }
@@ -231,7 +228,7 @@ public final class BenchReport {
                 for (Loaded t : base) {
                     Results.ReadFigure x = r.cells().get(loaded.indexOf(o)), y = r.cells().get(loaded.indexOf(t));
                     Double s = speedup(x, y);
-                    b.append(' ').append(s == null ? "-" : (withinSpread(x, y, s) ? "~" : "") + String.format(Locale.ROOT, "%.2f×", s)).append(" |");
+                    b.append(' ').append(s == null ? "-" : (x.withinSpread(y, s) ? "~" : "") + String.format(Locale.ROOT, "%.2f×", s)).append(" |");
                 }
             b.append('\n');
         }
@@ -299,6 +296,4 @@ public final class BenchReport {
     private static String cell(String s) { return s.replace("|", "\\|").replace("\n", " "); }
 
     private static String csvSafe(String s) { return s.contains(",") || s.contains("\"") ? '"' + s.replace("\"", "\"\"") + '"' : s; }
-
-    private static String shortCommit(String c) { return c.length() > 10 ? c.substring(0, 10) : c; }
 }

@@ -1,5 +1,7 @@
 package dvp.training.perf;
 
+import dvp.training.run.BuildInfo;
+
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -34,11 +36,10 @@ public final class Compare {
                 continue;
             }
             double ratio = y.median() / x.median();
-            double change = x.better().equals(Figure.HIGHER) ? ratio - 1 : 1 / ratio - 1; // > 0: B better
-            double noise = Math.max(x.spreadPct(), y.spreadPct()) / 100;
+            double gain = y.gainOver(x); // > 1: B better
             String verdict = !Double.isFinite(ratio) ? "not comparable"
-                    : Math.abs(change) <= noise ? "within spread"
-                    : String.format(Locale.ROOT, "%s %.1f%%", change > 0 ? "better" : "worse", 100 * Math.abs(change));
+                    : x.withinSpread(y, gain) ? "within spread"
+                    : String.format(Locale.ROOT, "%s %.1f%%", gain > 1 ? "better" : "worse", 100 * Math.abs(gain - 1));
             rows.add(new Row(e.getKey(), x.unit(), x.median(), y.median(), ratio, verdict));
         }
         for (var e : fb.entrySet())
@@ -54,8 +55,8 @@ public final class Compare {
 
     public static List<Row> print(Path fileA, Path fileB, PrintWriter out) throws IOException {
         Results.Read a = Results.read(fileA), b = Results.read(fileB);
-        out.println("A: " + fileA + " (" + a.kind() + ", " + a.device() + ", git " + shortCommit(a.commit()) + ", " + a.created() + ")");
-        out.println("B: " + fileB + " (" + b.kind() + ", " + b.device() + ", git " + shortCommit(b.commit()) + ", " + b.created() + ")");
+        out.println("A: " + fileA + " (" + a.kind() + ", " + a.device() + ", git " + BuildInfo.shortCommit(a.commit()) + ", " + a.created() + ")");
+        out.println("B: " + fileB + " (" + b.kind() + ", " + b.device() + ", git " + BuildInfo.shortCommit(b.commit()) + ", " + b.created() + ")");
         if (!a.device().equals(b.device())) out.println("note: the two files come from different devices");
         List<Row> rows = compare(a, b);
         List<String[]> cells = new ArrayList<>();
@@ -67,6 +68,4 @@ public final class Compare {
         out.flush();
         return rows;
     }
-
-    private static String shortCommit(String c) { return c.length() > 10 ? c.substring(0, 10) : c; }
 }

@@ -1,5 +1,7 @@
 package dvp.training.perf;
 
+import dvp.training.run.BuildInfo;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -36,7 +38,7 @@ final class ProfileReport {
                     f(c.copyGBps()), f(c.matmulGflops()), c.matmulSize(), c.measuredAt()));
         else b.append("ceilings: not used (--ceilings none)\n");
         if (c != null && !c.dvpCommit().equals(env.tool().gitCommit()))
-            b.append("note: the ceilings were measured by another build (git ").append(shortCommit(c.dvpCommit()))
+            b.append("note: the ceilings were measured by another build (git ").append(BuildInfo.shortCommit(c.dvpCommit()))
                     .append("); after GEMM changes refresh them with --remeasure-ceilings\n");
         return b.toString();
     }
@@ -95,7 +97,6 @@ final class ProfileReport {
         return String.format(Locale.ROOT, "%.2g", v);
     }
 
-    private static String shortCommit(String c) { return c.length() > 10 ? c.substring(0, 10) : c; }
 
     static String pct(double v) { return String.format(Locale.ROOT, "%.1f", v); }
 }

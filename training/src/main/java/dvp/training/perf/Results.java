@@ -48,6 +48,12 @@ public record Results(String schema, String kind, String created, RunEnvironment
     /** A figure as read back from a file (what {@code dvp bench compare} needs). */
     public record ReadFigure(String scenario, String name, String unit, String better, int samples, double median, double spreadPct) {
         public String key() { return scenario + " / " + name; }
+
+        /** How many times better this figure is than {@code base} in the figure's direction (> 1: better; same unit assumed). */
+        public double gainOver(ReadFigure base) { return better.equals(Figure.HIGHER) ? median / base.median : base.median / median; }
+
+        /** Whether a gain is within the larger spread (IQR as % of the median) of the two figures. */
+        public boolean withinSpread(ReadFigure other, double gain) { return Math.abs(gain - 1) <= Math.max(spreadPct, other.spreadPct) / 100; }
     }
 
     /**

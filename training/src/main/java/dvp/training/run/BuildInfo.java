@@ -44,7 +44,10 @@ public record BuildInfo(String version, String gitCommit, boolean gitDirty) {
     }
 
     /** The first 10 hex digits of the commit, or "unknown". */
-    public String shortCommit() { return gitCommit.length() > 10 ? gitCommit.substring(0, 10) : gitCommit; }
+    public String shortCommit() { return shortCommit(gitCommit); }
+
+    /** The first 10 characters of a commit id (as results files and reports show it). */
+    public static String shortCommit(String commit) { return commit.length() > 10 ? commit.substring(0, 10) : commit; }
 
     /** "0.1.0 (git 1a2b3c4d5e)" or "0.1.0 (git 1a2b3c4d5e, uncommitted changes)". */
     public String describe() {
