@@ -82,17 +82,14 @@ public final class Pipeline {
         if (data.normalize().channels() != cfg.pretrain().model().inChannels())
             throw new dvp.training.run.BadInputException("the data has " + data.normalize().channels() + "-channel images but the network takes "
                     + cfg.pretrain().model().inChannels() + " (--in-channels)");
-        // labels are class indices in each folder's own sorted class list: a split with other classes
-        // (a test folder missing one class, say) would be scored against shifted labels
+        // checked before any stage runs (a test folder missing one class, say, would fail only at the end)
         checkSameClasses("validation", data.val(), data.train());
         checkSameClasses("test", data.test(), data.train());
         return this;
     }
 
     private static void checkSameClasses(String split, ImageDataset d, ImageDataset train) {
-        if (d == null || d.numClasses() == 0 || d.classes().equals(train.classes())) return;
-        throw new dvp.training.run.BadInputException("the " + split + " set's classes differ from the training set's (" + d.numClasses() + " vs "
-                + train.numClasses() + ": " + ImageDataset.firstClassDifference(d.classes(), train.classes()) + "); its labels would not match the model's");
+        if (d != null && d.numClasses() > 0) ClassifierTrainer.requireSameClasses(split, d, train); // an unlabelled split has no labels to shift
     }
 
     /** Runs every stage in folder (reusing finished stages found there). */

@@ -126,13 +126,22 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
         ck.track("optimizer", new OptimizerState(optimizer));
     }
 
+    /**
+     * Labels are class indices in each split's own sorted class list, so a split (null: none) whose
+     * classes are not the training set's would be scored against shifted labels: bad input.
+     */
+    public static void requireSameClasses(String split, ImageDataset d, ImageDataset train) {
+        if (d == null || d.classes().equals(train.classes())) return;
+        throw new BadInputException("the " + split + " set's classes differ from the training set's (" + d.numClasses() + " vs "
+                + train.numClasses() + ": " + ImageDataset.firstClassDifference(d.classes(), train.classes()) + "); its labels would not match the model's");
+    }
+
     private static Parts build(Scope scope, ClassifierConfig cfg, ImageDataset train, ImageDataset val, Normalize normalize, Backend backend) {
         DataLoader loader = null;
         try (var use = Backends.use(backend)) {
             cfg.validate();
             if (train.numClasses() < 2) throw new BadInputException("the training set needs labels of at least 2 classes, found " + train.numClasses());
-            if (val != null && !val.classes().equals(train.classes()))
-                throw new BadInputException("the validation set's classes differ from the training set's (" + val.numClasses() + " vs " + train.numClasses() + ")");
+            requireSameClasses("validation", val, train);
             Rng rng = new Rng(cfg.seed());
             ModelSpec spec;
             ResNet model;

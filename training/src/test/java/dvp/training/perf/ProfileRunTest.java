@@ -29,12 +29,17 @@ class ProfileRunTest {
     static ProfileRun.Outcome outcome;
     static String log;
 
+    /** 2 warm-up and 3 profiled steps of a tiny ResNet-18 with cached (fake) ceilings. */
+    private static ProfileRun.Settings settings(Path trace, Path results) throws Exception {
+        return new ProfileRun.Settings("resnet18-train", PerfTesting.tinyResNet(), 2, 3, true, 12, false,
+                trace, results, PerfTesting.fakeCeilings(dir, CPU), false, "dvp profile test");
+    }
+
     @BeforeAll
     static void profileOnce() throws Exception {
         StringWriter out = new StringWriter(), err = new StringWriter();
-        var s = new ProfileRun.Settings("resnet18-train", PerfTesting.tinyResNet(), 2, 3, true, 12, false,
-                dir.resolve("trace.json"), dir.resolve("out/results.json"), PerfTesting.fakeCeilings(dir, CPU), false, "dvp profile test");
-        outcome = ProfileRun.run(CPU, s, new PrintWriter(out, true), new PrintWriter(err, true));
+        outcome = ProfileRun.run(CPU, settings(dir.resolve("trace.json"), dir.resolve("out/results.json")), new PrintWriter(out, true),
+                new PrintWriter(err, true));
         log = err.toString();
         assertEquals(outcome.report() + "trace: " + dir.resolve("trace.json") + " (open in https://ui.perfetto.dev or chrome://tracing)\n"
                 + "results: " + dir.resolve("out/results.json") + "\n", out.toString());
@@ -60,10 +65,8 @@ class ProfileRunTest {
         // accounting is right if any one of them covers 90 %.
         double best = t.coveragePct();
         for (int attempt = 1; attempt <= 2 && best < 90.0; attempt++) {
-            var s = new ProfileRun.Settings("resnet18-train", PerfTesting.tinyResNet(), 2, 3, true, 12, false,
-                    dir.resolve("retry" + attempt + "/trace.json"), dir.resolve("retry" + attempt + "/results.json"),
-                    PerfTesting.fakeCeilings(dir, CPU), false, "dvp profile test");
-            var again = ProfileRun.run(CPU, s, new PrintWriter(new StringWriter(), true), new PrintWriter(new StringWriter(), true));
+            var again = ProfileRun.run(CPU, settings(dir.resolve("retry" + attempt + "/trace.json"), dir.resolve("retry" + attempt + "/results.json")),
+                    new PrintWriter(new StringWriter(), true), new PrintWriter(new StringWriter(), true));
             best = Math.max(best, again.table().coveragePct());
         }
         assertTrue(best >= 90.0, "per-op times cover only " + best + "% of the step time (best of up to 3 profiles)");
