@@ -14,6 +14,7 @@ import java.lang.foreign.MemorySegment;
  * {@link #isFreed()} before any kernel sees the segment.
  */
 final class CpuStorage implements Storage {
+    static { HostHeapTuning.applied(); } // before the first allocation
     private final CpuBackend backend;
     private final DType dtype;
     private final long numel;
