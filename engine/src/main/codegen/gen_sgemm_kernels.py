@@ -5,38 +5,33 @@ Run from the repository root: python3 engine/src/main/codegen/gen_sgemm_kernels.
 Each kernel k{MR}x{V} computes an MR x (V*L) tile (L = float lanes of the preferred species) as
 MR*V vector accumulators held in registers, over kc steps of depth, from packed panels:
 A panel [kc][MR] (one broadcast per row per step), B panel [kc][NR] with NR = 2*L (V vector loads per
-step; a V=1 kernel reads only the first L columns of its panel). Row r of the tile lives at byte offset
-at + r*ld of segment c (C itself when Sgemm can, else an aligned scratch tile): k{MR}x{V} overwrites it
-with the sum, k{MR}x{V}acc starts its accumulators from it (C + the chunk's products, in order).
+step; a V=1 kernel reads only the first L columns of its panel). The tile lives in a small heap array t
+(row r at t[r*NR ..]): k{MR}x{V} overwrites it with the sum, k{MR}x{V}acc starts its accumulators from
+it (the caller copied C's tile there: C + the chunk's products, in order). Sgemm copies t to and from C.
 
-Keep the kernels this small: C2 stops inlining (and so stops intrinsifying) Vector API calls once a
-compilation's inlined bytecode passes its budget, and an un-intrinsified kernel runs ~100x slower.
+Why the kernels touch only heap arrays, never C's MemorySegment: a segment load or store inlines a
+deep tree (scope and bounds checks, and one copy per segment class the call site has seen: C is a
+native tensor or a heap array wrapped as a segment). C2 stops inlining (and so stops intrinsifying)
+Vector API calls once a compilation's inlined bytecode passes its budget, and an un-intrinsified kernel
+runs many times slower. Which way a compilation went depended on the type profile at that moment:
+with segment loads in k8x2acc, an unrelated change (a faster max-pool, 36f02dd) made that kernel
+2.6x slower inside the ResNet step (conv backward-filter 17.7 -> 45.4 ms a call). Array loads are
+also light enough for C1 (24 inlined segment loads overflowed its register allocator).
+
+Keep the kernels this small for the same budget reason.
 """
 import os
 
 ROWS = [12, 8, 6, 4, 2]
 VECS = [2, 1]
-# Heights with an acc variant that loads its accumulators from the segment. A 12-row one is too big for
-# C1 ("out of virtual registers in linear scan": 24 inlined segment loads), and a kernel C1 cannot
-# compile sits in the interpreter for seconds (observed: 2 s per convolution) before C2 takes it.
-# So 12-row tiles get "tile" acc kernels (TILE_ACC_ROWS) that load their accumulators from a small heap
-# array the caller filled with the C tile (array loads are light enough for C1) and store into the
-# segment like the others. acc kernels take the A panel's row stride `as` (a tile may be run as halves).
-ACC_ROWS = [8, 6, 4, 2]
-TILE_ACC_ROWS = [12]
 
 
-def kernel(mr, nv, acc, tile=False):
+def kernel(mr, nv, acc):
     extra = ", int as" if acc else ""
-    if tile:
-        out = [f"    static void k{mr}x{nv}acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t, MemorySegment c, long at, long ld) {{"]
-    else:
-        out = [f"    static void k{mr}x{nv}{'acc' if acc else ''}(float[] a, int ao{extra}, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {{"]
+    out = [f"    static void k{mr}x{nv}{'acc' if acc else ''}(float[] a, int ao{extra}, float[] b, int bo, int kc, float[] t) {{"]
     for i in range(mr):
-        if tile:
+        if acc:
             init = lambda v: f"FloatVector.fromArray(S, t, {i} * NR{' + L' if v else ''})"
-        elif acc:
-            init = lambda v: f"FloatVector.fromMemorySegment(S, c, at + {i} * ld{' + 4L * L' if v else ''}, NO)"
         else:
             init = lambda v: "FloatVector.zero(S)"
         out.append("        FloatVector " + ", ".join(f"c{i}_{v} = {init(v)}" for v in range(nv)) + ";")
@@ -49,7 +44,7 @@ def kernel(mr, nv, acc, tile=False):
         out.append(f"            {{ FloatVector x = FloatVector.broadcast(S, a[ak + {i}]); {fmas} }}")
     out.append("        }")
     for i in range(mr):
-        out.append("        " + " ".join(f"c{i}_{v}.intoMemorySegment(c, at + {i} * ld{' + 4L * L' if v else ''}, NO);" for v in range(nv)))
+        out.append("        " + " ".join(f"c{i}_{v}.intoArray(t, {i} * NR{' + L' if v else ''});" for v in range(nv)))
     out.append("    }")
     return "\n".join(out)
 
@@ -62,72 +57,42 @@ def main():
         "import jdk.incubator.vector.FloatVector;",
         "import jdk.incubator.vector.VectorSpecies;",
         "",
-        "import java.lang.foreign.MemorySegment;",
-        "import java.nio.ByteOrder;",
-        "",
         "/**",
         " * SGEMM microkernels: k{MR}x{V} computes an MR x (V*L) tile from packed panels (A [kc][MR], B [kc][NR])",
-        " * and stores row r at byte at + r*ld of segment c; k{MR}x{V}acc instead starts from the values there.",
+        " * into the heap tile t (row r at t[r*NR ..]); k{MR}x{V}acc instead starts from the values in t.",
         " * Accumulators are locals so C2 keeps them in vector registers; every tile element is an in-order fma",
         " * chain over k = 0..kc-1, which is what makes results independent of how Sgemm splits work between threads.",
+        " * Only heap arrays, never a MemorySegment: see the generator's notes on C2's inlining budget.",
         " */",
         "final class SgemmKernels {",
         "    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;",
         "    static final int L = S.length();",
         "    static final int NR = 2 * L;",
-        "    private static final ByteOrder NO = ByteOrder.nativeOrder();",
+        "    /** Tallest tile (rows): the heap tile t holds MAX_MR * NR floats. */",
+        "    static final int MAX_MR = " + str(max(ROWS)) + ";",
         "",
         "    private SgemmKernels() {}",
         "",
-        "    /** Runs the kernel for an mr-row (one of " + ", ".join(map(str, ROWS)) + "), nv-vector (1 or 2) tile; acc: start from c (A panel rows `as` apart; ignored otherwise). */",
-        "    static void run(int mr, int nv, boolean acc, float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {",
+        "    /** Runs the kernel for an mr-row (one of " + ", ".join(map(str, ROWS)) + "), nv-vector (1 or 2) tile into t; acc: start from t (A panel rows `as` apart; ignored otherwise). */",
+        "    static void run(int mr, int nv, boolean acc, float[] a, int ao, int as, float[] b, int bo, int kc, float[] t) {",
         "        switch (mr * 8 + nv * 2 + (acc ? 1 : 0)) {",
     ]
     for mr in ROWS:
         for nv in VECS:
-            for acc in ((False, True) if mr in ACC_ROWS else (False,)):
+            for acc in (False, True):
                 name = f"k{mr}x{nv}{'acc' if acc else ''}"
-                args = "a, ao, as, b, bo, kc, c, at, ld" if acc else "a, ao, b, bo, kc, c, at, ld"
+                args = "a, ao, as, b, bo, kc, t" if acc else "a, ao, b, bo, kc, t"
                 body.append(f"            case {mr * 8 + nv * 2 + (1 if acc else 0)} -> {name}({args});")
     body += [
         "            default -> throw new IllegalArgumentException(\"sgemm: no \" + mr + \"x\" + nv + (acc ? \" acc\" : \"\") + \" kernel\");",
         "        }",
         "    }",
         "",
-        "    /** Whether mr-row kernels have an acc variant (" + ", ".join(map(str, ACC_ROWS)) + "). */",
-        "    static boolean hasAcc(int mr) {",
-        "        return " + " || ".join(f"mr == {r}" for r in ACC_ROWS) + ";",
-        "    }",
-        "",
-        "    /** Whether mr-row kernels have a tile acc variant ({@link #runTileAcc}: " + ", ".join(map(str, TILE_ACC_ROWS)) + "). */",
-        "    static boolean hasTileAcc(int mr) {",
-        "        return " + " || ".join(f"mr == {r}" for r in TILE_ACC_ROWS) + ";",
-        "    }",
-        "",
-        "    /**",
-        "     * Runs the tile acc kernel for an mr-row, nv-vector tile: accumulators start from t (row r at",
-        "     * t[r*NR ..], which the caller filled with the tile's current C values), the result goes to row r",
-        "     * at byte at + r*ld of segment c.",
-        "     */",
-        "    static void runTileAcc(int mr, int nv, float[] a, int ao, int as, float[] b, int bo, int kc, float[] t, MemorySegment c, long at, long ld) {",
-        "        switch (mr * 8 + nv * 2) {",
-    ]
-    for mr in TILE_ACC_ROWS:
-        for nv in VECS:
-            body.append(f"            case {mr * 8 + nv * 2} -> k{mr}x{nv}acc(a, ao, as, b, bo, kc, t, c, at, ld);")
-    body += [
-        "            default -> throw new IllegalArgumentException(\"sgemm: no \" + mr + \"x\" + nv + \" tile acc kernel\");",
-        "        }",
-        "    }",
-        "",
     ]
     for mr in ROWS:
         for nv in VECS:
-            for acc in ((False, True) if mr in ACC_ROWS else (False,)):
+            for acc in (False, True):
                 body.append(kernel(mr, nv, acc))
-                body.append("")
-            if mr in TILE_ACC_ROWS:
-                body.append(kernel(mr, nv, True, tile=True))
                 body.append("")
     body[-1] = "}"
     root = os.path.join(os.path.dirname(__file__), "..", "java", "dvp", "engine", "cpu", "SgemmKernels.java")

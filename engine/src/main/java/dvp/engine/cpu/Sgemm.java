@@ -3,7 +3,6 @@ package dvp.engine.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -204,10 +203,8 @@ public final class Sgemm {
 
     private static final class Workspace {
         float[] a = new float[0], b = new float[0];
-        /** Off-heap and 64-byte aligned: a heap array's vector stores would straddle cache lines. */
-        final MemorySegment tile = Arena.ofAuto().allocate(12L * NR * 4, 64);
-        /** The C tile a 12-row acc kernel starts from (see runTile). */
-        final float[] accTile = new float[12 * NR];
+        /** The kernels' tile (row r at r*NR): C's tile is copied in before an acc kernel and out after every kernel. */
+        final float[] tile = new float[SgemmKernels.MAX_MR * NR];
 
         float[] a(int size) { return a.length >= size ? a : (a = new float[size]); }
 
@@ -225,8 +222,7 @@ public final class Sgemm {
     private static void computeBlock(int m, int n, int k, int mr, float alpha, PackA pa, float[] sharedA, PackB pb,
                                      float beta, View c, int p0, int p1, int nLo, int nHi) {
         Workspace ws = WORKSPACE.get();
-        MemorySegment tile = ws.tile;
-        float[] accTile = ws.accTile;
+        float[] tile = ws.tile;
         int mPad = ceilDiv(m, mr) * mr, slabPanels = MC / mr;
         // column block: the C block (rows x cols) and the B block (kc x cols) should both stay in L2
         int blockCols = (int) Math.min((long) C_BLOCK / ((long) (p1 - p0) * mr), (long) B_BLOCK / depthChunk(k));
@@ -259,20 +255,21 @@ public final class Sgemm {
                             int j0 = jc + q * NR, cols = Math.min(NR, n - j0);
                             int nv = cols <= L ? 1 : 2;
                             int ao = aBase + p * mr * kc, bo = q * NR * kc;
-                            long cAt = (c.off() + (long) i0 * c.rowStride() + c.colIndex(j0)) * 4;
                             boolean whole = rows == mr && cols == nv * L
                                     && (c.blockCols() == Integer.MAX_VALUE || j0 % c.blockCols() + cols <= c.blockCols());
+                            long cAt = (c.off() + (long) i0 * c.rowStride() + c.colIndex(j0)) * 4, ld = c.rowStride() * 4;
                             if (alpha == 1f && (!first || beta == 0f)) {
-                                // C = chunk sum (first chunk) or C + chunk products (later chunks), by the kernel itself;
-                                // a partial or split tile goes through the scratch tile with the same arithmetic
-                                if (whole) runTile(mr, nv, !first, ap, ao, bp, bo, kc, c.seg(), cAt, c.rowStride() * 4, accTile);
-                                else {
-                                    if (!first) tileFromC(tile, rows, cols, c, i0, j0);
-                                    runTile(mr, nv, !first, ap, ao, bp, bo, kc, tile, 0, NR * 4L, accTile);
-                                    storeTile(tile, rows, cols, c, i0, j0, 1f, 0f, true);
+                                // C = chunk sum (first chunk) or C + chunk products (later chunks): the kernel
+                                // continues each element's fma chain from C's value
+                                if (!first) {
+                                    if (whole) wholeTileFromC(tile, mr, nv, c.seg(), cAt, ld);
+                                    else tileFromC(tile, rows, cols, c, i0, j0);
                                 }
+                                SgemmKernels.run(mr, nv, !first, ap, ao, mr, bp, bo, kc, tile);
+                                if (whole) wholeTileToC(tile, mr, nv, c.seg(), cAt, ld);
+                                else storeTile(tile, rows, cols, c, i0, j0, 1f, 0f, true);
                             } else {
-                                runTile(mr, nv, false, ap, ao, bp, bo, kc, tile, 0, NR * 4L, accTile);
+                                SgemmKernels.run(mr, nv, false, ap, ao, mr, bp, bo, kc, tile);
                                 storeTile(tile, rows, cols, c, i0, j0, alpha, beta, first);
                             }
                         }
@@ -282,29 +279,20 @@ public final class Sgemm {
         }
     }
 
-    /**
-     * One tile by the kernels. An acc tile of a height whose kernel cannot load C itself (12 rows, see
-     * {@link SgemmKernels#hasTileAcc}) starts from a copy of the C tile in the heap array accTile;
-     * any other height without an acc kernel runs as two halves.
-     */
-    private static void runTile(int mr, int nv, boolean acc, float[] ap, int ao, float[] bp, int bo, int kc,
-                                MemorySegment c, long at, long ld, float[] accTile) {
-        if (!acc || SgemmKernels.hasAcc(mr)) {
-            SgemmKernels.run(mr, nv, acc, ap, ao, mr, bp, bo, kc, c, at, ld);
-        } else if (SgemmKernels.hasTileAcc(mr)) {
-            for (int r = 0; r < mr; r++)
-                for (int v = 0; v < nv; v++)
-                    FloatVector.fromMemorySegment(S, c, at + r * ld + 4L * v * L, NO).intoArray(accTile, r * NR + v * L);
-            SgemmKernels.runTileAcc(mr, nv, ap, ao, mr, bp, bo, kc, accTile, c, at, ld);
-        } else {
-            int half = mr / 2;
-            SgemmKernels.run(half, nv, true, ap, ao, mr, bp, bo, kc, c, at, ld);
-            SgemmKernels.run(half, nv, true, ap, ao + half, mr, bp, bo, kc, c, at + half * ld, ld);
-        }
+    /** C's whole tile (rows of nv vectors at byte cAt + r*ld) into the kernel tile. */
+    private static void wholeTileFromC(float[] t, int mr, int nv, MemorySegment c, long cAt, long ld) {
+        for (int r = 0; r < mr; r++)
+            for (int v = 0; v < nv; v++) FloatVector.fromMemorySegment(S, c, cAt + r * ld + 4L * v * L, NO).intoArray(t, r * NR + v * L);
+    }
+
+    /** The kernel tile into C's whole tile. */
+    private static void wholeTileToC(float[] t, int mr, int nv, MemorySegment c, long cAt, long ld) {
+        for (int r = 0; r < mr; r++)
+            for (int v = 0; v < nv; v++) FloatVector.fromArray(S, t, r * NR + v * L).intoMemorySegment(c, cAt + r * ld + 4L * v * L, NO);
     }
 
     /** Writes a kernel tile (rows of NR floats) into C: first depth chunk C = alpha*t + beta*C (beta == 0: alpha*t), later C += alpha*t. */
-    private static void storeTile(MemorySegment t, int rows, int cols, View c, int i0, int j0, float alpha, float beta, boolean first) {
+    private static void storeTile(float[] t, int rows, int cols, View c, int i0, int j0, float alpha, float beta, boolean first) {
         MemorySegment seg = c.seg();
         for (int r = 0; r < rows; r++) {
             long rowAt = c.off() + (long) (i0 + r) * c.rowStride();
@@ -317,7 +305,7 @@ public final class Sgemm {
                 int x = 0;
                 for (; x + L <= run; x += L) {
                     long byteAt = (at + x) * 4;
-                    FloatVector v = FloatVector.fromMemorySegment(S, t, 4L * (to + x), NO);
+                    FloatVector v = FloatVector.fromArray(S, t, to + x);
                     if (alpha != 1f) v = v.mul(alpha);
                     if (!first) v = v.add(FloatVector.fromMemorySegment(S, seg, byteAt, NO));
                     else if (beta != 0f) v = v.add(FloatVector.fromMemorySegment(S, seg, byteAt, NO).mul(beta));
@@ -325,7 +313,7 @@ public final class Sgemm {
                 }
                 for (; x < run; x++) { // tail: scalar (masked memory access has no fast path on heap segments)
                     long byteAt = (at + x) * 4;
-                    float v = t.get(F, 4L * (to + x));
+                    float v = t[to + x];
                     if (alpha != 1f) v *= alpha;
                     if (!first) v += seg.get(F, byteAt);
                     else if (beta != 0f) v += beta * seg.get(F, byteAt);
@@ -337,7 +325,7 @@ public final class Sgemm {
     }
 
     /** The scratch tile's rows x cols corner = C's tile (the rest of the tile is never stored back). */
-    private static void tileFromC(MemorySegment t, int rows, int cols, View c, int i0, int j0) {
+    private static void tileFromC(float[] t, int rows, int cols, View c, int i0, int j0) {
         MemorySegment seg = c.seg();
         for (int r = 0; r < rows; r++) {
             long rowAt = c.off() + (long) (i0 + r) * c.rowStride();
@@ -345,7 +333,7 @@ public final class Sgemm {
             while (done < cols) { // contiguous runs of C's row (one per column block)
                 int j = j0 + done;
                 int run = c.blockCols() == Integer.MAX_VALUE ? cols - done : Math.min(cols - done, c.blockCols() - j % c.blockCols());
-                MemorySegment.copy(seg, (rowAt + c.colIndex(j)) * 4, t, 4L * (r * NR + done), 4L * run);
+                MemorySegment.copy(seg, F, (rowAt + c.colIndex(j)) * 4, t, r * NR + done, run);
                 done += run;
             }
         }

@@ -4,72 +4,50 @@ package dvp.engine.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
-
 /**
  * SGEMM microkernels: k{MR}x{V} computes an MR x (V*L) tile from packed panels (A [kc][MR], B [kc][NR])
- * and stores row r at byte at + r*ld of segment c; k{MR}x{V}acc instead starts from the values there.
+ * into the heap tile t (row r at t[r*NR ..]); k{MR}x{V}acc instead starts from the values in t.
  * Accumulators are locals so C2 keeps them in vector registers; every tile element is an in-order fma
  * chain over k = 0..kc-1, which is what makes results independent of how Sgemm splits work between threads.
+ * Only heap arrays, never a MemorySegment: see the generator's notes on C2's inlining budget.
  */
 final class SgemmKernels {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
     static final int NR = 2 * L;
-    private static final ByteOrder NO = ByteOrder.nativeOrder();
+    /** Tallest tile (rows): the heap tile t holds MAX_MR * NR floats. */
+    static final int MAX_MR = 12;
 
     private SgemmKernels() {}
 
-    /** Runs the kernel for an mr-row (one of 12, 8, 6, 4, 2), nv-vector (1 or 2) tile; acc: start from c (A panel rows `as` apart; ignored otherwise). */
-    static void run(int mr, int nv, boolean acc, float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    /** Runs the kernel for an mr-row (one of 12, 8, 6, 4, 2), nv-vector (1 or 2) tile into t; acc: start from t (A panel rows `as` apart; ignored otherwise). */
+    static void run(int mr, int nv, boolean acc, float[] a, int ao, int as, float[] b, int bo, int kc, float[] t) {
         switch (mr * 8 + nv * 2 + (acc ? 1 : 0)) {
-            case 100 -> k12x2(a, ao, b, bo, kc, c, at, ld);
-            case 98 -> k12x1(a, ao, b, bo, kc, c, at, ld);
-            case 68 -> k8x2(a, ao, b, bo, kc, c, at, ld);
-            case 69 -> k8x2acc(a, ao, as, b, bo, kc, c, at, ld);
-            case 66 -> k8x1(a, ao, b, bo, kc, c, at, ld);
-            case 67 -> k8x1acc(a, ao, as, b, bo, kc, c, at, ld);
-            case 52 -> k6x2(a, ao, b, bo, kc, c, at, ld);
-            case 53 -> k6x2acc(a, ao, as, b, bo, kc, c, at, ld);
-            case 50 -> k6x1(a, ao, b, bo, kc, c, at, ld);
-            case 51 -> k6x1acc(a, ao, as, b, bo, kc, c, at, ld);
-            case 36 -> k4x2(a, ao, b, bo, kc, c, at, ld);
-            case 37 -> k4x2acc(a, ao, as, b, bo, kc, c, at, ld);
-            case 34 -> k4x1(a, ao, b, bo, kc, c, at, ld);
-            case 35 -> k4x1acc(a, ao, as, b, bo, kc, c, at, ld);
-            case 20 -> k2x2(a, ao, b, bo, kc, c, at, ld);
-            case 21 -> k2x2acc(a, ao, as, b, bo, kc, c, at, ld);
-            case 18 -> k2x1(a, ao, b, bo, kc, c, at, ld);
-            case 19 -> k2x1acc(a, ao, as, b, bo, kc, c, at, ld);
+            case 100 -> k12x2(a, ao, b, bo, kc, t);
+            case 101 -> k12x2acc(a, ao, as, b, bo, kc, t);
+            case 98 -> k12x1(a, ao, b, bo, kc, t);
+            case 99 -> k12x1acc(a, ao, as, b, bo, kc, t);
+            case 68 -> k8x2(a, ao, b, bo, kc, t);
+            case 69 -> k8x2acc(a, ao, as, b, bo, kc, t);
+            case 66 -> k8x1(a, ao, b, bo, kc, t);
+            case 67 -> k8x1acc(a, ao, as, b, bo, kc, t);
+            case 52 -> k6x2(a, ao, b, bo, kc, t);
+            case 53 -> k6x2acc(a, ao, as, b, bo, kc, t);
+            case 50 -> k6x1(a, ao, b, bo, kc, t);
+            case 51 -> k6x1acc(a, ao, as, b, bo, kc, t);
+            case 36 -> k4x2(a, ao, b, bo, kc, t);
+            case 37 -> k4x2acc(a, ao, as, b, bo, kc, t);
+            case 34 -> k4x1(a, ao, b, bo, kc, t);
+            case 35 -> k4x1acc(a, ao, as, b, bo, kc, t);
+            case 20 -> k2x2(a, ao, b, bo, kc, t);
+            case 21 -> k2x2acc(a, ao, as, b, bo, kc, t);
+            case 18 -> k2x1(a, ao, b, bo, kc, t);
+            case 19 -> k2x1acc(a, ao, as, b, bo, kc, t);
             default -> throw new IllegalArgumentException("sgemm: no " + mr + "x" + nv + (acc ? " acc" : "") + " kernel");
         }
     }
 
-    /** Whether mr-row kernels have an acc variant (8, 6, 4, 2). */
-    static boolean hasAcc(int mr) {
-        return mr == 8 || mr == 6 || mr == 4 || mr == 2;
-    }
-
-    /** Whether mr-row kernels have a tile acc variant ({@link #runTileAcc}: 12). */
-    static boolean hasTileAcc(int mr) {
-        return mr == 12;
-    }
-
-    /**
-     * Runs the tile acc kernel for an mr-row, nv-vector tile: accumulators start from t (row r at
-     * t[r*NR ..], which the caller filled with the tile's current C values), the result goes to row r
-     * at byte at + r*ld of segment c.
-     */
-    static void runTileAcc(int mr, int nv, float[] a, int ao, int as, float[] b, int bo, int kc, float[] t, MemorySegment c, long at, long ld) {
-        switch (mr * 8 + nv * 2) {
-            case 100 -> k12x2acc(a, ao, as, b, bo, kc, t, c, at, ld);
-            case 98 -> k12x1acc(a, ao, as, b, bo, kc, t, c, at, ld);
-            default -> throw new IllegalArgumentException("sgemm: no " + mr + "x" + nv + " tile acc kernel");
-        }
-    }
-
-    static void k12x2(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k12x2(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
         FloatVector c0_0 = FloatVector.zero(S), c0_1 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S), c1_1 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S), c2_1 = FloatVector.zero(S);
@@ -99,21 +77,21 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 10]); c10_0 = x.fma(b0, c10_0); c10_1 = x.fma(b1, c10_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 11]); c11_0 = x.fma(b0, c11_0); c11_1 = x.fma(b1, c11_1); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
-        c4_0.intoMemorySegment(c, at + 4 * ld, NO); c4_1.intoMemorySegment(c, at + 4 * ld + 4L * L, NO);
-        c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
-        c6_0.intoMemorySegment(c, at + 6 * ld, NO); c6_1.intoMemorySegment(c, at + 6 * ld + 4L * L, NO);
-        c7_0.intoMemorySegment(c, at + 7 * ld, NO); c7_1.intoMemorySegment(c, at + 7 * ld + 4L * L, NO);
-        c8_0.intoMemorySegment(c, at + 8 * ld, NO); c8_1.intoMemorySegment(c, at + 8 * ld + 4L * L, NO);
-        c9_0.intoMemorySegment(c, at + 9 * ld, NO); c9_1.intoMemorySegment(c, at + 9 * ld + 4L * L, NO);
-        c10_0.intoMemorySegment(c, at + 10 * ld, NO); c10_1.intoMemorySegment(c, at + 10 * ld + 4L * L, NO);
-        c11_0.intoMemorySegment(c, at + 11 * ld, NO); c11_1.intoMemorySegment(c, at + 11 * ld + 4L * L, NO);
+        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
+        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
+        c2_0.intoArray(t, 2 * NR); c2_1.intoArray(t, 2 * NR + L);
+        c3_0.intoArray(t, 3 * NR); c3_1.intoArray(t, 3 * NR + L);
+        c4_0.intoArray(t, 4 * NR); c4_1.intoArray(t, 4 * NR + L);
+        c5_0.intoArray(t, 5 * NR); c5_1.intoArray(t, 5 * NR + L);
+        c6_0.intoArray(t, 6 * NR); c6_1.intoArray(t, 6 * NR + L);
+        c7_0.intoArray(t, 7 * NR); c7_1.intoArray(t, 7 * NR + L);
+        c8_0.intoArray(t, 8 * NR); c8_1.intoArray(t, 8 * NR + L);
+        c9_0.intoArray(t, 9 * NR); c9_1.intoArray(t, 9 * NR + L);
+        c10_0.intoArray(t, 10 * NR); c10_1.intoArray(t, 10 * NR + L);
+        c11_0.intoArray(t, 11 * NR); c11_1.intoArray(t, 11 * NR + L);
     }
 
-    static void k12x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t, MemorySegment c, long at, long ld) {
+    static void k12x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t) {
         FloatVector c0_0 = FloatVector.fromArray(S, t, 0 * NR), c0_1 = FloatVector.fromArray(S, t, 0 * NR + L);
         FloatVector c1_0 = FloatVector.fromArray(S, t, 1 * NR), c1_1 = FloatVector.fromArray(S, t, 1 * NR + L);
         FloatVector c2_0 = FloatVector.fromArray(S, t, 2 * NR), c2_1 = FloatVector.fromArray(S, t, 2 * NR + L);
@@ -143,21 +121,21 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 10]); c10_0 = x.fma(b0, c10_0); c10_1 = x.fma(b1, c10_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 11]); c11_0 = x.fma(b0, c11_0); c11_1 = x.fma(b1, c11_1); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
-        c4_0.intoMemorySegment(c, at + 4 * ld, NO); c4_1.intoMemorySegment(c, at + 4 * ld + 4L * L, NO);
-        c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
-        c6_0.intoMemorySegment(c, at + 6 * ld, NO); c6_1.intoMemorySegment(c, at + 6 * ld + 4L * L, NO);
-        c7_0.intoMemorySegment(c, at + 7 * ld, NO); c7_1.intoMemorySegment(c, at + 7 * ld + 4L * L, NO);
-        c8_0.intoMemorySegment(c, at + 8 * ld, NO); c8_1.intoMemorySegment(c, at + 8 * ld + 4L * L, NO);
-        c9_0.intoMemorySegment(c, at + 9 * ld, NO); c9_1.intoMemorySegment(c, at + 9 * ld + 4L * L, NO);
-        c10_0.intoMemorySegment(c, at + 10 * ld, NO); c10_1.intoMemorySegment(c, at + 10 * ld + 4L * L, NO);
-        c11_0.intoMemorySegment(c, at + 11 * ld, NO); c11_1.intoMemorySegment(c, at + 11 * ld + 4L * L, NO);
+        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
+        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
+        c2_0.intoArray(t, 2 * NR); c2_1.intoArray(t, 2 * NR + L);
+        c3_0.intoArray(t, 3 * NR); c3_1.intoArray(t, 3 * NR + L);
+        c4_0.intoArray(t, 4 * NR); c4_1.intoArray(t, 4 * NR + L);
+        c5_0.intoArray(t, 5 * NR); c5_1.intoArray(t, 5 * NR + L);
+        c6_0.intoArray(t, 6 * NR); c6_1.intoArray(t, 6 * NR + L);
+        c7_0.intoArray(t, 7 * NR); c7_1.intoArray(t, 7 * NR + L);
+        c8_0.intoArray(t, 8 * NR); c8_1.intoArray(t, 8 * NR + L);
+        c9_0.intoArray(t, 9 * NR); c9_1.intoArray(t, 9 * NR + L);
+        c10_0.intoArray(t, 10 * NR); c10_1.intoArray(t, 10 * NR + L);
+        c11_0.intoArray(t, 11 * NR); c11_1.intoArray(t, 11 * NR + L);
     }
 
-    static void k12x1(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k12x1(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
         FloatVector c0_0 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S);
@@ -186,21 +164,21 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 10]); c10_0 = x.fma(b0, c10_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 11]); c11_0 = x.fma(b0, c11_0); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
-        c4_0.intoMemorySegment(c, at + 4 * ld, NO);
-        c5_0.intoMemorySegment(c, at + 5 * ld, NO);
-        c6_0.intoMemorySegment(c, at + 6 * ld, NO);
-        c7_0.intoMemorySegment(c, at + 7 * ld, NO);
-        c8_0.intoMemorySegment(c, at + 8 * ld, NO);
-        c9_0.intoMemorySegment(c, at + 9 * ld, NO);
-        c10_0.intoMemorySegment(c, at + 10 * ld, NO);
-        c11_0.intoMemorySegment(c, at + 11 * ld, NO);
+        c0_0.intoArray(t, 0 * NR);
+        c1_0.intoArray(t, 1 * NR);
+        c2_0.intoArray(t, 2 * NR);
+        c3_0.intoArray(t, 3 * NR);
+        c4_0.intoArray(t, 4 * NR);
+        c5_0.intoArray(t, 5 * NR);
+        c6_0.intoArray(t, 6 * NR);
+        c7_0.intoArray(t, 7 * NR);
+        c8_0.intoArray(t, 8 * NR);
+        c9_0.intoArray(t, 9 * NR);
+        c10_0.intoArray(t, 10 * NR);
+        c11_0.intoArray(t, 11 * NR);
     }
 
-    static void k12x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t, MemorySegment c, long at, long ld) {
+    static void k12x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t) {
         FloatVector c0_0 = FloatVector.fromArray(S, t, 0 * NR);
         FloatVector c1_0 = FloatVector.fromArray(S, t, 1 * NR);
         FloatVector c2_0 = FloatVector.fromArray(S, t, 2 * NR);
@@ -229,21 +207,21 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 10]); c10_0 = x.fma(b0, c10_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 11]); c11_0 = x.fma(b0, c11_0); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
-        c4_0.intoMemorySegment(c, at + 4 * ld, NO);
-        c5_0.intoMemorySegment(c, at + 5 * ld, NO);
-        c6_0.intoMemorySegment(c, at + 6 * ld, NO);
-        c7_0.intoMemorySegment(c, at + 7 * ld, NO);
-        c8_0.intoMemorySegment(c, at + 8 * ld, NO);
-        c9_0.intoMemorySegment(c, at + 9 * ld, NO);
-        c10_0.intoMemorySegment(c, at + 10 * ld, NO);
-        c11_0.intoMemorySegment(c, at + 11 * ld, NO);
+        c0_0.intoArray(t, 0 * NR);
+        c1_0.intoArray(t, 1 * NR);
+        c2_0.intoArray(t, 2 * NR);
+        c3_0.intoArray(t, 3 * NR);
+        c4_0.intoArray(t, 4 * NR);
+        c5_0.intoArray(t, 5 * NR);
+        c6_0.intoArray(t, 6 * NR);
+        c7_0.intoArray(t, 7 * NR);
+        c8_0.intoArray(t, 8 * NR);
+        c9_0.intoArray(t, 9 * NR);
+        c10_0.intoArray(t, 10 * NR);
+        c11_0.intoArray(t, 11 * NR);
     }
 
-    static void k8x2(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k8x2(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
         FloatVector c0_0 = FloatVector.zero(S), c0_1 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S), c1_1 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S), c2_1 = FloatVector.zero(S);
@@ -265,25 +243,25 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 6]); c6_0 = x.fma(b0, c6_0); c6_1 = x.fma(b1, c6_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 7]); c7_0 = x.fma(b0, c7_0); c7_1 = x.fma(b1, c7_1); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
-        c4_0.intoMemorySegment(c, at + 4 * ld, NO); c4_1.intoMemorySegment(c, at + 4 * ld + 4L * L, NO);
-        c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
-        c6_0.intoMemorySegment(c, at + 6 * ld, NO); c6_1.intoMemorySegment(c, at + 6 * ld + 4L * L, NO);
-        c7_0.intoMemorySegment(c, at + 7 * ld, NO); c7_1.intoMemorySegment(c, at + 7 * ld + 4L * L, NO);
+        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
+        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
+        c2_0.intoArray(t, 2 * NR); c2_1.intoArray(t, 2 * NR + L);
+        c3_0.intoArray(t, 3 * NR); c3_1.intoArray(t, 3 * NR + L);
+        c4_0.intoArray(t, 4 * NR); c4_1.intoArray(t, 4 * NR + L);
+        c5_0.intoArray(t, 5 * NR); c5_1.intoArray(t, 5 * NR + L);
+        c6_0.intoArray(t, 6 * NR); c6_1.intoArray(t, 6 * NR + L);
+        c7_0.intoArray(t, 7 * NR); c7_1.intoArray(t, 7 * NR + L);
     }
 
-    static void k8x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
-        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO), c0_1 = FloatVector.fromMemorySegment(S, c, at + 0 * ld + 4L * L, NO);
-        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO), c1_1 = FloatVector.fromMemorySegment(S, c, at + 1 * ld + 4L * L, NO);
-        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO), c2_1 = FloatVector.fromMemorySegment(S, c, at + 2 * ld + 4L * L, NO);
-        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO), c3_1 = FloatVector.fromMemorySegment(S, c, at + 3 * ld + 4L * L, NO);
-        FloatVector c4_0 = FloatVector.fromMemorySegment(S, c, at + 4 * ld, NO), c4_1 = FloatVector.fromMemorySegment(S, c, at + 4 * ld + 4L * L, NO);
-        FloatVector c5_0 = FloatVector.fromMemorySegment(S, c, at + 5 * ld, NO), c5_1 = FloatVector.fromMemorySegment(S, c, at + 5 * ld + 4L * L, NO);
-        FloatVector c6_0 = FloatVector.fromMemorySegment(S, c, at + 6 * ld, NO), c6_1 = FloatVector.fromMemorySegment(S, c, at + 6 * ld + 4L * L, NO);
-        FloatVector c7_0 = FloatVector.fromMemorySegment(S, c, at + 7 * ld, NO), c7_1 = FloatVector.fromMemorySegment(S, c, at + 7 * ld + 4L * L, NO);
+    static void k8x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t) {
+        FloatVector c0_0 = FloatVector.fromArray(S, t, 0 * NR), c0_1 = FloatVector.fromArray(S, t, 0 * NR + L);
+        FloatVector c1_0 = FloatVector.fromArray(S, t, 1 * NR), c1_1 = FloatVector.fromArray(S, t, 1 * NR + L);
+        FloatVector c2_0 = FloatVector.fromArray(S, t, 2 * NR), c2_1 = FloatVector.fromArray(S, t, 2 * NR + L);
+        FloatVector c3_0 = FloatVector.fromArray(S, t, 3 * NR), c3_1 = FloatVector.fromArray(S, t, 3 * NR + L);
+        FloatVector c4_0 = FloatVector.fromArray(S, t, 4 * NR), c4_1 = FloatVector.fromArray(S, t, 4 * NR + L);
+        FloatVector c5_0 = FloatVector.fromArray(S, t, 5 * NR), c5_1 = FloatVector.fromArray(S, t, 5 * NR + L);
+        FloatVector c6_0 = FloatVector.fromArray(S, t, 6 * NR), c6_1 = FloatVector.fromArray(S, t, 6 * NR + L);
+        FloatVector c7_0 = FloatVector.fromArray(S, t, 7 * NR), c7_1 = FloatVector.fromArray(S, t, 7 * NR + L);
         for (int k = 0; k < kc; k++) {
             int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
@@ -297,17 +275,17 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 6]); c6_0 = x.fma(b0, c6_0); c6_1 = x.fma(b1, c6_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 7]); c7_0 = x.fma(b0, c7_0); c7_1 = x.fma(b1, c7_1); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
-        c4_0.intoMemorySegment(c, at + 4 * ld, NO); c4_1.intoMemorySegment(c, at + 4 * ld + 4L * L, NO);
-        c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
-        c6_0.intoMemorySegment(c, at + 6 * ld, NO); c6_1.intoMemorySegment(c, at + 6 * ld + 4L * L, NO);
-        c7_0.intoMemorySegment(c, at + 7 * ld, NO); c7_1.intoMemorySegment(c, at + 7 * ld + 4L * L, NO);
+        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
+        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
+        c2_0.intoArray(t, 2 * NR); c2_1.intoArray(t, 2 * NR + L);
+        c3_0.intoArray(t, 3 * NR); c3_1.intoArray(t, 3 * NR + L);
+        c4_0.intoArray(t, 4 * NR); c4_1.intoArray(t, 4 * NR + L);
+        c5_0.intoArray(t, 5 * NR); c5_1.intoArray(t, 5 * NR + L);
+        c6_0.intoArray(t, 6 * NR); c6_1.intoArray(t, 6 * NR + L);
+        c7_0.intoArray(t, 7 * NR); c7_1.intoArray(t, 7 * NR + L);
     }
 
-    static void k8x1(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k8x1(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
         FloatVector c0_0 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S);
@@ -328,25 +306,25 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 6]); c6_0 = x.fma(b0, c6_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 7]); c7_0 = x.fma(b0, c7_0); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
-        c4_0.intoMemorySegment(c, at + 4 * ld, NO);
-        c5_0.intoMemorySegment(c, at + 5 * ld, NO);
-        c6_0.intoMemorySegment(c, at + 6 * ld, NO);
-        c7_0.intoMemorySegment(c, at + 7 * ld, NO);
+        c0_0.intoArray(t, 0 * NR);
+        c1_0.intoArray(t, 1 * NR);
+        c2_0.intoArray(t, 2 * NR);
+        c3_0.intoArray(t, 3 * NR);
+        c4_0.intoArray(t, 4 * NR);
+        c5_0.intoArray(t, 5 * NR);
+        c6_0.intoArray(t, 6 * NR);
+        c7_0.intoArray(t, 7 * NR);
     }
 
-    static void k8x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
-        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO);
-        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO);
-        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO);
-        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO);
-        FloatVector c4_0 = FloatVector.fromMemorySegment(S, c, at + 4 * ld, NO);
-        FloatVector c5_0 = FloatVector.fromMemorySegment(S, c, at + 5 * ld, NO);
-        FloatVector c6_0 = FloatVector.fromMemorySegment(S, c, at + 6 * ld, NO);
-        FloatVector c7_0 = FloatVector.fromMemorySegment(S, c, at + 7 * ld, NO);
+    static void k8x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t) {
+        FloatVector c0_0 = FloatVector.fromArray(S, t, 0 * NR);
+        FloatVector c1_0 = FloatVector.fromArray(S, t, 1 * NR);
+        FloatVector c2_0 = FloatVector.fromArray(S, t, 2 * NR);
+        FloatVector c3_0 = FloatVector.fromArray(S, t, 3 * NR);
+        FloatVector c4_0 = FloatVector.fromArray(S, t, 4 * NR);
+        FloatVector c5_0 = FloatVector.fromArray(S, t, 5 * NR);
+        FloatVector c6_0 = FloatVector.fromArray(S, t, 6 * NR);
+        FloatVector c7_0 = FloatVector.fromArray(S, t, 7 * NR);
         for (int k = 0; k < kc; k++) {
             int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
@@ -359,17 +337,17 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 6]); c6_0 = x.fma(b0, c6_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 7]); c7_0 = x.fma(b0, c7_0); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
-        c4_0.intoMemorySegment(c, at + 4 * ld, NO);
-        c5_0.intoMemorySegment(c, at + 5 * ld, NO);
-        c6_0.intoMemorySegment(c, at + 6 * ld, NO);
-        c7_0.intoMemorySegment(c, at + 7 * ld, NO);
+        c0_0.intoArray(t, 0 * NR);
+        c1_0.intoArray(t, 1 * NR);
+        c2_0.intoArray(t, 2 * NR);
+        c3_0.intoArray(t, 3 * NR);
+        c4_0.intoArray(t, 4 * NR);
+        c5_0.intoArray(t, 5 * NR);
+        c6_0.intoArray(t, 6 * NR);
+        c7_0.intoArray(t, 7 * NR);
     }
 
-    static void k6x2(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k6x2(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
         FloatVector c0_0 = FloatVector.zero(S), c0_1 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S), c1_1 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S), c2_1 = FloatVector.zero(S);
@@ -387,21 +365,21 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); c4_1 = x.fma(b1, c4_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); c5_1 = x.fma(b1, c5_1); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
-        c4_0.intoMemorySegment(c, at + 4 * ld, NO); c4_1.intoMemorySegment(c, at + 4 * ld + 4L * L, NO);
-        c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
+        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
+        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
+        c2_0.intoArray(t, 2 * NR); c2_1.intoArray(t, 2 * NR + L);
+        c3_0.intoArray(t, 3 * NR); c3_1.intoArray(t, 3 * NR + L);
+        c4_0.intoArray(t, 4 * NR); c4_1.intoArray(t, 4 * NR + L);
+        c5_0.intoArray(t, 5 * NR); c5_1.intoArray(t, 5 * NR + L);
     }
 
-    static void k6x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
-        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO), c0_1 = FloatVector.fromMemorySegment(S, c, at + 0 * ld + 4L * L, NO);
-        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO), c1_1 = FloatVector.fromMemorySegment(S, c, at + 1 * ld + 4L * L, NO);
-        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO), c2_1 = FloatVector.fromMemorySegment(S, c, at + 2 * ld + 4L * L, NO);
-        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO), c3_1 = FloatVector.fromMemorySegment(S, c, at + 3 * ld + 4L * L, NO);
-        FloatVector c4_0 = FloatVector.fromMemorySegment(S, c, at + 4 * ld, NO), c4_1 = FloatVector.fromMemorySegment(S, c, at + 4 * ld + 4L * L, NO);
-        FloatVector c5_0 = FloatVector.fromMemorySegment(S, c, at + 5 * ld, NO), c5_1 = FloatVector.fromMemorySegment(S, c, at + 5 * ld + 4L * L, NO);
+    static void k6x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t) {
+        FloatVector c0_0 = FloatVector.fromArray(S, t, 0 * NR), c0_1 = FloatVector.fromArray(S, t, 0 * NR + L);
+        FloatVector c1_0 = FloatVector.fromArray(S, t, 1 * NR), c1_1 = FloatVector.fromArray(S, t, 1 * NR + L);
+        FloatVector c2_0 = FloatVector.fromArray(S, t, 2 * NR), c2_1 = FloatVector.fromArray(S, t, 2 * NR + L);
+        FloatVector c3_0 = FloatVector.fromArray(S, t, 3 * NR), c3_1 = FloatVector.fromArray(S, t, 3 * NR + L);
+        FloatVector c4_0 = FloatVector.fromArray(S, t, 4 * NR), c4_1 = FloatVector.fromArray(S, t, 4 * NR + L);
+        FloatVector c5_0 = FloatVector.fromArray(S, t, 5 * NR), c5_1 = FloatVector.fromArray(S, t, 5 * NR + L);
         for (int k = 0; k < kc; k++) {
             int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
@@ -413,15 +391,15 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); c4_1 = x.fma(b1, c4_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); c5_1 = x.fma(b1, c5_1); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
-        c4_0.intoMemorySegment(c, at + 4 * ld, NO); c4_1.intoMemorySegment(c, at + 4 * ld + 4L * L, NO);
-        c5_0.intoMemorySegment(c, at + 5 * ld, NO); c5_1.intoMemorySegment(c, at + 5 * ld + 4L * L, NO);
+        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
+        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
+        c2_0.intoArray(t, 2 * NR); c2_1.intoArray(t, 2 * NR + L);
+        c3_0.intoArray(t, 3 * NR); c3_1.intoArray(t, 3 * NR + L);
+        c4_0.intoArray(t, 4 * NR); c4_1.intoArray(t, 4 * NR + L);
+        c5_0.intoArray(t, 5 * NR); c5_1.intoArray(t, 5 * NR + L);
     }
 
-    static void k6x1(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k6x1(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
         FloatVector c0_0 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S);
@@ -438,21 +416,21 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
-        c4_0.intoMemorySegment(c, at + 4 * ld, NO);
-        c5_0.intoMemorySegment(c, at + 5 * ld, NO);
+        c0_0.intoArray(t, 0 * NR);
+        c1_0.intoArray(t, 1 * NR);
+        c2_0.intoArray(t, 2 * NR);
+        c3_0.intoArray(t, 3 * NR);
+        c4_0.intoArray(t, 4 * NR);
+        c5_0.intoArray(t, 5 * NR);
     }
 
-    static void k6x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
-        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO);
-        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO);
-        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO);
-        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO);
-        FloatVector c4_0 = FloatVector.fromMemorySegment(S, c, at + 4 * ld, NO);
-        FloatVector c5_0 = FloatVector.fromMemorySegment(S, c, at + 5 * ld, NO);
+    static void k6x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t) {
+        FloatVector c0_0 = FloatVector.fromArray(S, t, 0 * NR);
+        FloatVector c1_0 = FloatVector.fromArray(S, t, 1 * NR);
+        FloatVector c2_0 = FloatVector.fromArray(S, t, 2 * NR);
+        FloatVector c3_0 = FloatVector.fromArray(S, t, 3 * NR);
+        FloatVector c4_0 = FloatVector.fromArray(S, t, 4 * NR);
+        FloatVector c5_0 = FloatVector.fromArray(S, t, 5 * NR);
         for (int k = 0; k < kc; k++) {
             int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
@@ -463,15 +441,15 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 4]); c4_0 = x.fma(b0, c4_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 5]); c5_0 = x.fma(b0, c5_0); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
-        c4_0.intoMemorySegment(c, at + 4 * ld, NO);
-        c5_0.intoMemorySegment(c, at + 5 * ld, NO);
+        c0_0.intoArray(t, 0 * NR);
+        c1_0.intoArray(t, 1 * NR);
+        c2_0.intoArray(t, 2 * NR);
+        c3_0.intoArray(t, 3 * NR);
+        c4_0.intoArray(t, 4 * NR);
+        c5_0.intoArray(t, 5 * NR);
     }
 
-    static void k4x2(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k4x2(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
         FloatVector c0_0 = FloatVector.zero(S), c0_1 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S), c1_1 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S), c2_1 = FloatVector.zero(S);
@@ -485,17 +463,17 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); c2_1 = x.fma(b1, c2_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); c3_1 = x.fma(b1, c3_1); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
+        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
+        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
+        c2_0.intoArray(t, 2 * NR); c2_1.intoArray(t, 2 * NR + L);
+        c3_0.intoArray(t, 3 * NR); c3_1.intoArray(t, 3 * NR + L);
     }
 
-    static void k4x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
-        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO), c0_1 = FloatVector.fromMemorySegment(S, c, at + 0 * ld + 4L * L, NO);
-        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO), c1_1 = FloatVector.fromMemorySegment(S, c, at + 1 * ld + 4L * L, NO);
-        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO), c2_1 = FloatVector.fromMemorySegment(S, c, at + 2 * ld + 4L * L, NO);
-        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO), c3_1 = FloatVector.fromMemorySegment(S, c, at + 3 * ld + 4L * L, NO);
+    static void k4x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t) {
+        FloatVector c0_0 = FloatVector.fromArray(S, t, 0 * NR), c0_1 = FloatVector.fromArray(S, t, 0 * NR + L);
+        FloatVector c1_0 = FloatVector.fromArray(S, t, 1 * NR), c1_1 = FloatVector.fromArray(S, t, 1 * NR + L);
+        FloatVector c2_0 = FloatVector.fromArray(S, t, 2 * NR), c2_1 = FloatVector.fromArray(S, t, 2 * NR + L);
+        FloatVector c3_0 = FloatVector.fromArray(S, t, 3 * NR), c3_1 = FloatVector.fromArray(S, t, 3 * NR + L);
         for (int k = 0; k < kc; k++) {
             int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
@@ -505,13 +483,13 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); c2_1 = x.fma(b1, c2_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); c3_1 = x.fma(b1, c3_1); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO); c2_1.intoMemorySegment(c, at + 2 * ld + 4L * L, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO); c3_1.intoMemorySegment(c, at + 3 * ld + 4L * L, NO);
+        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
+        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
+        c2_0.intoArray(t, 2 * NR); c2_1.intoArray(t, 2 * NR + L);
+        c3_0.intoArray(t, 3 * NR); c3_1.intoArray(t, 3 * NR + L);
     }
 
-    static void k4x1(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k4x1(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
         FloatVector c0_0 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S);
         FloatVector c2_0 = FloatVector.zero(S);
@@ -524,17 +502,17 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
+        c0_0.intoArray(t, 0 * NR);
+        c1_0.intoArray(t, 1 * NR);
+        c2_0.intoArray(t, 2 * NR);
+        c3_0.intoArray(t, 3 * NR);
     }
 
-    static void k4x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
-        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO);
-        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO);
-        FloatVector c2_0 = FloatVector.fromMemorySegment(S, c, at + 2 * ld, NO);
-        FloatVector c3_0 = FloatVector.fromMemorySegment(S, c, at + 3 * ld, NO);
+    static void k4x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t) {
+        FloatVector c0_0 = FloatVector.fromArray(S, t, 0 * NR);
+        FloatVector c1_0 = FloatVector.fromArray(S, t, 1 * NR);
+        FloatVector c2_0 = FloatVector.fromArray(S, t, 2 * NR);
+        FloatVector c3_0 = FloatVector.fromArray(S, t, 3 * NR);
         for (int k = 0; k < kc; k++) {
             int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
@@ -543,13 +521,13 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 2]); c2_0 = x.fma(b0, c2_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 3]); c3_0 = x.fma(b0, c3_0); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
-        c2_0.intoMemorySegment(c, at + 2 * ld, NO);
-        c3_0.intoMemorySegment(c, at + 3 * ld, NO);
+        c0_0.intoArray(t, 0 * NR);
+        c1_0.intoArray(t, 1 * NR);
+        c2_0.intoArray(t, 2 * NR);
+        c3_0.intoArray(t, 3 * NR);
     }
 
-    static void k2x2(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k2x2(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
         FloatVector c0_0 = FloatVector.zero(S), c0_1 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S), c1_1 = FloatVector.zero(S);
         for (int k = 0; k < kc; k++) {
@@ -559,13 +537,13 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); c1_1 = x.fma(b1, c1_1); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
+        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
+        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
     }
 
-    static void k2x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
-        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO), c0_1 = FloatVector.fromMemorySegment(S, c, at + 0 * ld + 4L * L, NO);
-        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO), c1_1 = FloatVector.fromMemorySegment(S, c, at + 1 * ld + 4L * L, NO);
+    static void k2x2acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t) {
+        FloatVector c0_0 = FloatVector.fromArray(S, t, 0 * NR), c0_1 = FloatVector.fromArray(S, t, 0 * NR + L);
+        FloatVector c1_0 = FloatVector.fromArray(S, t, 1 * NR), c1_1 = FloatVector.fromArray(S, t, 1 * NR + L);
         for (int k = 0; k < kc; k++) {
             int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
@@ -573,11 +551,11 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); c1_1 = x.fma(b1, c1_1); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO); c0_1.intoMemorySegment(c, at + 0 * ld + 4L * L, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO); c1_1.intoMemorySegment(c, at + 1 * ld + 4L * L, NO);
+        c0_0.intoArray(t, 0 * NR); c0_1.intoArray(t, 0 * NR + L);
+        c1_0.intoArray(t, 1 * NR); c1_1.intoArray(t, 1 * NR + L);
     }
 
-    static void k2x1(float[] a, int ao, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
+    static void k2x1(float[] a, int ao, float[] b, int bo, int kc, float[] t) {
         FloatVector c0_0 = FloatVector.zero(S);
         FloatVector c1_0 = FloatVector.zero(S);
         for (int k = 0; k < kc; k++) {
@@ -586,20 +564,20 @@ final class SgemmKernels {
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
+        c0_0.intoArray(t, 0 * NR);
+        c1_0.intoArray(t, 1 * NR);
     }
 
-    static void k2x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, MemorySegment c, long at, long ld) {
-        FloatVector c0_0 = FloatVector.fromMemorySegment(S, c, at + 0 * ld, NO);
-        FloatVector c1_0 = FloatVector.fromMemorySegment(S, c, at + 1 * ld, NO);
+    static void k2x1acc(float[] a, int ao, int as, float[] b, int bo, int kc, float[] t) {
+        FloatVector c0_0 = FloatVector.fromArray(S, t, 0 * NR);
+        FloatVector c1_0 = FloatVector.fromArray(S, t, 1 * NR);
         for (int k = 0; k < kc; k++) {
             int ak = ao + k * as, bk = bo + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk);
             { FloatVector x = FloatVector.broadcast(S, a[ak + 0]); c0_0 = x.fma(b0, c0_0); }
             { FloatVector x = FloatVector.broadcast(S, a[ak + 1]); c1_0 = x.fma(b0, c1_0); }
         }
-        c0_0.intoMemorySegment(c, at + 0 * ld, NO);
-        c1_0.intoMemorySegment(c, at + 1 * ld, NO);
+        c0_0.intoArray(t, 0 * NR);
+        c1_0.intoArray(t, 1 * NR);
     }
 }
