@@ -18,7 +18,11 @@ import java.nio.ByteOrder;
  * a panel row is one contiguous stretch of the input plane shifted by (ky-ph)*W + (kx-pw), so it is
  * two vector loads under a lane mask that zeroes padding taps (and splits panels that straddle two
  * images). Otherwise the panel's columns are cut into runs that share (n, oy); for stride 1 a run
- * reads one contiguous stretch of an input row, zero-filling where it hangs over the padding.
+ * reads one contiguous stretch of an input row, zero-filling where it hangs over the padding. For a
+ * larger width stride the group's input is first split into width phases (phase p of a row holds its
+ * columns p, p + sw, p + 2sw, ...; made once per GEMM, the size of the input), so a run is again one
+ * contiguous stretch, of a phase row: the stem's 7x7/2 forward spent 61% of its time in the strided
+ * scalar gather this replaces.
  */
 final class Im2colPanels implements Sgemm.PackB {
     private static final VectorSpecies<Float> S = Sgemm.S;
@@ -31,14 +35,63 @@ final class Im2colPanels implements Sgemm.PackB {
     private final CpuConv.Geometry g;
     private final int c0;
     private final boolean shifted;
+    /** Width stride > 1: the group's input as [n][c][iy][phase][phaseLen] (zeros past the row's end), else null. */
+    private final float[] phases;
+    private final int phaseLen;
+    /** Per kernel column kx, with a width stride: kx - pw = tapQ[kx]*sw + tapP[kx], 0 <= tapP < sw (no division per row). */
+    private final int[] tapQ, tapP;
 
-    /** x: the segment and element offset of image 0, channel 0; c0: first channel of the group. */
+    /**
+     * x: the segment and element offset of image 0, channel 0; c0: first channel of the group. With a
+     * width stride > 1 this splits the group's input into phases in the calling thread's scratch slot
+     * {@link #PHASE_SLOT}, so the panels are valid until the next convolution on this thread.
+     */
     Im2colPanels(MemorySegment seg, long xOff, CpuConv.Geometry g, int c0) {
         this.seg = seg;
         this.xOff = xOff;
         this.g = g;
         this.c0 = c0;
         this.shifted = g.sh() == 1 && g.sw() == 1 && g.wo() == g.w() && NR <= 64;
+        if (!shifted && g.sw() > 1) {
+            int s = g.sw();
+            phaseLen = (g.w() + s - 1) / s;
+            phases = splitPhases(seg, xOff, g, c0, phaseLen);
+            tapQ = new int[g.kw()];
+            tapP = new int[g.kw()];
+            for (int kx = 0; kx < g.kw(); kx++) {
+                tapQ[kx] = Math.floorDiv(kx - g.pw(), s);
+                tapP[kx] = Math.floorMod(kx - g.pw(), s);
+            }
+        } else {
+            phaseLen = 0;
+            phases = null;
+            tapQ = tapP = null;
+        }
+    }
+
+    /** Scratch slot of the phase split (CpuConv's other kernels use 0..2, Sgemm its own). */
+    static final int PHASE_SLOT = 3;
+
+    private static float[] splitPhases(MemorySegment seg, long xOff, CpuConv.Geometry g, int c0, int phaseLen) {
+        int s = g.sw(), h = g.h(), w = g.w(), cig = g.cig(), rowOut = s * phaseLen;
+        float[] out = Scratch.get(PHASE_SLOT, (long) g.n() * cig * h * rowOut);
+        Parallel.range(g.n() * cig, 4, (lo, hi) -> {
+            float[] row = new float[w];
+            for (int plane = lo; plane < hi; plane++) {
+                int n = plane / cig, c = plane % cig;
+                long in = xOff + ((long) n * g.ci() + c0 + c) * h * w;
+                for (int iy = 0; iy < h; iy++) {
+                    MemorySegment.copy(seg, F, (in + (long) iy * w) * 4, row, 0, w);
+                    int o = (plane * h + iy) * rowOut;
+                    for (int p = 0; p < s; p++, o += phaseLen) {
+                        int i = 0;
+                        for (int col = p; col < w; col += s, i++) out[o + i] = row[col];
+                        for (; i < phaseLen; i++) out[o + i] = 0f;
+                    }
+                }
+            }
+        });
+        return out;
     }
 
     @Override
@@ -70,21 +123,28 @@ final class Im2colPanels implements Sgemm.PackB {
             if (iy < 0 || iy >= g.h()) {
                 for (int t = 0; t < len; t++) dst[o + t] = 0f;
             } else {
-                long row = imageBase + ((long) (c0 + c) * g.h() + iy) * g.w();
-                int ix0 = ox * g.sw() - g.pw() + kx;
-                if (g.sw() == 1) copyClipped(row, ix0, len, dst, o);
-                else {
-                    for (int t = 0; t < len; t++) {
-                        int ix = ix0 + t * g.sw();
-                        dst[o + t] = ix >= 0 && ix < g.w() ? seg.get(F, (row + ix) * 4) : 0f;
-                    }
-                }
+                if (g.sw() == 1) copyClipped(imageBase + ((long) (c0 + c) * g.h() + iy) * g.w(), ox - g.pw() + kx, len, dst, o);
+                else copyPhase(n, c, iy, ox + tapQ[kx], tapP[kx], len, dst, o);
             }
             if (++kx == g.kw()) {
                 kx = 0;
                 if (++ky == g.kh()) { ky = 0; c++; }
             }
         }
+    }
+
+    /**
+     * dst[o + t] = x[n, c0 + c, iy, (q + t)*sw + p] for t < len, 0 outside the row: element q + t of
+     * phase p, a contiguous run (phase rows hold zeros past W).
+     */
+    private void copyPhase(int n, int c, int iy, int q, int p, int len, float[] dst, int o) {
+        int s = g.sw();
+        int lo = Math.clamp(-q, 0, len), hi = Math.clamp(phaseLen - q, lo, len);
+        for (int t = 0; t < lo; t++) dst[o + t] = 0f;
+        int src = ((n * g.cig() + c) * g.h() + iy) * s * phaseLen + p * phaseLen + q, t = lo;
+        for (; t + L <= hi; t += L) FloatVector.fromArray(S, phases, src + t).intoArray(dst, o + t);
+        for (; t < hi; t++) dst[o + t] = phases[src + t];
+        for (int u = hi; u < len; u++) dst[o + u] = 0f;
     }
 
     /** dst[o + t] = row[ix0 + t] for t < len, 0 where ix0 + t falls outside [0, W). */
