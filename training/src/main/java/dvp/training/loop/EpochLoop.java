@@ -47,7 +47,7 @@ public abstract class EpochLoop {
     private final StepScalars scalars;
     private long step;
     private final double[] epochSums;
-    private long epochCount;
+    private long epochImages;
     private String status = "";
     private long stopAt = -1;
     private StepProfiler profiler;
@@ -108,7 +108,7 @@ public abstract class EpochLoop {
         return Stateful.of(out -> {
                     long[] bits = new long[epochSums.length];
                     for (int j = 0; j < bits.length; j++) bits[j] = Double.doubleToRawLongBits(epochSums[j]);
-                    out.put("step", step).put("steps_per_epoch", loader.stepsPerEpoch()).put("epoch_sum_bits", bits).put("epoch_count", epochCount);
+                    out.put("step", step).put("steps_per_epoch", loader.stepsPerEpoch()).put("epoch_sum_bits", bits).put("epoch_images", epochImages);
                 },
                 in -> {
                     // the step counter means (epoch, batch) only with the same batches per epoch: with another
@@ -122,7 +122,15 @@ public abstract class EpochLoop {
                     if (bits.length != epochSums.length)
                         throw new IllegalStateException("checkpoint loop state has " + bits.length + " running sums, this trainer keeps " + epochSums.length);
                     for (int j = 0; j < bits.length; j++) epochSums[j] = Double.longBitsToDouble(bits[j]);
-                    epochCount = in.getLong("epoch_count");
+                    if (in.has("epoch_images")) {
+                        epochImages = in.getLong("epoch_images");
+                    } else {
+                        // a checkpoint from before per-image means kept per-step sums and a step count; the
+                        // steps before a mid-epoch checkpoint are full batches, so this conversion is exact
+                        int batch = loader.batchSize();
+                        for (int j = 0; j < epochSums.length; j++) epochSums[j] *= batch;
+                        epochImages = in.getLong("epoch_count") * batch;
+                    }
                 });
     }
 
@@ -154,7 +162,7 @@ public abstract class EpochLoop {
                         Batch b = it.next();
                         if (profiler != null) profiler.beforeStep(step);
                         try (Scope s = Scope.open(task + "-step")) {
-                            scalars.record(step + 1, trainStep(b, epoch, step));
+                            scalars.record(step + 1, b.size(), trainStep(b, epoch, step));
                         }
                         if (profiler != null) profiler.afterStep(step);
                         step++;
@@ -172,10 +180,10 @@ public abstract class EpochLoop {
                 }
                 lastEpoch.clear();
                 String[] names = scalars.names();
-                for (int j = 0; j < names.length; j++) lastEpoch.put(names[j], epochCount == 0 ? Double.NaN : epochSums[j] / epochCount);
+                for (int j = 0; j < names.length; j++) lastEpoch.put(names[j], epochImages == 0 ? Double.NaN : epochSums[j] / epochImages);
                 lastEpoch.put("lr", optimizer.groups().getFirst().lr());
                 java.util.Arrays.fill(epochSums, 0);
-                epochCount = 0;
+                epochImages = 0;
                 Metrics.log(session, "epoch", step, epoch + 1, lastEpoch);
                 Map<String, Double> validation = endOfEpoch(epoch);
                 if (!validation.isEmpty()) {
@@ -199,8 +207,9 @@ public abstract class EpochLoop {
         String[] names = scalars.names();
         for (int i = 0; i < d.count(); i++) {
             session.guard().check(d.steps()[i], names[0], d.values()[0][i]);
-            for (int j = 0; j < names.length; j++) epochSums[j] += d.values()[j][i];
-            epochCount++;
+            // per-image means, as the reference code's AverageMeter: a smaller last batch counts less
+            for (int j = 0; j < names.length; j++) epochSums[j] += (double) d.weights()[i] * d.values()[j][i];
+            epochImages += d.weights()[i];
         }
         LoaderStats now = loader.stats();
         long t = System.nanoTime();

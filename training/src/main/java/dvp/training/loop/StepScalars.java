@@ -10,7 +10,9 @@ import java.util.Arrays;
  * Per-step scalars (loss, accuracy ...) kept on the device and read to the host once per logging
  * interval: each step copies its rank-0 results into its slot (no synchronisation); {@link #drain}
  * reads every slot with one transfer. Keeping every step's value (not a running sum) lets the
- * NaN/Inf guard name the exact step at which a loss first went bad.
+ * NaN/Inf guard name the exact step at which a loss first went bad. Each step carries a weight (its
+ * batch's images), so means over steps are per-image means, as the reference code's AverageMeter
+ * ({@code update(loss, images.size(0))}) reports them when the last batch is smaller.
  *
  * <p>The buffer lives in the scope open at construction (the trainer's, not a step's).
  */
@@ -19,6 +21,7 @@ public final class StepScalars {
     private final int capacity;
     private final Tensor slots; // [capacity * names], row-major: step-major
     private final long[] steps;
+    private final int[] weights;
     private int used;
 
     public StepScalars(Backend backend, int capacity, String... names) {
@@ -27,6 +30,7 @@ public final class StepScalars {
         this.capacity = capacity;
         this.slots = Tensor.zeros(backend, capacity * names.length);
         this.steps = new long[capacity];
+        this.weights = new int[capacity];
     }
 
     public String[] names() { return names.clone(); }
@@ -35,8 +39,12 @@ public final class StepScalars {
 
     public boolean isFull() { return used == capacity; }
 
-    /** Records step {@code step}'s values (rank-0 or 1-element F32 tensors, in {@link #names} order). */
-    public void record(long step, Tensor... values) {
+    /**
+     * Records step {@code step}'s values (rank-0 or 1-element F32 tensors, in {@link #names} order),
+     * each a mean over the step's {@code weight} images.
+     */
+    public void record(long step, int weight, Tensor... values) {
+        if (weight <= 0) throw new IllegalArgumentException("StepScalars: step " + step + " has weight " + weight + "; a step covers at least one image");
         if (values.length != names.length)
             throw new IllegalArgumentException("StepScalars: " + values.length + " values for " + Arrays.toString(names));
         if (used == capacity) throw new IllegalStateException("StepScalars: full (" + capacity + " steps); drain first");
@@ -46,18 +54,23 @@ public final class StepScalars {
                 throw new IllegalArgumentException("StepScalars: '" + names[j] + "' must be one F32 value, got " + v.describe());
             slots.backend().copy(v.isContiguous() ? v.view(1) : v.copyContiguous().view(1), slots.narrow0(used * names.length + j, 1));
         }
-        steps[used++] = step;
+        steps[used] = step;
+        weights[used++] = weight;
     }
 
-    /** What {@link #drain} returns: the steps recorded and values[name][i] of step steps[i]. */
-    public record Drained(long[] steps, float[][] values) {
+    /** What {@link #drain} returns: the steps recorded, their weights, and values[name][i] of step steps[i]. */
+    public record Drained(long[] steps, int[] weights, float[][] values) {
         public int count() { return steps.length; }
 
-        /** Mean of a column over the drained steps (NaN when empty). */
+        /** Mean of a column over the drained steps, each weighted by its images (NaN when empty). */
         public double mean(int name) {
             double s = 0;
-            for (float v : values[name]) s += v;
-            return values[name].length == 0 ? Double.NaN : s / values[name].length;
+            long w = 0;
+            for (int i = 0; i < steps.length; i++) {
+                s += (double) weights[i] * values[name][i];
+                w += weights[i];
+            }
+            return w == 0 ? Double.NaN : s / w;
         }
     }
 
@@ -70,7 +83,8 @@ public final class StepScalars {
             for (int i = 0; i < n; i++) for (int j = 0; j < names.length; j++) out[j][i] = all[i * names.length + j];
         }
         long[] st = Arrays.copyOf(steps, n);
+        int[] w = Arrays.copyOf(weights, n);
         used = 0;
-        return new Drained(st, out);
+        return new Drained(st, w, out);
     }
 }

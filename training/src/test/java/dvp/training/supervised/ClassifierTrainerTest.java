@@ -106,6 +106,64 @@ class ClassifierTrainerTest {
         assertEquals(ShapesDataset.CLASSES.size(), manifest.get("classNames").size());
     }
 
+    /**
+     * Epoch means are per image, as the reference code's AverageMeter (update(loss, n=batch)): 40 images in
+     * batches of 16, 16 and 8 (no drop-last) weigh the last step's loss half as much as the others.
+     */
+    @Test
+    void epochMeansWeighEachStepByItsImages() throws Exception {
+        ClassifierConfig cfg = tiny(ClassifierConfig.supervised(ShapesDataset.tinyModel(1)), b -> {
+            b.epochs = 1;
+            b.dropLast = false;
+            b.logEvery = 1;
+        });
+        try (TrainingSession s = session("weighted", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, new ShapesDataset(40, 16, 1, 11), null, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            t.train();
+        }
+        List<Double> steps = column(dir.resolve("weighted/metrics/train.csv"), "loss");
+        assertEquals(3, steps.size(), "one train row per step: " + steps);
+        double weighted = (16 * steps.get(0) + 16 * steps.get(1) + 8 * steps.get(2)) / 40;
+        double epoch = column(dir.resolve("weighted/metrics/epoch.csv"), "loss").getFirst();
+        assertEquals(weighted, epoch, 1e-6 * Math.abs(weighted), "epoch loss is the per-image mean of the steps " + steps);
+        double perStep = (steps.get(0) + steps.get(1) + steps.get(2)) / 3;
+        assertTrue(Math.abs(perStep - weighted) > 1e-6 * Math.abs(weighted), "the test needs steps whose losses differ: " + steps);
+    }
+
+    /**
+     * A mid-epoch checkpoint written before per-image means (loop state "epoch_count" steps and per-step
+     * sums) resumes to the same epoch means as an uninterrupted run: the steps before it are full
+     * batches, so steps x batch is its image count (x16 and /16 are exact in binary floating point).
+     */
+    @Test
+    void aCheckpointWithPerStepSumsResumesToTheSameEpochMeans() throws Exception {
+        ClassifierConfig cfg = tiny(ClassifierConfig.supervised(ShapesDataset.tinyModel(1)), b -> b.epochs = 2);
+        try (TrainingSession s = session("whole", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, null, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            t.train();
+        }
+        try (TrainingSession s = session("old", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, null, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            t.stopAt(6); // 2 steps into epoch 2 (4 steps of 16 per epoch)
+            assertThrows(RunInterruptedException.class, t::train);
+        }
+        Path manifest = dir.resolve("old/checkpoints/last/checkpoint.json");
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) Json.readFile(manifest);
+        var loop = (com.fasterxml.jackson.databind.node.ObjectNode) root.get("state").get("loop");
+        assertEquals(32, loop.get("epoch_images").asLong(), "two full batches of epoch 2 so far");
+        var bits = (com.fasterxml.jackson.databind.node.ArrayNode) loop.get("epoch_sum_bits");
+        for (int i = 0; i < bits.size(); i++)
+            bits.set(i, Double.doubleToRawLongBits(Double.longBitsToDouble(bits.get(i).asLong()) / 16));
+        loop.remove("epoch_images");
+        loop.put("epoch_count", 2);
+        Json.writeFile(manifest, root);
+        try (TrainingSession s = session("old", dir.resolve("old"), cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, null, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            t.train();
+        }
+        assertEquals(column(dir.resolve("whole/metrics/epoch.csv"), "loss"), column(dir.resolve("old/metrics/epoch.csv"), "loss"));
+    }
+
     @Test
     void linearEvalTrainsOnlyFcOnAFrozenEvalModeBackbone() throws Exception {
         // lr 30 is for MoCo's features of a 2048-wide ResNet-50; a 64-wide random backbone wants less
