@@ -99,35 +99,49 @@ final class CpuBatchNorm {
         if (dbeta != null) Mem.write(db, 0, dbeta, 0, c);
     }
 
-    /**
-     * The lanes added one after the other in float, lane 0 first. Not {@code reduceLanes(ADD)}: its
-     * order is unspecified and HotSpot's intrinsic adds in another order than the interpreter, so
-     * the same batch would normalise differently before and after JIT compilation (which broke
-     * bit-identical resume). This order is the one the unintrinsified code uses.
-     */
-    private static float sumLanesInOrder(FloatVector v) {
-        float s = 0f;
-        for (int l = 0; l < L; l++) s += v.lane(l);
-        return s;
-    }
+    // The plane reductions sum in 16 fixed logical lanes (Lanes16), lane 0 first, not with
+    // reduceLanes(ADD): its order is unspecified and HotSpot's intrinsic adds in another order than
+    // the interpreter, so the same batch would normalise differently before and after JIT
+    // compilation (which broke bit-identical resume); and a lane count of the machine's own would
+    // normalise differently on AVX2 and AVX-512. Elements past the last full 16 are added in double.
+    private static final VectorSpecies<Float> S16 = Lanes16.S;
+    private static final int L16 = Lanes16.L, G16 = Lanes16.G;
 
     private static double planeSum(MemorySegment s, long at, int len) {
-        FloatVector acc = FloatVector.zero(S);
+        FloatVector z = FloatVector.zero(S16), a0 = z, a1 = z, a2 = z, a3 = z;
         int i = 0;
-        for (; i + L <= len; i += L) acc = acc.add(FloatVector.fromMemorySegment(S, s, at + 4L * i, NO));
-        double sum = sumLanesInOrder(acc);
+        for (; i + 16 <= len; i += 16) {
+            long o = at + 4L * i;
+            a0 = a0.add(FloatVector.fromMemorySegment(S16, s, o, NO));
+            if (G16 > 1) a1 = a1.add(FloatVector.fromMemorySegment(S16, s, o + 4L * L16, NO));
+            if (G16 > 2) {
+                a2 = a2.add(FloatVector.fromMemorySegment(S16, s, o + 8L * L16, NO));
+                a3 = a3.add(FloatVector.fromMemorySegment(S16, s, o + 12L * L16, NO));
+            }
+        }
+        double sum = Lanes16.inOrder(a0, a1, a2, a3);
         for (; i < len; i++) sum += s.get(Mem.F, at + 4L * i);
         return sum;
     }
 
+    private static FloatVector squaredDeviation(MemorySegment s, long o, float mean, FloatVector acc) {
+        FloatVector d = FloatVector.fromMemorySegment(S16, s, o, NO).sub(mean);
+        return d.fma(d, acc);
+    }
+
     private static double planeSquaredDeviation(MemorySegment s, long at, int len, float mean) {
-        FloatVector acc = FloatVector.zero(S);
+        FloatVector z = FloatVector.zero(S16), a0 = z, a1 = z, a2 = z, a3 = z;
         int i = 0;
-        for (; i + L <= len; i += L) {
-            FloatVector d = FloatVector.fromMemorySegment(S, s, at + 4L * i, NO).sub(mean);
-            acc = d.fma(d, acc);
+        for (; i + 16 <= len; i += 16) {
+            long o = at + 4L * i;
+            a0 = squaredDeviation(s, o, mean, a0);
+            if (G16 > 1) a1 = squaredDeviation(s, o + 4L * L16, mean, a1);
+            if (G16 > 2) {
+                a2 = squaredDeviation(s, o + 8L * L16, mean, a2);
+                a3 = squaredDeviation(s, o + 12L * L16, mean, a3);
+            }
         }
-        double sum = sumLanesInOrder(acc);
+        double sum = Lanes16.inOrder(a0, a1, a2, a3);
         for (; i < len; i++) {
             double d = s.get(Mem.F, at + 4L * i) - (double) mean;
             sum += d * d;
@@ -142,16 +156,30 @@ final class CpuBatchNorm {
         for (; i < len; i++) sy.set(Mem.F, ay + 4L * i, Math.fma(sx.get(Mem.F, ax + 4L * i), scale, shift));
     }
 
-    /** sums[0] = sum(dy), sums[1] = sum(dy * (x - mean)) over one plane. */
+    /** sums[0] = sum(dy), sums[1] = sum(dy * (x - mean)) over one plane (16 logical lanes, as planeSum). */
     private static void planeDySums(MemorySegment sx, long ax, MemorySegment sd, long ad, int len, float mean, double[] sums) {
-        FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
+        FloatVector z = FloatVector.zero(S16), s0 = z, s1 = z, s2 = z, s3 = z, t0 = z, t1 = z, t2 = z, t3 = z;
         int i = 0;
-        for (; i + L <= len; i += L) {
-            FloatVector d = FloatVector.fromMemorySegment(S, sd, ad + 4L * i, NO);
+        for (; i + 16 <= len; i += 16) {
+            long o = 4L * i;
+            FloatVector d = FloatVector.fromMemorySegment(S16, sd, ad + o, NO);
             s0 = s0.add(d);
-            s1 = FloatVector.fromMemorySegment(S, sx, ax + 4L * i, NO).sub(mean).fma(d, s1);
+            t0 = FloatVector.fromMemorySegment(S16, sx, ax + o, NO).sub(mean).fma(d, t0);
+            if (G16 > 1) {
+                d = FloatVector.fromMemorySegment(S16, sd, ad + o + 4L * L16, NO);
+                s1 = s1.add(d);
+                t1 = FloatVector.fromMemorySegment(S16, sx, ax + o + 4L * L16, NO).sub(mean).fma(d, t1);
+            }
+            if (G16 > 2) {
+                d = FloatVector.fromMemorySegment(S16, sd, ad + o + 8L * L16, NO);
+                s2 = s2.add(d);
+                t2 = FloatVector.fromMemorySegment(S16, sx, ax + o + 8L * L16, NO).sub(mean).fma(d, t2);
+                d = FloatVector.fromMemorySegment(S16, sd, ad + o + 12L * L16, NO);
+                s3 = s3.add(d);
+                t3 = FloatVector.fromMemorySegment(S16, sx, ax + o + 12L * L16, NO).sub(mean).fma(d, t3);
+            }
         }
-        double a = sumLanesInOrder(s0), b = sumLanesInOrder(s1);
+        double a = Lanes16.inOrder(s0, s1, s2, s3), b = Lanes16.inOrder(t0, t1, t2, t3);
         for (; i < len; i++) {
             double d = sd.get(Mem.F, ad + 4L * i);
             a += d;

@@ -162,17 +162,11 @@ final class CpuContrastive {
         return m.reduceLanes(VectorOperators.MAX);
     }
 
-    /** z[zo..zo+TILE) := e^{z - max} in place; returns their sum (lanes added in a fixed order). */
+    /** z[zo..zo+TILE) := e^{z - max} in place; returns their sum (16 logical lanes, the same bits on every vector width). */
     private static float weights(float[] z, int zo, float max) {
-        FloatVector s = FloatVector.zero(SP);
-        for (int v = 0; v < TILE; v += L) {
-            FloatVector w = expNonPositive(FloatVector.fromArray(SP, z, zo + v).sub(max));
-            w.intoArray(z, zo + v);
-            s = s.add(w);
-        }
-        float total = 0;
-        for (int lane = 0; lane < L; lane++) total += s.lane(lane);
-        return total;
+        for (int v = 0; v < TILE; v += L)
+            expNonPositive(FloatVector.fromArray(SP, z, zo + v).sub(max)).intoArray(z, zo + v);
+        return Lanes16.sum(z, zo, TILE);
     }
 
     /**

@@ -26,6 +26,12 @@ public final class SplitBits {
 
     private SplitBits() {}
 
+    /**
+     * When set, every {@link #assertSplitIndependent} case also stores its one-piece outputs here under
+     * "case: output" (VectorWidthBitsMain prints them to compare JVMs with different vector widths).
+     */
+    public static volatile Map<String, float[]> recorder;
+
     /** Named outputs of one run, in the order the work produced them. */
     public static final class Outputs {
         private final Map<String, float[]> values = new LinkedHashMap<>();
@@ -53,6 +59,8 @@ public final class SplitBits {
             runs.add(out);
         }
         Outputs reference = runs.getFirst();
+        Map<String, float[]> rec = recorder;
+        if (rec != null) reference.values.forEach((k, v) -> rec.put(what + ": " + k, v));
         List<String> problems = new ArrayList<>();
         for (int r = 1; r < runs.size(); r++) {
             Outputs run = runs.get(r);
