@@ -170,12 +170,16 @@ final class CpuConv {
             Sgemm.View c = Sgemm.View.rowMajor(dwrSeg, (long) gr * g.cog() * k, k);
             Sgemm.gemm(g.cog(), k, depth, 1f, Sgemm.packerA(a), new Im2rowPanels(xhwc, g, gr * g.cig()), 0f, c, Parallel.threads());
         }
-        // dwr[o, (ky, kx, c)] -> dw[o, c, ky, kx], reordered in a scratch array and written in one copy
-        int size = g.co() * k;
-        float[] out = Scratch.get(1, size);
-        for (int o = 0; o < g.co(); o++)
-            for (int t = 0; t < taps; t++)
-                for (int c = 0; c < g.cig(); c++) out[(o * g.cig() + c) * taps + t] = dwr[(o * taps + t) * g.cig() + c];
-        Mem.write(out, 0, dw, 0, size);
+        // dwr[o, (ky, kx, c)] -> dw[o, c, ky, kx]: each output channel's kernels reordered in a small
+        // array (it stays in L1) and written with one copy; output channels split between threads
+        Parallel.range(g.co(), 8, (lo, hi) -> {
+            float[] row = new float[k];
+            for (int o = lo; o < hi; o++) {
+                int src = o * k;
+                for (int t = 0; t < taps; t++)
+                    for (int c = 0; c < g.cig(); c++) row[c * taps + t] = dwr[src + t * g.cig() + c];
+                Mem.write(row, 0, dw, (long) o * k, k);
+            }
+        });
     }
 }
