@@ -166,4 +166,25 @@ class ThreadCountIndependenceTest {
             out.put("d s", st.grad().toFloatArray());
         });
     }
+
+    /**
+     * OFD's sum of squares before it is weighted and rounded to float (the rounding hides most
+     * differences in how the squares were grouped), recorded as a float pair hi + lo: NCHW runs of
+     * 143 and 64 elements sharing a margin, and channels-last runs over 40 channels, with squares
+     * spanning twelve orders of magnitude.
+     */
+    @Test void ofdSumOfSquaresBeforeRounding() {
+        for (int[] shape : new int[][]{{3, 17, 11, 13}, {2, 40, 8, 8}}) {
+            int n = shape[0], c = shape[1], h = shape[2], w = shape[3], size = n * c * h * w;
+            float[] s = normal(size), t = normal(size), margin = new float[c];
+            for (int i = 0; i < size; i++) s[i] *= (float) Math.pow(10, rng.uniform(-3, 3));
+            for (int i = 0; i < c; i++) margin[i] = (float) Distill.ofdMargin(rng.uniform(0.2, 1.5), rng.uniform(-1, 2));
+            for (int channelStride : new int[]{h * w, 1}) // NCHW, and the same memory read as channels-last
+                assertSplitIndependent("ofd sum of squares x" + java.util.Arrays.toString(shape) + " channel stride " + channelStride, out -> {
+                    double total = CpuOfd.sumOfSquares(constant(s, size), constant(t, size), constant(margin, c), channelStride);
+                    float hi = (float) total;
+                    out.put("sum (hi, lo)", new float[]{hi, (float) (total - hi)});
+                });
+        }
+    }
 }
