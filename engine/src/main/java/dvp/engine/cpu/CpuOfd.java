@@ -17,7 +17,7 @@ import java.nio.ByteOrder;
  * margins are a contiguous slice of the margin vector).
  *
  * <p>Determinism of the sum: squares are added into 16 F32 logical lane accumulators ({@link Lanes16}:
- * element i + j of a 16-element step in lane j; a run's last, partial step masked) that are flushed into
+ * element i + j of a 16-element step in lane j; a run's last, partial step padded with zeros) that are flushed into
  * a double every {@link #FLUSH} steps and at the end of each block (lanes 0 to 15 in order), and the
  * block totals are added in block order. Every one of these choices depends only on the element
  * positions, never on the thread count, the vector width or the JIT tier (16-lane AVX-512 groups the
@@ -72,7 +72,8 @@ final class CpuOfd {
             // a run: elements that share channel c (cs > 1) or walk channels c, c+1, ... (cs == 1)
             long end = cs > 1 ? Math.min(to, (unit + 1) * cs) : Math.min(to, i + (channels - c));
             float mc = m[c];
-            // steps of 16 logical lanes (element i + j in lane j; G16 vectors of L16 lanes), the run's last step masked
+            // steps of 16 logical lanes (element i + j in lane j; G16 vectors of L16 lanes); the run's last,
+            // partial step is computed element by element and padded with zeros
             for (int mo = c; i < end; i += 16, mo += 16) {
                 if (i + 16 <= end) {
                     a0 = a0.add(terms(ss, sb, ts, tb, m, cs, mc, mo, i));
