@@ -53,7 +53,8 @@ def torch_conv_ms_per_step(batch, px, threads, warmup, steps):
 
 
 def dvp_conv_ms_per_step(path):
-    """{(x shape, w shape): [forward ms, backward ms], ...} per step, and the step's median ms, from a dvp profile JSON."""
+    """{(x shape, w shape): [forward ms, backward ms]} per step, the step's median ms, the command and the
+    settings, from a dvp profile JSON."""
     scenario = json.load(open(path))["scenarios"][0]
     steps = scenario["run"]["steps"]
     step_ms = next(f["median"] for f in scenario["figures"] if f["name"] == "step_time")
@@ -67,7 +68,7 @@ def dvp_conv_ms_per_step(path):
             times[(dims(r"\bdx", s), dims(r"\bw", s))][1] += op["total_ms"] / steps
         elif op["op"] == "conv2d_backward_filter":
             times[(dims(r"\bx", s), dims(r"\bdw", s))][1] += op["total_ms"] / steps
-    return times, step_ms, scenario["run"]["command"]
+    return times, step_ms, scenario["run"]["command"], scenario["settings"]
 
 
 def main():
@@ -77,8 +78,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--steps", type=int, default=4)
     args = ap.parse_args()
-    dvp, dvp_step, command = dvp_conv_ms_per_step(args.dvp)
-    settings = json.load(open(args.dvp))["scenarios"][0]["settings"]
+    dvp, dvp_step, command, settings = dvp_conv_ms_per_step(args.dvp)
     pt = torch_conv_ms_per_step(settings["batch"], settings["resolution"], args.threads, args.warmup, args.steps)
     fmt = lambda s: "[" + ",".join(map(str, s)) + "]"
     print(f"dvp: `{command}` (step median {dvp_step:.0f} ms); PyTorch {torch.__version__}, {args.threads} threads, "

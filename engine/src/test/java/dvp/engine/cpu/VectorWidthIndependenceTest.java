@@ -1,9 +1,8 @@
 package dvp.engine.cpu;
 
+import dvp.engine.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,13 +25,7 @@ class VectorWidthIndependenceTest {
     private record Child(int lanes, Map<String, String> bits) {}
 
     private static Child run(int maxVectorBytes) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "--sun-misc-unsafe-memory-access=allow", "-XX:MaxVectorSize=" + maxVectorBytes,
-                "-cp", System.getProperty("java.class.path"), VectorWidthBitsMain.class.getName())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), "child JVM with -XX:MaxVectorSize=" + maxVectorBytes + " failed:\n" + out);
+        String out = ChildJvm.output("-XX:MaxVectorSize=" + maxVectorBytes, VectorWidthBitsMain.class);
         int lanes = -1;
         Map<String, String> bits = new LinkedHashMap<>();
         for (String line : out.lines().toList()) {
