@@ -5,6 +5,9 @@
 # uses the mean of the two, so load drift during the run shows up as a gap between them.
 #
 # Usage: bench/run-cpu-bench.sh [gemm] [conv] [resnet]      (default: all three)
+# The conv and resnet cases run dvp twice between the baselines: with oneDNN's convolutions
+# (DVP_CPU_CONV=onednn, the default where libdnnl.so.2 loads) and with dvp's own java kernels
+# (DVP_CPU_CONV=java); CONV_IMPLS="java" (or "onednn") runs only one.
 #   SKIP_BUILD=1   reuse an existing bench/target/benchmarks.jar
 #   JMH_ARGS=...   extra JMH options (e.g. "-wi 2 -i 3" for a quick look)
 # Needs: JDK 25 (found like ./mvnw does), /usr/bin/python3 with numpy (OpenBLAS) and torch + torchvision.
@@ -14,6 +17,7 @@ PY=/usr/bin/python3
 JAR=bench/target/benchmarks.jar
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=(gemm conv resnet)
+read -r -a impls <<<"${CONV_IMPLS:-onednn java}"
 
 is25() { [ -x "$1/bin/java" ] && "$1/bin/java" -version 2>&1 | grep -qE 'version "(2[5-9]|[3-9][0-9])'; }
 if [ -z "${JAVA_HOME:-}" ] || ! is25 "$JAVA_HOME"; then
@@ -73,21 +77,26 @@ for c in "${cases[@]}"; do
     conv)
       for shape in 64x56 256x14; do
         show bench/pytorch/conv_baseline.py --shape "$shape" >"$out/conv1.txt"
-        j=$(jmh "conv$shape" 'dvp.bench.ConvBench' -p shape="$shape")
+        for impl in "${impls[@]}"; do DVP_CPU_CONV=$impl jmh "conv$shape-$impl" 'dvp.bench.ConvBench' -p shape="$shape" >/dev/null; done
         show bench/pytorch/conv_baseline.py --shape "$shape" >"$out/conv2.txt"
-        for pass in forward backwardData backwardFilter; do
-          b1=$(grep " $pass:" "$out/conv1.txt" | field 'median'); b2=$(grep " $pass:" "$out/conv2.txt" | field 'median')
-          ours=$(score "$j" "$pass" shape="$shape"); base=$(mean "$b1" "$b2")
-          rows+=("| conv3x3 $shape batch 8 $pass (ms, lower is better) | $(fmt "$ours" .1f) | PyTorch $(fmt "$base" .1f) (runs: $(fmt "$b1" .1f), $(fmt "$b2" .1f)) | **$(fmt "$("$PY" -c "print($base/$ours)")" .2f)×** |")
+        for impl in "${impls[@]}"; do
+          for pass in forward backwardData backwardFilter; do
+            b1=$(grep " $pass:" "$out/conv1.txt" | field 'median'); b2=$(grep " $pass:" "$out/conv2.txt" | field 'median')
+            ours=$(score "$out/conv$shape-$impl.json" "$pass" shape="$shape"); base=$(mean "$b1" "$b2")
+            rows+=("| conv3x3 $shape batch 8 $pass, $impl convs (ms, lower is better) | $(fmt "$ours" .1f) | PyTorch $(fmt "$base" .1f) (runs: $(fmt "$b1" .1f), $(fmt "$b2" .1f)) | **$(fmt "$("$PY" -c "print($base/$ours)")" .2f)×** |")
+          done
         done
       done
       ;;
     resnet)
       b1=$(show bench/pytorch/resnet_step_baseline.py | field 'median')
-      j=$(jmh resnet 'dvp.bench.ResNetStepBench')
+      for impl in "${impls[@]}"; do DVP_CPU_CONV=$impl jmh "resnet-$impl" 'dvp.bench.ResNetStepBench' >/dev/null; done
       b2=$(show bench/pytorch/resnet_step_baseline.py | field 'median')
-      ours=$(score "$j" step arch=RESNET18 px=112 batch=32); base=$(mean "$b1" "$b2")
-      rows+=("| ResNet-18 train step 112 px batch 32 (img/s, higher is better) | $(fmt "$("$PY" -c "print(32/(float('$ours')*1e-3))")" .2f) | PyTorch $(fmt "$("$PY" -c "print(32/(float('$base')*1e-3))")" .2f) (runs: $(fmt "$b1" .0f), $(fmt "$b2" .0f) ms/step) | **$(fmt "$("$PY" -c "print($base/$ours)")" .2f)×** |")
+      base=$(mean "$b1" "$b2")
+      for impl in "${impls[@]}"; do
+        ours=$(score "$out/resnet-$impl.json" step arch=RESNET18 px=112 batch=32)
+        rows+=("| ResNet-18 train step 112 px batch 32, $impl convs (img/s, higher is better) | $(fmt "$("$PY" -c "print(32/(float('$ours')*1e-3))")" .2f) | PyTorch $(fmt "$("$PY" -c "print(32/(float('$base')*1e-3))")" .2f) (runs: $(fmt "$b1" .0f), $(fmt "$b2" .0f) ms/step) | **$(fmt "$("$PY" -c "print($base/$ours)")" .2f)×** |")
+      done
       ;;
     *) echo "run-cpu-bench: unknown case '$c' (gemm, conv, resnet)" >&2; exit 2 ;;
   esac

@@ -20,7 +20,14 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Availability availability() {
-        return Availability.yes(Parallel.threads() + " threads, " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length() + " float lanes");
+        String convs;
+        try {
+            convs = CpuConvChoice.active();
+        } catch (IllegalStateException e) {
+            return Availability.no(e.getMessage());
+        }
+        return Availability.yes(Parallel.threads() + " threads, " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length()
+                + " float lanes, convolutions: " + convs);
     }
 
     @Override public int priority() { return 100; }
@@ -119,11 +126,11 @@ public final class CpuBackend implements Backend {
                 Sgemm.View.rowMajor(Mem.seg(out), out.offset(), n));
     }
 
-    @Override public void conv2dForward(Tensor x, Tensor w, Tensor y, ConvSpec spec) { CpuConv.forward(x, w, y, spec); }
+    @Override public void conv2dForward(Tensor x, Tensor w, Tensor y, ConvSpec spec) { CpuConvChoice.get().forward(x, w, y, spec); }
 
-    @Override public void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvSpec spec) { CpuConv.backwardData(dy, w, dx, spec); }
+    @Override public void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvSpec spec) { CpuConvChoice.get().backwardData(dy, w, dx, spec); }
 
-    @Override public void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, ConvSpec spec) { CpuConv.backwardFilter(x, dy, dw, spec); }
+    @Override public void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, ConvSpec spec) { CpuConvChoice.get().backwardFilter(x, dy, dw, spec); }
 
     @Override
     public void batchNormTrainForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,

@@ -2,7 +2,7 @@ package dvp.engine.cuda;
 
 import dvp.engine.cuda.ffm.Cublas;
 import dvp.engine.cuda.ffm.Cudnn;
-import dvp.engine.cuda.ffm.NativeLibrary;
+import dvp.engine.ffm.NativeLibrary;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;

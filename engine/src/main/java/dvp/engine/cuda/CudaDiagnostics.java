@@ -2,7 +2,7 @@ package dvp.engine.cuda;
 
 import dvp.engine.cuda.ffm.Cublas;
 import dvp.engine.cuda.ffm.Cudnn;
-import dvp.engine.cuda.ffm.NativeLibrary;
+import dvp.engine.ffm.NativeLibrary;
 
 import java.util.ArrayList;
 import java.util.List;

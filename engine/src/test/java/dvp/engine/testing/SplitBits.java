@@ -1,6 +1,7 @@
 package dvp.engine.testing;
 
 import dvp.engine.Scope;
+import dvp.engine.cpu.CpuConvChoice;
 import dvp.engine.cpu.Parallel;
 
 import java.util.ArrayList;
@@ -17,6 +18,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * what the thread count decides in production) and asserts that every output has exactly the same bits
  * as with one piece. A last run with one piece again tells a result that depends on the JIT tier (the
  * first runs are interpreted or C1-compiled, later ones C2) from one that depends on the split.
+ * Convolutions run dvp's java kernels here ({@link CpuConvChoice#withJavaKernels}): the split
+ * independence is their promise; oneDNN's threads are not cut by {@link Parallel#withSplit}.
  */
 public final class SplitBits {
     /** Odd counts cut ranges unevenly; 5 is more pieces than a 2-core pool has threads. */
@@ -51,11 +54,11 @@ public final class SplitBits {
         List<Outputs> runs = new ArrayList<>();
         for (int pieces : PIECES) {
             Outputs out = new Outputs();
-            Parallel.withSplit(pieces, () -> {
+            Parallel.withSplit(pieces, () -> CpuConvChoice.withJavaKernels(() -> {
                 try (Scope s = Scope.open("split-bits")) {
                     work.accept(out);
                 }
-            });
+            }));
             runs.add(out);
         }
         Outputs reference = runs.getFirst();

@@ -1,5 +1,6 @@
 package dvp.engine.cuda.ffm;
 
+import dvp.engine.ffm.NativeLibrary;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemoryLayout;

@@ -1,4 +1,4 @@
-package dvp.engine.cuda.ffm;
+package dvp.engine.ffm;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -17,7 +17,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Finds and opens one NVIDIA library (cuBLAS, cuDNN) for FFM downcalls, in this order:
+ * Finds and opens one native library (cuBLAS, cuDNN, oneDNN) for FFM downcalls, in this order:
  * <ol>
  *   <li>the override: system property (e.g. {@code -Ddvp.cublas.path}) or environment variable
  *       (e.g. {@code DVP_CUBLAS}), naming the library file or the folder that holds it;</li>

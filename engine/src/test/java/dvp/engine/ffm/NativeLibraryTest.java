@@ -1,4 +1,4 @@
-package dvp.engine.cuda.ffm;
+package dvp.engine.ffm;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
