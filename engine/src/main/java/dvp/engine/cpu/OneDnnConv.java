@@ -183,10 +183,10 @@ final class OneDnnConv {
     private Operand operand(int arg, MemorySegment user, MemorySegment chosen, boolean input) {
         MemorySegment userMem = dnn.memoryCreate(user, engine);
         if (dnn.memoryDescEqual(user, chosen)) return new Operand(arg, userMem, userMem, null, 0);
-        MemorySegment innerMd = arena.allocate(OneDnn.MEMORY_DESC_BYTES, 64).copyFrom(chosen);
-        MemorySegment reorderPd = input ? dnn.reorderPrimitiveDescCreate(user, innerMd, engine)
-                : dnn.reorderPrimitiveDescCreate(innerMd, user, engine);
-        return new Operand(arg, userMem, dnn.memoryCreate(innerMd, engine), dnn.primitiveCreate(reorderPd), dnn.memoryDescSize(innerMd));
+        // chosen belongs to the primitive descriptor, which lives as long as the plan (never destroyed)
+        MemorySegment reorderPd = input ? dnn.reorderPrimitiveDescCreate(user, chosen, engine)
+                : dnn.reorderPrimitiveDescCreate(chosen, user, engine);
+        return new Operand(arg, userMem, dnn.memoryCreate(chosen, engine), dnn.primitiveCreate(reorderPd), dnn.memoryDescSize(chosen));
     }
 
     private MemorySegment md(long... dims) {

@@ -5,6 +5,7 @@ import dvp.engine.Rng;
 import dvp.engine.Scope;
 import dvp.engine.Shape;
 import dvp.engine.Tensor;
+import dvp.engine.cpu.CpuConvChoice;
 import dvp.engine.spi.Backend;
 import dvp.engine.spi.ConvSpec;
 import dvp.engine.spi.PoolSpec;
@@ -37,13 +38,18 @@ public final class ParityChecks {
 
     private ParityChecks() {}
 
-    /** Runs one check inside its own scope (all tensors are freed afterwards). */
+    /**
+     * Runs one check inside its own scope (all tensors are freed afterwards). The CPU reference's
+     * convolutions run dvp's java kernels, the reference that oneDNN's are tested against too.
+     */
     public static List<ParityResult> run(Check check, Backend ref, Backend dut, long seed) {
         List<ParityResult> out = new ArrayList<>();
-        try (Scope s = Scope.open("parity " + check.op())) {
-            check.runner().run(new Ctx(check, ref, dut, new Rng(seed), out));
-            dut.synchronize();
-        }
+        CpuConvChoice.withJavaKernels(() -> {
+            try (Scope s = Scope.open("parity " + check.op())) {
+                check.runner().run(new Ctx(check, ref, dut, new Rng(seed), out));
+                dut.synchronize();
+            }
+        });
         return out;
     }
 

@@ -135,6 +135,18 @@ class CpuConvTest {
         assertTrue(auto.startsWith("oneDNN 2.") || auto.startsWith("java (oneDNN not used: "), auto);
     }
 
+    @Test void aMissingOneDnnIsAnErrorWhenAskedForAndJavaOnAuto() {
+        System.setProperty("dvp.onednn.path", "/nonexistent/libdnnl.so.2");
+        try {
+            RuntimeException e = assertThrows(RuntimeException.class, () -> CpuConvChoice.choose("onednn"));
+            assertEquals("oneDNN not loaded from -Ddvp.onednn.path=/nonexistent/libdnnl.so.2: /nonexistent/libdnnl.so.2 does not exist; "
+                    + "expected one of [libdnnl.so.2]; found no other version", e.getMessage());
+            assertEquals("java (oneDNN not used: " + e.getMessage() + ")", CpuConvChoice.choose("auto").describe());
+        } finally {
+            System.clearProperty("dvp.onednn.path");
+        }
+    }
+
     /** forward y, backward-data dx, backward-filter dw by impl, with outputs poisoned first. */
     private static float[][] run(Impl impl, NaiveReferences.Conv g, float[] x, float[] w, float[] dy) {
         ConvSpec spec = ConvSpec.of(g.stride(), g.pad(), g.groups());

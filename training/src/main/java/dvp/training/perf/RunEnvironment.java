@@ -60,7 +60,8 @@ public record RunEnvironment(Tool tool, Machine machine, DeviceInfo device) {
                 facts.put("diagnostics", "failed: " + e);
             }
         }
-        if (name == null) name = inner.name().equals("cpu") ? m.cpu() + " (" + m.cpuThreads() + " threads)" : inner.name();
+        if (name == null) name = inner.name().equals("cpu")
+                ? m.cpu() + " (" + m.cpuThreads() + " threads, convolutions: " + dvp.engine.cpu.CpuConvChoice.active() + ")" : inner.name();
         String timing = inner instanceof DeviceClockSource ? "device events around each op and step (device time)"
                 : "host wall clock (System.nanoTime); the backend runs each primitive to completion before returning";
         return new DeviceInfo(inner.name(), name, driver, timing, facts);

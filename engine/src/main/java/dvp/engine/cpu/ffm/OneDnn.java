@@ -49,9 +49,9 @@ public final class OneDnn {
 
     private final NativeLibrary lib;
 
-    /** const dnnl_version_t *dnnl_version(void) — { int major, minor, patch; const char *hash; unsigned cpu_runtime, gpu_runtime; } */
+    /** const dnnl_version_t* dnnl_version(void) — { int major, minor, patch; const char *hash; unsigned cpu_runtime, gpu_runtime; } */
     private final MethodHandle dnnl_version;
-    /** const char *dnnl_status2str(dnnl_status_t v) */
+    /** const char* dnnl_status2str(dnnl_status_t v) */
     private final MethodHandle dnnl_status2str;
     /** dnnl_status_t dnnl_engine_create(dnnl_engine_t *engine, dnnl_engine_kind_t kind, size_t index) */
     private final MethodHandle dnnl_engine_create;
@@ -95,7 +95,7 @@ public final class OneDnn {
      * dnnl_engine_t src_engine, const dnnl_memory_desc_t *dst, dnnl_engine_t dst_engine, const_dnnl_primitive_attr_t attr)
      */
     private final MethodHandle dnnl_reorder_primitive_desc_create;
-    /** const dnnl_memory_desc_t *dnnl_primitive_desc_query_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what, int index) */
+    /** const dnnl_memory_desc_t* dnnl_primitive_desc_query_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what, int index) */
     private final MethodHandle dnnl_primitive_desc_query_md;
     /** dnnl_status_t dnnl_primitive_desc_query(const_dnnl_primitive_desc_t pd, dnnl_query_t what, int index, void *result) */
     private final MethodHandle dnnl_primitive_desc_query;
@@ -110,32 +110,30 @@ public final class OneDnn {
 
     private OneDnn(NativeLibrary lib) {
         this.lib = lib;
-        dnnl_version = fn("dnnl_version", FunctionDescriptor.of(ADDRESS));
-        dnnl_status2str = fn("dnnl_status2str", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-        dnnl_engine_create = fn("dnnl_engine_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
-        dnnl_stream_create = fn("dnnl_stream_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-        dnnl_stream_wait = fn("dnnl_stream_wait", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        dnnl_memory_desc_init_by_tag = fn("dnnl_memory_desc_init_by_tag", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-        dnnl_memory_desc_equal = fn("dnnl_memory_desc_equal", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        dnnl_memory_desc_get_size = fn("dnnl_memory_desc_get_size", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
-        dnnl_convolution_forward_desc_init = fn("dnnl_convolution_forward_desc_init", FunctionDescriptor.of(JAVA_INT,
+        dnnl_version = lib.function("dnnl_version", FunctionDescriptor.of(ADDRESS));
+        dnnl_status2str = lib.function("dnnl_status2str", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        dnnl_engine_create = lib.function("dnnl_engine_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+        dnnl_stream_create = lib.function("dnnl_stream_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+        dnnl_stream_wait = lib.function("dnnl_stream_wait", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        dnnl_memory_desc_init_by_tag = lib.function("dnnl_memory_desc_init_by_tag", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        dnnl_memory_desc_equal = lib.function("dnnl_memory_desc_equal", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        dnnl_memory_desc_get_size = lib.function("dnnl_memory_desc_get_size", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
+        dnnl_convolution_forward_desc_init = lib.function("dnnl_convolution_forward_desc_init", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-        dnnl_convolution_backward_data_desc_init = fn("dnnl_convolution_backward_data_desc_init", FunctionDescriptor.of(JAVA_INT,
+        dnnl_convolution_backward_data_desc_init = lib.function("dnnl_convolution_backward_data_desc_init", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-        dnnl_convolution_backward_weights_desc_init = fn("dnnl_convolution_backward_weights_desc_init", FunctionDescriptor.of(JAVA_INT,
+        dnnl_convolution_backward_weights_desc_init = lib.function("dnnl_convolution_backward_weights_desc_init", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-        dnnl_primitive_desc_create = fn("dnnl_primitive_desc_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-        dnnl_reorder_primitive_desc_create = fn("dnnl_reorder_primitive_desc_create", FunctionDescriptor.of(JAVA_INT,
+        dnnl_primitive_desc_create = lib.function("dnnl_primitive_desc_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+        dnnl_reorder_primitive_desc_create = lib.function("dnnl_reorder_primitive_desc_create", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-        dnnl_primitive_desc_query_md = fn("dnnl_primitive_desc_query_md", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
-        dnnl_primitive_desc_query = fn("dnnl_primitive_desc_query", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
-        dnnl_primitive_create = fn("dnnl_primitive_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        dnnl_primitive_execute = fn("dnnl_primitive_execute", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
-        dnnl_memory_create = fn("dnnl_memory_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-        dnnl_memory_set_data_handle = fn("dnnl_memory_set_data_handle", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        dnnl_primitive_desc_query_md = lib.function("dnnl_primitive_desc_query_md", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
+        dnnl_primitive_desc_query = lib.function("dnnl_primitive_desc_query", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
+        dnnl_primitive_create = lib.function("dnnl_primitive_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        dnnl_primitive_execute = lib.function("dnnl_primitive_execute", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
+        dnnl_memory_create = lib.function("dnnl_memory_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+        dnnl_memory_set_data_handle = lib.function("dnnl_memory_set_data_handle", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     }
-
-    private MethodHandle fn(String name, FunctionDescriptor fd) { return lib.function(name, fd); }
 
     /** Finds libdnnl.so.2; see {@link NativeLibrary#open} for where and the override (DVP_ONEDNN, -Ddvp.onednn.path). */
     public static OneDnn load() {
@@ -273,7 +271,10 @@ public final class OneDnn {
         }
     }
 
-    /** The memory descriptor a primitive descriptor chose for `what` (owned by the primitive descriptor). */
+    /**
+     * The memory descriptor a primitive descriptor chose for `what`: owned by (and valid as long as) the
+     * primitive descriptor; only ever handed back to oneDNN, never read here (its size is the library's).
+     */
     public MemorySegment queryMd(MemorySegment pd, int what) {
         try {
             MemorySegment md = (MemorySegment) dnnl_primitive_desc_query_md.invokeExact(pd, what, 0);

@@ -17,12 +17,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The hand-written FFM bindings checked without the libraries: each MethodHandle field's C
- * signature comment (copied from NVIDIA's documentation) and the FunctionDescriptor it is bound
- * with must agree in return type, arity and the kind of every argument (pointer/handle → ADDRESS,
- * int/enum → JAVA_INT, size_t/long long → JAVA_LONG, double, float).
+ * signature comment (copied from NVIDIA's documentation and oneDNN's headers) and the
+ * FunctionDescriptor it is bound with must agree in return type, arity and the kind of every argument
+ * (pointer/handle/array → ADDRESS, int/unsigned/enum → JAVA_INT, size_t/long long → JAVA_LONG, double,
+ * float).
  */
 class BindingSignatureTest {
-    private static final Path SRC = Path.of("src/main/java/dvp/engine/cuda/ffm");
+    private static final List<Path> SOURCES = List.of(Path.of("src/main/java/dvp/engine/cuda/ffm/Cublas.java"),
+            Path.of("src/main/java/dvp/engine/cuda/ffm/Cudnn.java"), Path.of("src/main/java/dvp/engine/cpu/ffm/OneDnn.java"));
+    /** oneDNN's opaque handle typedefs (pointers) and its by-pointer array type. */
+    private static final Pattern DNNL_POINTER = Pattern.compile("(const_)?dnnl_(engine|stream|primitive_desc|primitive|memory|op_desc|primitive_attr|dims)_t");
 
     static List<String> expectedFromC(String signature) {
         // "ret name(args)"
@@ -43,7 +47,8 @@ class BindingSignatureTest {
         if (type.equals("size_t") || type.equals("long long int") || type.equals("long long")) return "JAVA_LONG";
         if (type.equals("double")) return "JAVA_DOUBLE";
         if (type.equals("float")) return "JAVA_FLOAT";
-        if (type.equals("int") || type.equals("libraryPropertyType")) return "JAVA_INT";
+        if (type.equals("int") || type.equals("unsigned") || type.equals("libraryPropertyType")) return "JAVA_INT";
+        if (DNNL_POINTER.matcher(type).matches()) return "ADDRESS";
         if (type.endsWith("Handle_t") || type.endsWith("Descriptor_t") || type.equals("cudaStream_t")) return "ADDRESS";
         if (type.endsWith("_t")) return "JAVA_INT"; // enums and status codes
         throw new AssertionError("unmapped C type '" + type + "' in '" + param + "'");
@@ -85,8 +90,8 @@ class BindingSignatureTest {
     void everyBindingMatchesItsDocumentedCSignature() throws IOException {
         int checked = 0;
         List<String> problems = new ArrayList<>();
-        for (String file : List.of("Cublas.java", "Cudnn.java")) {
-            String src = Files.readString(SRC.resolve(file));
+        for (Path file : SOURCES) {
+            String src = Files.readString(file);
             Map<String, List<String>> desc = descriptors(src);
             Map<String, String> sigs = signatures(src);
             assertEquals(sigs.keySet(), desc.keySet(), file + ": every MethodHandle needs a C signature comment and a binding");
@@ -97,6 +102,6 @@ class BindingSignatureTest {
             }
         }
         assertEquals(List.of(), problems);
-        assertTrue(checked >= 30, "only " + checked + " bindings checked");
+        assertTrue(checked >= 45, "only " + checked + " bindings checked");
     }
 }
