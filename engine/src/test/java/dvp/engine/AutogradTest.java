@@ -97,6 +97,10 @@ class AutogradTest {
             Tensor x = Tensor.zeros(cpu(), 1, 4, 5, 5), w = Tensor.zeros(cpu(), 8, 3, 3, 3);
             e = assertThrows(IllegalArgumentException.class, () -> dvp.engine.ops.Conv.conv2d(x, w, 1, 1, 1));
             assertTrue(e.getMessage().startsWith("conv2d: input [1, 4, 5, 5] and weight [8, 3, 3, 3]"), e.getMessage());
+            // 4 + 2*0 - 5 = -1: PyTorch refuses it; truncating -1/2 to 0 would have made a 1x1 output
+            Tensor small = Tensor.zeros(cpu(), 1, 3, 4, 4), wide = Tensor.zeros(cpu(), 2, 3, 5, 5);
+            e = assertThrows(IllegalArgumentException.class, () -> dvp.engine.ops.Conv.conv2d(small, wide, 2, 0, 1));
+            assertEquals("conv2d: input [1, 3, 4, 4] is smaller than kernel [2, 3, 5, 5] with padding 0x0", e.getMessage());
         }
     }
 

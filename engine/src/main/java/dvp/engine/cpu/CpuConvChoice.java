@@ -2,7 +2,6 @@ package dvp.engine.cpu;
 
 import dvp.engine.Tensor;
 import dvp.engine.cpu.ffm.OneDnn;
-import dvp.engine.ffm.NativeLibrary;
 import dvp.engine.spi.ConvSpec;
 
 import java.util.Locale;
@@ -44,7 +43,7 @@ public final class CpuConvChoice {
                 try {
                     instance = choose(setting);
                 } catch (RuntimeException e) {
-                    failure = new IllegalStateException("cpu convolutions: " + source(setting) + " asks for oneDNN, which did not load: " + e.getMessage(), e);
+                    failure = new IllegalStateException("cpu convolutions: " + source(setting) + ": " + e.getMessage(), e);
                 }
             }
             if (failure != null) throw failure;
@@ -92,7 +91,7 @@ public final class CpuConvChoice {
 
     private static String source(String setting) {
         String p = System.getProperty("dvp.cpu.conv");
-        return p != null && !p.isBlank() ? "-Ddvp.cpu.conv=" + p : "DVP_CPU_CONV=" + setting;
+        return p != null && !p.isBlank() ? "-Ddvp.cpu.conv=" + p : "DVP_CPU_CONV=" + System.getenv("DVP_CPU_CONV");
     }
 
     private static String setting() {
@@ -104,11 +103,17 @@ public final class CpuConvChoice {
     static CpuConvChoice choose(String setting) {
         return switch (setting) {
             case "java" -> new CpuConvChoice(null, "java (dvp.cpu.conv=java)");
-            case "onednn" -> oneDnn(); // errors propagate: the user asked for it
+            case "onednn" -> {
+                try {
+                    yield oneDnn();
+                } catch (RuntimeException e) { // the user asked for it: an error, never the java kernels instead
+                    throw new IllegalStateException("oneDNN was asked for and did not load: " + e.getMessage(), e);
+                }
+            }
             case "auto" -> {
                 try {
                     yield oneDnn();
-                } catch (NativeLibrary.LibraryNotFoundException | UnsupportedOneDnnException e) {
+                } catch (RuntimeException e) { // missing, not 2.x, or failing to start: the java kernels, and the reason in the description
                     yield new CpuConvChoice(null, "java (oneDNN not used: " + e.getMessage() + ")");
                 }
             }
@@ -119,14 +124,7 @@ public final class CpuConvChoice {
     private static CpuConvChoice oneDnn() {
         OpenMpThreads.preferPassiveWaiting();
         OneDnn dnn = OneDnn.load();
-        if (dnn.majorVersion() != 2)
-            throw new UnsupportedOneDnnException("oneDNN " + dnn.version() + " from " + dnn.loadedFrom() + " is not a 2.x release (dvp binds the 2.x API)");
         OneDnnConv conv = new OneDnnConv(dnn);
         return new CpuConvChoice(conv, conv.describe());
-    }
-
-    /** A oneDNN library that loads but is not the API version dvp binds. */
-    static final class UnsupportedOneDnnException extends RuntimeException {
-        UnsupportedOneDnnException(String message) { super(message); }
     }
 }

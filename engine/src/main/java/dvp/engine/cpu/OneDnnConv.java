@@ -26,12 +26,16 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * <p>Determinism: results are reproducible run to run at a fixed thread count, but unlike
  * {@link CpuConv} they may differ in the last bits between thread counts (oneDNN splits reductions
- * by thread). The thread count is {@link Parallel#threads()}, set on oneDNN's OpenMP runtime per call.
+ * by thread). The thread count is dvp's pool size ({@link Parallel#poolThreads()}): set on oneDNN's
+ * OpenMP runtime before a plan is built (oneDNN fixes a primitive's thread count when it creates the
+ * descriptor) and before each call, and part of the plan's key.
  */
 final class OneDnnConv {
     private enum Op { FORWARD, BACKWARD_DATA, BACKWARD_WEIGHTS }
 
-    private record Key(Op op, CpuConv.Geometry g) {}
+    private record Key(Op op, CpuConv.Geometry g, int threads) {
+        Key(Op op, CpuConv.Geometry g) { this(op, g, Parallel.poolThreads()); }
+    }
 
     private final OneDnn dnn;
     private final OpenMpThreads omp;
@@ -45,6 +49,7 @@ final class OneDnnConv {
     OneDnnConv(OneDnn dnn) {
         this.dnn = dnn;
         this.omp = OpenMpThreads.find();
+        omp.set(Parallel.poolThreads());
         this.engine = dnn.engineCreate();
         this.stream = dnn.streamCreate(engine);
     }
@@ -71,14 +76,24 @@ final class OneDnnConv {
             case "backwardFilter" -> Op.BACKWARD_WEIGHTS;
             default -> throw new IllegalArgumentException("onednn: unknown op " + op);
         };
-        return plan(new Key(o, CpuConv.Geometry.of(xShape, wShape, spec))).impl;
+        Key key = new Key(o, CpuConv.Geometry.of(xShape, wShape, spec));
+        omp.set(key.threads());
+        return plan(key).impl;
     }
 
     /** in0, in1: the op's two inputs; out: its output (all in dvp's plain layouts). */
     private void run(Key key, Tensor in0, Tensor in1, Tensor out) {
+        CpuConv.Geometry g = key.g();
+        long[] numel = expectedNumel(key);
+        Tensor[] ts = {in0, in1, out};
+        long[] user = new long[3];
+        for (int i = 0; i < 3; i++) user[i] = address(key, ts[i], numel[i]);
+        if (g.n() == 0) { // nothing to convolve: oneDNN may skip the call, so the one output with elements is zeroed here
+            if (key.op() == Op.BACKWARD_WEIGHTS) Mem.seg(out).asSlice(Mem.base(out), numel[2] * 4).fill((byte) 0);
+            return;
+        }
+        omp.set(key.threads());
         Plan p = plan(key);
-        omp.set(Parallel.threads());
-        long[] user = {address(in0), address(in1), address(out)};
         for (int i = 0; i < 3; i++) {
             Operand a = p.operands[i];
             dnn.setDataHandle(a.user, user[i]);
@@ -108,9 +123,26 @@ final class OneDnnConv {
         dnn.execute(primitive, stream, 2, execArgs);
     }
 
-    private static long address(Tensor t) {
-        if (!t.isContiguous()) throw new IllegalArgumentException("onednn conv: tensor " + java.util.Arrays.toString(t.shape()) + " is not contiguous");
-        return Mem.seg(t).address() + Mem.base(t);
+    /** Element counts of the op's two inputs and its output, in run()'s order. */
+    private static long[] expectedNumel(Key key) {
+        CpuConv.Geometry g = key.g();
+        long x = (long) g.n() * g.ci() * g.h() * g.w(), w = (long) g.co() * g.cig() * g.kh() * g.kw(), y = (long) g.n() * g.co() * g.ho() * g.wo();
+        return switch (key.op()) {
+            case FORWARD -> new long[]{x, w, y};
+            case BACKWARD_DATA -> new long[]{y, w, x};
+            case BACKWARD_WEIGHTS -> new long[]{x, y, w};
+        };
+    }
+
+    /**
+     * The native address of t's first element, after checking what oneDNN will read or write through it:
+     * f32, contiguous, and the element count the plan expects (asSlice also checks it lies inside the storage).
+     */
+    private static long address(Key key, Tensor t, long numel) {
+        if (t.dtype() != dvp.engine.DType.F32 || !t.isContiguous() || t.numel() != numel)
+            throw new IllegalArgumentException("onednn conv " + key.op() + ": tensor " + java.util.Arrays.toString(t.shape()) + " " + t.dtype()
+                    + (t.isContiguous() ? "" : " (not contiguous)") + " does not fit " + key.g() + " (expected " + numel + " contiguous F32 elements)");
+        return Mem.seg(t).asSlice(Mem.base(t), numel * 4).address();
     }
 
     // ---- plans -----------------------------------------------------------------------------------------
@@ -123,7 +155,11 @@ final class OneDnnConv {
     private Plan plan(Key key) {
         Plan p = plans.get(key);
         if (p == null) {
-            p = build(key);
+            try {
+                p = build(key);
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("onednn conv " + key.op() + " of " + key.g() + " on " + key.threads() + " threads: " + e.getMessage(), e);
+            }
             plans.put(key, p);
         }
         return p;

@@ -28,6 +28,9 @@ public final class Parallel {
 
     private Parallel() {}
 
+    /** The number of threads work runs on (dvp.threads, else all processors), whatever a test's split. */
+    static int poolThreads() { return THREADS; }
+
     /** How many pieces kernels cut their work into: the pool size, unless a test overrides it. */
     public static int threads() {
         Integer split = SPLIT.get();

@@ -13,7 +13,8 @@ public record ConvSpec(int strideH, int strideW, int padH, int padW, int groups)
 
     public static ConvSpec of(int stride, int pad, int groups) { return new ConvSpec(stride, stride, pad, pad, groups); }
 
-    public int outH(int h, int kh) { return (h + 2 * padH - kh) / strideH + 1; }
+    /** PyTorch's floor((h + 2p - k) / s) + 1: 0 or less when the kernel is wider than the padded input (floorDiv, so never rounded up to 1). */
+    public int outH(int h, int kh) { return Math.floorDiv(h + 2 * padH - kh, strideH) + 1; }
 
-    public int outW(int w, int kw) { return (w + 2 * padW - kw) / strideW + 1; }
+    public int outW(int w, int kw) { return Math.floorDiv(w + 2 * padW - kw, strideW) + 1; }
 }

@@ -33,6 +33,8 @@ public final class OneDnn {
     // dnnl_prop_kind_t, dnnl_alg_kind_t, dnnl_engine_kind_t, dnnl_stream_flags_t
     public static final int FORWARD_TRAINING = 64, BACKWARD_DATA = 160, BACKWARD_WEIGHTS = 192;
     public static final int CONVOLUTION_DIRECT = 1;
+    /** dnnl_fpmath_mode_t: no implicit down-conversion of f32 math (to bf16/f16) whatever ONEDNN_DEFAULT_FPMATH_MODE says. */
+    private static final int FPMATH_MODE_STRICT = 0;
     private static final int ENGINE_CPU = 1, STREAM_DEFAULT_FLAGS = 1;
     // DNNL_ARG_*
     public static final int ARG_SRC = 1, ARG_DST = 17, ARG_WEIGHTS = 33, ARG_DIFF_SRC = 129, ARG_DIFF_DST = 145,
@@ -107,10 +109,16 @@ public final class OneDnn {
     private final MethodHandle dnnl_memory_create;
     /** dnnl_status_t dnnl_memory_set_data_handle(dnnl_memory_t memory, void *handle) */
     private final MethodHandle dnnl_memory_set_data_handle;
+    /** dnnl_status_t dnnl_primitive_attr_create(dnnl_primitive_attr_t *attr) */
+    private final MethodHandle dnnl_primitive_attr_create;
+    /** dnnl_status_t dnnl_primitive_attr_set_fpmath_mode(dnnl_primitive_attr_t attr, dnnl_fpmath_mode_t mode) */
+    private final MethodHandle dnnl_primitive_attr_set_fpmath_mode;
+    /** Attributes of every primitive dvp creates: strict f32 math. */
+    private final MemorySegment strictAttr;
 
-    private OneDnn(NativeLibrary lib) {
+    private OneDnn(NativeLibrary lib, MethodHandle dnnl_version) {
         this.lib = lib;
-        dnnl_version = lib.function("dnnl_version", FunctionDescriptor.of(ADDRESS));
+        this.dnnl_version = dnnl_version;
         dnnl_status2str = lib.function("dnnl_status2str", FunctionDescriptor.of(ADDRESS, JAVA_INT));
         dnnl_engine_create = lib.function("dnnl_engine_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
         dnnl_stream_create = lib.function("dnnl_stream_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
@@ -133,12 +141,46 @@ public final class OneDnn {
         dnnl_primitive_execute = lib.function("dnnl_primitive_execute", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
         dnnl_memory_create = lib.function("dnnl_memory_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
         dnnl_memory_set_data_handle = lib.function("dnnl_memory_set_data_handle", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        dnnl_primitive_attr_create = lib.function("dnnl_primitive_attr_create", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        dnnl_primitive_attr_set_fpmath_mode = lib.function("dnnl_primitive_attr_set_fpmath_mode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        strictAttr = createStrictAttr();
     }
 
-    /** Finds libdnnl.so.2; see {@link NativeLibrary#open} for where and the override (DVP_ONEDNN, -Ddvp.onednn.path). */
+    private MemorySegment createStrictAttr() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(ADDRESS);
+            check("dnnl_primitive_attr_create", (int) dnnl_primitive_attr_create.invokeExact(out));
+            MemorySegment attr = out.get(ADDRESS, 0);
+            check("dnnl_primitive_attr_set_fpmath_mode", (int) dnnl_primitive_attr_set_fpmath_mode.invokeExact(attr, FPMATH_MODE_STRICT));
+            return attr;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Finds libdnnl.so.2 (see {@link NativeLibrary#open} for where, and the override DVP_ONEDNN /
+     * -Ddvp.onednn.path) and checks that it is a 2.x release before binding the rest: the 3.x API has
+     * other entry points for the same operations.
+     */
     public static OneDnn load() {
-        return new OneDnn(NativeLibrary.open("oneDNN", List.of("libdnnl.so.2"), "libdnnl.so.", "dvp.onednn.path", "DVP_ONEDNN",
-                List.of(), List.of(), "Debian/Ubuntu: apt-get install libdnnl2 (python3-torch pulls it in)"));
+        NativeLibrary lib = NativeLibrary.open("oneDNN", List.of("libdnnl.so.2"), "libdnnl.so.", "dvp.onednn.path", "DVP_ONEDNN",
+                List.of(), List.of(), "Debian/Ubuntu: apt-get install libdnnl2 (python3-torch pulls it in)");
+        MethodHandle version = lib.function("dnnl_version", FunctionDescriptor.of(ADDRESS));
+        int[] v = versionOf(version);
+        if (v[0] != 2)
+            throw new NativeLibrary.LibraryNotFoundException("oneDNN " + v[0] + "." + v[1] + "." + v[2] + " loaded from " + lib.loadedFrom()
+                    + " is not a 2.x release; dvp binds oneDNN's 2.x API (libdnnl.so.2, e.g. Debian 12's libdnnl2)");
+        return new OneDnn(lib, version);
+    }
+
+    private static int[] versionOf(MethodHandle dnnlVersion) {
+        try {
+            MemorySegment v = ((MemorySegment) dnnlVersion.invokeExact()).reinterpret(12);
+            return new int[]{v.get(JAVA_INT, 0), v.get(JAVA_INT, 4), v.get(JAVA_INT, 8)};
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
     }
 
     /** Where the library was loaded from. */
@@ -146,21 +188,8 @@ public final class OneDnn {
 
     /** "major.minor.patch", e.g. "2.6.3". */
     public String version() {
-        try {
-            MemorySegment v = ((MemorySegment) dnnl_version.invokeExact()).reinterpret(12);
-            return v.get(JAVA_INT, 0) + "." + v.get(JAVA_INT, 4) + "." + v.get(JAVA_INT, 8);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** Major version, to refuse a library whose API differs from the one bound here. */
-    public int majorVersion() {
-        try {
-            return ((MemorySegment) dnnl_version.invokeExact()).reinterpret(4).get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        int[] v = versionOf(dnnl_version);
+        return v[0] + "." + v[1] + "." + v[2];
     }
 
     // ---- calls: each checks its status and names itself in the error -------------------------------
@@ -249,11 +278,11 @@ public final class OneDnn {
         }
     }
 
-    /** A primitive descriptor for op_desc; hint is the forward one for backward ops, else NULL. */
+    /** A primitive descriptor for op_desc with strict f32 math; hint is the forward one for backward ops, else NULL. */
     public MemorySegment primitiveDescCreate(MemorySegment opDesc, MemorySegment engine, MemorySegment hint) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ADDRESS);
-            check("dnnl_primitive_desc_create", (int) dnnl_primitive_desc_create.invokeExact(out, opDesc, MemorySegment.NULL, engine, hint));
+            check("dnnl_primitive_desc_create", (int) dnnl_primitive_desc_create.invokeExact(out, opDesc, strictAttr, engine, hint));
             return out.get(ADDRESS, 0);
         } catch (Throwable t) {
             throw rethrow(t);
