@@ -26,6 +26,8 @@ import java.util.concurrent.TimeUnit;
  * A ResNet-shaped 3x3 convolution (stride 1, padding 1, C -> C channels at S x S, batch 8) on the CPU
  * backend: forward, backward-data (input gradient) and backward-filter (weight gradient), each a
  * separate primitive call. bench/pytorch/conv_baseline.py times the same three kernels in PyTorch.
+ * Which convolution code runs is the CPU backend's choice: DVP_CPU_CONV=onednn|java in the environment
+ * (the forked JVM inherits it; run-cpu-bench.sh times both), oneDNN by default where it loads.
  */
 @State(org.openjdk.jmh.annotations.Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)

@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * One CPU training step of a torchvision-shaped ResNet on random images: zero grads, forward,
  * cross-entropy, backward, SGD (momentum 0.9, weight decay 1e-4), all inside a step scope that frees
  * the step's tensors. Images/s = batch / time. bench/pytorch/resnet_step_baseline.py runs the same
- * step with torchvision's model.
+ * step with torchvision's model. The convolutions run oneDNN or dvp's own kernels as DVP_CPU_CONV says
+ * (inherited by the forked JVM; oneDNN by default where it loads).
  */
 @State(org.openjdk.jmh.annotations.Scope.Thread)
 @BenchmarkMode(Mode.SingleShotTime)
