@@ -1,11 +1,13 @@
 package dvp.engine.cpu;
 
+import dvp.engine.DType;
 import dvp.engine.Tensor;
 import dvp.engine.cpu.ffm.OneDnn;
 import dvp.engine.spi.ConvSpec;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -68,19 +70,6 @@ final class OneDnnConv {
         run(new Key(Op.BACKWARD_WEIGHTS, CpuConv.Geometry.of(x.shape(), dw.shape(), spec)), x, dy, dw);
     }
 
-    /** The implementation oneDNN picked for an op of this shape (for diagnostics and tests). */
-    synchronized String implementation(String op, int[] xShape, int[] wShape, ConvSpec spec) {
-        Op o = switch (op) {
-            case "forward" -> Op.FORWARD;
-            case "backwardData" -> Op.BACKWARD_DATA;
-            case "backwardFilter" -> Op.BACKWARD_WEIGHTS;
-            default -> throw new IllegalArgumentException("onednn: unknown op " + op);
-        };
-        Key key = new Key(o, CpuConv.Geometry.of(xShape, wShape, spec));
-        omp.set(key.threads());
-        return plan(key).impl;
-    }
-
     /** in0, in1: the op's two inputs; out: its output (all in dvp's plain layouts). */
     private void run(Key key, Tensor in0, Tensor in1, Tensor out) {
         CpuConv.Geometry g = key.g();
@@ -103,24 +92,23 @@ final class OneDnnConv {
             Operand a = p.operands[i];
             if (a.reorder != null) execute(a.reorder, OneDnn.ARG_FROM, a.user, OneDnn.ARG_TO, a.inner);
         }
-        Operand i0 = p.operands[0], i1 = p.operands[1], o = p.operands[2];
-        execArgs.set(JAVA_INT, 0, i0.arg);
-        execArgs.set(ADDRESS, 8, i0.inner);
-        execArgs.set(JAVA_INT, 16, i1.arg);
-        execArgs.set(ADDRESS, 24, i1.inner);
-        execArgs.set(JAVA_INT, 32, o.arg);
-        execArgs.set(ADDRESS, 40, o.inner);
+        for (int i = 0; i < 3; i++) setArg(i, p.operands[i].arg, p.operands[i].inner);
         dnn.execute(p.primitive, stream, 3, execArgs);
+        Operand o = p.operands[2];
         if (o.reorder != null) execute(o.reorder, OneDnn.ARG_FROM, o.inner, OneDnn.ARG_TO, o.user);
         dnn.streamWait(stream);
     }
 
     private void execute(MemorySegment primitive, int argA, MemorySegment memA, int argB, MemorySegment memB) {
-        execArgs.set(JAVA_INT, 0, argA);
-        execArgs.set(ADDRESS, 8, memA);
-        execArgs.set(JAVA_INT, 16, argB);
-        execArgs.set(ADDRESS, 24, memB);
+        setArg(0, argA, memA);
+        setArg(1, argB, memB);
         dnn.execute(primitive, stream, 2, execArgs);
+    }
+
+    /** Entry i of the dnnl_exec_arg_t array: { int arg; dnnl_memory_t memory; }. */
+    private void setArg(int i, int arg, MemorySegment memory) {
+        execArgs.set(JAVA_INT, i * OneDnn.EXEC_ARG_BYTES, arg);
+        execArgs.set(ADDRESS, i * OneDnn.EXEC_ARG_BYTES + 8, memory);
     }
 
     /** Element counts of the op's two inputs and its output, in run()'s order. */
@@ -139,8 +127,8 @@ final class OneDnnConv {
      * f32, contiguous, and the element count the plan expects (asSlice also checks it lies inside the storage).
      */
     private static long address(Key key, Tensor t, long numel) {
-        if (t.dtype() != dvp.engine.DType.F32 || !t.isContiguous() || t.numel() != numel)
-            throw new IllegalArgumentException("onednn conv " + key.op() + ": tensor " + java.util.Arrays.toString(t.shape()) + " " + t.dtype()
+        if (t.dtype() != DType.F32 || !t.isContiguous() || t.numel() != numel)
+            throw new IllegalArgumentException("onednn conv " + key.op() + ": tensor " + Arrays.toString(t.shape()) + " " + t.dtype()
                     + (t.isContiguous() ? "" : " (not contiguous)") + " does not fit " + key.g() + " (expected " + numel + " contiguous F32 elements)");
         return Mem.seg(t).asSlice(Mem.base(t), numel * 4).address();
     }
@@ -150,7 +138,7 @@ final class OneDnnConv {
     /** One argument of a plan: the user's plain-layout memory, and the layout the primitive wants. */
     private record Operand(int arg, MemorySegment user, MemorySegment inner, MemorySegment reorder, long innerBytes) {}
 
-    private record Plan(MemorySegment primitive, Operand[] operands, String impl) {}
+    private record Plan(MemorySegment primitive, Operand[] operands) {}
 
     private Plan plan(Key key) {
         Plan p = plans.get(key);
@@ -195,7 +183,7 @@ final class OneDnnConv {
                     operand(OneDnn.ARG_DIFF_DST, dst, dnn.queryMd(pd, OneDnn.QUERY_DIFF_DST_MD), true),
                     operand(OneDnn.ARG_DIFF_WEIGHTS, wts, dnn.queryMd(pd, OneDnn.QUERY_DIFF_WEIGHTS_MD), false)};
         };
-        return new Plan(dnn.primitiveCreate(pd), ops, dnn.implInfo(pd));
+        return new Plan(dnn.primitiveCreate(pd), ops);
     }
 
     /** The forward primitive descriptor of g (also the hint every backward descriptor needs). */

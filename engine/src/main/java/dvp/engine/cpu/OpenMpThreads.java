@@ -30,8 +30,6 @@ final class OpenMpThreads {
         }
     }
 
-    boolean available() { return ompSetNumThreads != null; }
-
     /**
      * Sets OMP_WAIT_POLICY=PASSIVE in the process environment unless it is already set; call it before
      * libgomp is loaded (it reads the variable once, when it loads). Why: by default libgomp's threads

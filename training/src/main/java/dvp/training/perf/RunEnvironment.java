@@ -1,6 +1,7 @@
 package dvp.training.perf;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dvp.engine.cpu.CpuConvChoice;
 import dvp.engine.cpu.Parallel;
 import dvp.engine.profile.DeviceClockSource;
 import dvp.engine.profile.ProfilingBackend;
@@ -61,7 +62,7 @@ public record RunEnvironment(Tool tool, Machine machine, DeviceInfo device) {
             }
         }
         if (name == null) name = inner.name().equals("cpu")
-                ? m.cpu() + " (" + m.cpuThreads() + " threads, convolutions: " + dvp.engine.cpu.CpuConvChoice.active() + ")" : inner.name();
+                ? m.cpu() + " (" + m.cpuThreads() + " threads, convolutions: " + CpuConvChoice.active() + ")" : inner.name();
         String timing = inner instanceof DeviceClockSource ? "device events around each op and step (device time)"
                 : "host wall clock (System.nanoTime); the backend runs each primitive to completion before returning";
         return new DeviceInfo(inner.name(), name, driver, timing, facts);

@@ -1,6 +1,7 @@
 package dvp.engine.cpu.ffm;
 
 import dvp.engine.ffm.NativeLibrary;
+import dvp.engine.ffm.StatusCall;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -40,7 +41,7 @@ public final class OneDnn {
     public static final int ARG_SRC = 1, ARG_DST = 17, ARG_WEIGHTS = 33, ARG_DIFF_SRC = 129, ARG_DIFF_DST = 145,
             ARG_DIFF_WEIGHTS = 161, ARG_FROM = 1, ARG_TO = 17;
     // dnnl_query_t
-    public static final int QUERY_IMPL_INFO_STR = 8, QUERY_SRC_MD = 129, QUERY_DIFF_SRC_MD = 130, QUERY_WEIGHTS_MD = 131,
+    public static final int QUERY_SRC_MD = 129, QUERY_DIFF_SRC_MD = 130, QUERY_WEIGHTS_MD = 131,
             QUERY_DIFF_WEIGHTS_MD = 132, QUERY_DST_MD = 133, QUERY_DIFF_DST_MD = 134;
     /** Bytes allocated for a dnnl_memory_desc_t (696 in 2.6). */
     public static final long MEMORY_DESC_BYTES = 1024;
@@ -99,8 +100,6 @@ public final class OneDnn {
     private final MethodHandle dnnl_reorder_primitive_desc_create;
     /** const dnnl_memory_desc_t* dnnl_primitive_desc_query_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what, int index) */
     private final MethodHandle dnnl_primitive_desc_query_md;
-    /** dnnl_status_t dnnl_primitive_desc_query(const_dnnl_primitive_desc_t pd, dnnl_query_t what, int index, void *result) */
-    private final MethodHandle dnnl_primitive_desc_query;
     /** dnnl_status_t dnnl_primitive_create(dnnl_primitive_t *primitive, const_dnnl_primitive_desc_t pd) */
     private final MethodHandle dnnl_primitive_create;
     /** dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t p, dnnl_stream_t stream, int nargs, const dnnl_exec_arg_t *args) */
@@ -136,7 +135,6 @@ public final class OneDnn {
         dnnl_reorder_primitive_desc_create = lib.function("dnnl_reorder_primitive_desc_create", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
         dnnl_primitive_desc_query_md = lib.function("dnnl_primitive_desc_query_md", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
-        dnnl_primitive_desc_query = lib.function("dnnl_primitive_desc_query", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
         dnnl_primitive_create = lib.function("dnnl_primitive_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         dnnl_primitive_execute = lib.function("dnnl_primitive_execute", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
         dnnl_memory_create = lib.function("dnnl_memory_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
@@ -147,15 +145,9 @@ public final class OneDnn {
     }
 
     private MemorySegment createStrictAttr() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(ADDRESS);
-            check("dnnl_primitive_attr_create", (int) dnnl_primitive_attr_create.invokeExact(out));
-            MemorySegment attr = out.get(ADDRESS, 0);
-            check("dnnl_primitive_attr_set_fpmath_mode", (int) dnnl_primitive_attr_set_fpmath_mode.invokeExact(attr, FPMATH_MODE_STRICT));
-            return attr;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        MemorySegment attr = create("dnnl_primitive_attr_create", out -> (int) dnnl_primitive_attr_create.invokeExact(out));
+        call("dnnl_primitive_attr_set_fpmath_mode", () -> (int) dnnl_primitive_attr_set_fpmath_mode.invokeExact(attr, FPMATH_MODE_STRICT));
+        return attr;
     }
 
     /**
@@ -175,12 +167,8 @@ public final class OneDnn {
     }
 
     private static int[] versionOf(MethodHandle dnnlVersion) {
-        try {
-            MemorySegment v = ((MemorySegment) dnnlVersion.invokeExact()).reinterpret(12);
-            return new int[]{v.get(JAVA_INT, 0), v.get(JAVA_INT, 4), v.get(JAVA_INT, 8)};
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        MemorySegment v = value(() -> (MemorySegment) dnnlVersion.invokeExact()).reinterpret(12);
+        return new int[]{v.get(JAVA_INT, 0), v.get(JAVA_INT, 4), v.get(JAVA_INT, 8)};
     }
 
     /** Where the library was loaded from. */
@@ -195,109 +183,57 @@ public final class OneDnn {
     // ---- calls: each checks its status and names itself in the error -------------------------------
 
     public MemorySegment engineCreate() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(ADDRESS);
-            check("dnnl_engine_create", (int) dnnl_engine_create.invokeExact(out, ENGINE_CPU, 0L));
-            return out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return create("dnnl_engine_create", out -> (int) dnnl_engine_create.invokeExact(out, ENGINE_CPU, 0L));
     }
 
     public MemorySegment streamCreate(MemorySegment engine) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(ADDRESS);
-            check("dnnl_stream_create", (int) dnnl_stream_create.invokeExact(out, engine, STREAM_DEFAULT_FLAGS));
-            return out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return create("dnnl_stream_create", out -> (int) dnnl_stream_create.invokeExact(out, engine, STREAM_DEFAULT_FLAGS));
     }
 
     public void streamWait(MemorySegment stream) {
-        try {
-            check("dnnl_stream_wait", (int) dnnl_stream_wait.invokeExact(stream));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("dnnl_stream_wait", () -> (int) dnnl_stream_wait.invokeExact(stream));
     }
 
     /** Fills md (MEMORY_DESC_BYTES) with an f32 descriptor of the given dims in a plain layout tag. */
     public void memoryDescInitByTag(MemorySegment md, long[] dims, int tag, Arena arena) {
-        try {
-            MemorySegment d = arena.allocateFrom(JAVA_LONG, dims);
-            check("dnnl_memory_desc_init_by_tag", (int) dnnl_memory_desc_init_by_tag.invokeExact(md, dims.length, d, F32, tag));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        MemorySegment d = arena.allocateFrom(JAVA_LONG, dims);
+        call("dnnl_memory_desc_init_by_tag", () -> (int) dnnl_memory_desc_init_by_tag.invokeExact(md, dims.length, d, F32, tag));
     }
 
     public boolean memoryDescEqual(MemorySegment a, MemorySegment b) {
-        try {
-            return (int) dnnl_memory_desc_equal.invokeExact(a, b) != 0;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return value(() -> (int) dnnl_memory_desc_equal.invokeExact(a, b)) != 0;
     }
 
     public long memoryDescSize(MemorySegment md) {
-        try {
-            return (long) dnnl_memory_desc_get_size.invokeExact(md);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return value(() -> (long) dnnl_memory_desc_get_size.invokeExact(md));
     }
 
     public void convForwardDescInit(MemorySegment cd, MemorySegment src, MemorySegment w, MemorySegment dst,
                                     MemorySegment strides, MemorySegment padL, MemorySegment padR) {
-        try {
-            check("dnnl_convolution_forward_desc_init", (int) dnnl_convolution_forward_desc_init.invokeExact(cd, FORWARD_TRAINING,
-                    CONVOLUTION_DIRECT, src, w, MemorySegment.NULL, dst, strides, padL, padR));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("dnnl_convolution_forward_desc_init", () -> (int) dnnl_convolution_forward_desc_init.invokeExact(cd, FORWARD_TRAINING,
+                CONVOLUTION_DIRECT, src, w, MemorySegment.NULL, dst, strides, padL, padR));
     }
 
     public void convBackwardDataDescInit(MemorySegment cd, MemorySegment diffSrc, MemorySegment w, MemorySegment diffDst,
                                          MemorySegment strides, MemorySegment padL, MemorySegment padR) {
-        try {
-            check("dnnl_convolution_backward_data_desc_init", (int) dnnl_convolution_backward_data_desc_init.invokeExact(cd,
-                    CONVOLUTION_DIRECT, diffSrc, w, diffDst, strides, padL, padR));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("dnnl_convolution_backward_data_desc_init", () -> (int) dnnl_convolution_backward_data_desc_init.invokeExact(cd,
+                CONVOLUTION_DIRECT, diffSrc, w, diffDst, strides, padL, padR));
     }
 
     public void convBackwardWeightsDescInit(MemorySegment cd, MemorySegment src, MemorySegment diffW, MemorySegment diffDst,
                                             MemorySegment strides, MemorySegment padL, MemorySegment padR) {
-        try {
-            check("dnnl_convolution_backward_weights_desc_init", (int) dnnl_convolution_backward_weights_desc_init.invokeExact(cd,
-                    CONVOLUTION_DIRECT, src, diffW, MemorySegment.NULL, diffDst, strides, padL, padR));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("dnnl_convolution_backward_weights_desc_init", () -> (int) dnnl_convolution_backward_weights_desc_init.invokeExact(cd,
+                CONVOLUTION_DIRECT, src, diffW, MemorySegment.NULL, diffDst, strides, padL, padR));
     }
 
     /** A primitive descriptor for op_desc with strict f32 math; hint is the forward one for backward ops, else NULL. */
     public MemorySegment primitiveDescCreate(MemorySegment opDesc, MemorySegment engine, MemorySegment hint) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(ADDRESS);
-            check("dnnl_primitive_desc_create", (int) dnnl_primitive_desc_create.invokeExact(out, opDesc, strictAttr, engine, hint));
-            return out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return create("dnnl_primitive_desc_create", out -> (int) dnnl_primitive_desc_create.invokeExact(out, opDesc, strictAttr, engine, hint));
     }
 
     public MemorySegment reorderPrimitiveDescCreate(MemorySegment src, MemorySegment dst, MemorySegment engine) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(ADDRESS);
-            check("dnnl_reorder_primitive_desc_create", (int) dnnl_reorder_primitive_desc_create.invokeExact(out, src, engine, dst, engine,
-                    MemorySegment.NULL));
-            return out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return create("dnnl_reorder_primitive_desc_create",
+                out -> (int) dnnl_reorder_primitive_desc_create.invokeExact(out, src, engine, dst, engine, MemorySegment.NULL));
     }
 
     /**
@@ -305,65 +241,53 @@ public final class OneDnn {
      * primitive descriptor; only ever handed back to oneDNN, never read here (its size is the library's).
      */
     public MemorySegment queryMd(MemorySegment pd, int what) {
-        try {
-            MemorySegment md = (MemorySegment) dnnl_primitive_desc_query_md.invokeExact(pd, what, 0);
-            if (md.equals(MemorySegment.NULL)) throw new IllegalStateException("oneDNN: primitive descriptor has no memory descriptor for query " + what);
-            return md.reinterpret(MEMORY_DESC_BYTES);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** The implementation oneDNN picked, e.g. "jit:avx512_common". */
-    public String implInfo(MemorySegment pd) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(ADDRESS);
-            check("dnnl_primitive_desc_query", (int) dnnl_primitive_desc_query.invokeExact(pd, QUERY_IMPL_INFO_STR, 0, out));
-            return out.get(ADDRESS, 0).reinterpret(256).getString(0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        MemorySegment md = value(() -> (MemorySegment) dnnl_primitive_desc_query_md.invokeExact(pd, what, 0));
+        if (md.equals(MemorySegment.NULL)) throw new IllegalStateException("oneDNN: primitive descriptor has no memory descriptor for query " + what);
+        return md.reinterpret(MEMORY_DESC_BYTES);
     }
 
     public MemorySegment primitiveCreate(MemorySegment pd) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(ADDRESS);
-            check("dnnl_primitive_create", (int) dnnl_primitive_create.invokeExact(out, pd));
-            return out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return create("dnnl_primitive_create", out -> (int) dnnl_primitive_create.invokeExact(out, pd));
     }
 
     /** A memory object for md with no buffer yet (set per call with {@link #setDataHandle}). */
     public MemorySegment memoryCreate(MemorySegment md, MemorySegment engine) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(ADDRESS);
-            check("dnnl_memory_create", (int) dnnl_memory_create.invokeExact(out, md, engine, MemorySegment.NULL));
-            return out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return create("dnnl_memory_create", out -> (int) dnnl_memory_create.invokeExact(out, md, engine, MemorySegment.NULL));
     }
 
     public void setDataHandle(MemorySegment memory, long address) {
-        try {
-            check("dnnl_memory_set_data_handle", (int) dnnl_memory_set_data_handle.invokeExact(memory, MemorySegment.ofAddress(address)));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("dnnl_memory_set_data_handle", () -> (int) dnnl_memory_set_data_handle.invokeExact(memory, MemorySegment.ofAddress(address)));
     }
 
     /** Runs a primitive; args holds nargs dnnl_exec_arg_t. */
     public void execute(MemorySegment primitive, MemorySegment stream, int nargs, MemorySegment args) {
-        try {
-            check("dnnl_primitive_execute", (int) dnnl_primitive_execute.invokeExact(primitive, stream, nargs, args));
-        } catch (Throwable t) {
-            throw rethrow(t);
+        call("dnnl_primitive_execute", () -> (int) dnnl_primitive_execute.invokeExact(primitive, stream, nargs, args));
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------
+
+    /** A call whose result is returned through its first argument, a pointer to one pointer. */
+    @FunctionalInterface
+    private interface OutCall {
+        int run(MemorySegment out) throws Throwable;
+    }
+
+    /** A call that returns its value directly (no status). */
+    @FunctionalInterface
+    private interface ValueCall<T> {
+        T run() throws Throwable;
+    }
+
+    private MemorySegment create(String name, OutCall c) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(ADDRESS);
+            call(name, () -> c.run(out));
+            return out.get(ADDRESS, 0);
         }
     }
 
-    private void check(String call, int status) throws Throwable {
+    private void call(String name, StatusCall c) {
+        int status = value(c::run);
         if (status == 0) return;
         String text;
         try {
@@ -371,13 +295,17 @@ public final class OneDnn {
         } catch (Throwable t) {
             text = "unknown status";
         }
-        throw new OneDnnException(call + " failed: " + text + " (status " + status + "; oneDNN " + lib.loadedFrom() + ")");
+        throw new OneDnnException(name + " failed: " + text + " (status " + status + "; oneDNN " + lib.loadedFrom() + ")");
     }
 
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) return r;
-        if (t instanceof Error e) throw e;
-        return new IllegalStateException(t);
+    private static <T> T value(ValueCall<T> c) {
+        try {
+            return c.run();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("oneDNN downcall failed: " + t, t);
+        }
     }
 
     /** A oneDNN call returned an error status; the message names the call and the status. */

@@ -1,6 +1,7 @@
 package dvp.engine.cuda.ffm;
 
 import dvp.engine.ffm.NativeLibrary;
+import dvp.engine.ffm.StatusCall;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
@@ -183,9 +184,6 @@ public final class Cublas {
         handle = MemorySegment.NULL;
         call("cublasDestroy_v2", () -> (int) cublasDestroy_v2.invokeExact(h));
     }
-
-    @FunctionalInterface
-    interface StatusCall { int run() throws Throwable; }
 
     private void call(String name, StatusCall c) {
         int status;

@@ -1,6 +1,7 @@
 package dvp.engine.cuda.ffm;
 
 import dvp.engine.ffm.NativeLibrary;
+import dvp.engine.ffm.StatusCall;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemoryLayout;
@@ -439,7 +440,7 @@ public final class Cudnn {
         call("cudnnDestroy", () -> (int) cudnnDestroy.invokeExact(h));
     }
 
-    private void call(String name, Cublas.StatusCall c) {
+    private void call(String name, StatusCall c) {
         int status;
         try {
             status = c.run();
