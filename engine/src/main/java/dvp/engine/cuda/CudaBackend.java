@@ -58,6 +58,13 @@ public final class CudaBackend implements Backend, BackendDiagnostics, DeviceClo
 
     @Override public int priority() { return PRIORITY; }
 
+    /** True when the device is the CUDA simulator (DVP_CUDA_SIM=1): see {@link CudaSimulator}. */
+    @Override
+    public boolean simulated() {
+        availability();
+        return CudaSimulator.loaded();
+    }
+
     @Override public Device device() { return Device.cuda(CudaContext.deviceOrdinal()); }
 
     private CudaContext ctx(String op) {

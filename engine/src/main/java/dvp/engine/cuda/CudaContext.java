@@ -66,6 +66,8 @@ public final class CudaContext {
     final PinnedStaging staging;
     final CUmodule module = new CUmodule();
     final int kernelsToolkitVersion;
+    /** The device is the CUDA simulator (kernels/sim), not a GPU: results are checked, speeds mean nothing. */
+    final boolean simulated;
     final Cublas blas;
     final Cudnn dnn;
     private final Map<String, CudaKernel> kernels = new ConcurrentHashMap<>();
@@ -122,6 +124,7 @@ public final class CudaContext {
     private CudaContext(int ordinal) {
         CudaDriver.Probe p = CudaDriver.probe();
         if (!p.ok()) throw new IllegalStateException(p.reason());
+        simulated = CudaSimulator.loaded();
         if (ordinal < 0 || ordinal >= p.deviceCount())
             throw new IllegalStateException("CUDA device " + ordinal + " requested but " + p.deviceCount() + " visible");
         this.ordinal = ordinal;
@@ -157,9 +160,10 @@ public final class CudaContext {
         check(cuMemsetD32Async(new DevicePointer(errorWord.address), 0, 2, stream), "cuMemsetD32Async");
         blasWorkspace = allocator.allocate(BLAS_WORKSPACE, "cuBLAS workspace");
 
-        NativeLibrary cublasLib = Cublas.locate();
+        // the simulated driver comes with its own cuBLAS/cuDNN: never mix it with real libraries
+        NativeLibrary cublasLib = simulated ? CudaSimulator.library("cuBLAS", "libcublas.so.13") : Cublas.locate();
         blas = Cublas.create(cublasLib, stream.address(), blasWorkspace.address, BLAS_WORKSPACE, this::where);
-        NativeLibrary cudnnLib = Cudnn.locate();
+        NativeLibrary cudnnLib = simulated ? CudaSimulator.library("cuDNN", "libcudnn.so.9") : Cudnn.locate();
         dnn = Cudnn.create(cudnnLib, stream.address(), this::where);
         synchronize();
     }
@@ -316,7 +320,7 @@ public final class CudaContext {
 
     /** For doctor: what the driver says about itself and the device. */
     String describe() {
-        return name + " (sm_" + ccMajor + ccMinor + ", " + smCount + " SMs, " + CachingAllocator.fmt(totalMemory) + "), driver CUDA "
+        return (simulated ? "SIMULATED device (not a GPU): " : "") + name + " (sm_" + ccMajor + ccMinor + ", " + smCount + " SMs, " + CachingAllocator.fmt(totalMemory) + "), driver CUDA "
                 + CudaDriver.version(driverVersion) + ", JCuda " + jcudaVersion() + ", kernels built by CUDA "
                 + CudaDriver.version(kernelsToolkitVersion) + ", cuBLAS " + blas.version() + " (" + blas.loadedFrom() + "), cuDNN "
                 + dnn.version() + " (" + dnn.loadedFrom() + ")";

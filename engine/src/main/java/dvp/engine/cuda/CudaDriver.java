@@ -25,12 +25,22 @@ final class CudaDriver {
     }
 
     private static Probe doProbe() {
-        // 1. the driver library itself, asked of the dynamic loader directly (no JNI involved)
-        try (Arena a = Arena.ofConfined()) {
-            SymbolLookup.libraryLookup("libcuda.so.1", a);
-        } catch (IllegalArgumentException | UnsupportedOperationException e) {
-            return new Probe(false, "no NVIDIA driver: libcuda.so.1 was not found by the dynamic loader (LD_LIBRARY_PATH="
-                    + java.util.Objects.requireNonNullElse(System.getenv("LD_LIBRARY_PATH"), "<unset>") + "; is this a machine with an NVIDIA GPU and driver?)", 0, 0);
+        // 1. the driver library itself: the simulator's when asked for (loaded by path, so JCuda's
+        //    binding links to it), else asked of the dynamic loader directly (no JNI involved)
+        if (CudaSimulator.requested()) {
+            try {
+                CudaSimulator.load();
+            } catch (IllegalStateException e) {
+                return new Probe(false, "DVP_CUDA_SIM asks for the CUDA simulator, but " + e.getMessage(), 0, 0);
+            }
+        } else {
+            try (Arena a = Arena.ofConfined()) {
+                SymbolLookup.libraryLookup("libcuda.so.1", a);
+            } catch (IllegalArgumentException | UnsupportedOperationException e) {
+                return new Probe(false, "no NVIDIA driver: libcuda.so.1 was not found by the dynamic loader (LD_LIBRARY_PATH="
+                        + java.util.Objects.requireNonNullElse(System.getenv("LD_LIBRARY_PATH"), "<unset>") + "; is this a machine with an NVIDIA GPU and driver?"
+                        + " To run the CUDA backend on the CPU in simulation, set DVP_CUDA_SIM=1)", 0, 0);
+            }
         }
         // 2. JCuda's JNI library (extracted from the jcuda-natives jar) on top of it
         int r;
@@ -56,6 +66,7 @@ final class CudaDriver {
         r = JCudaDriver.cuDeviceGetCount(n);
         if (r != CUresult.CUDA_SUCCESS) return new Probe(false, "cuDeviceGetCount failed: " + CUresult.stringFor(r), v[0], 0);
         if (n[0] == 0) return new Probe(false, "CUDA driver " + version(v[0]) + " loaded but no device is visible", v[0], 0);
+        if (CudaSimulator.loaded()) return new Probe(true, "SIMULATED: " + CudaSimulator.describe(), v[0], n[0]);
         return new Probe(true, "CUDA driver " + version(v[0]) + ", " + n[0] + " device(s)", v[0], n[0]);
     }
 

@@ -21,6 +21,8 @@ final class CudaErrors {
         StringBuilder m = new StringBuilder("CUDA error ").append(name).append(" (").append(code).append(") in ").append(call)
                 .append(" (op ").append(op).append(", kernel ").append(kernel).append(')');
         if (detail != null) m.append(": ").append(detail);
+        String sim = CudaSimulator.lastDiagnostic();
+        if (!sim.isEmpty()) m.append(". The CUDA simulator's last report: ").append(sim);
         if (code == ILLEGAL_ADDRESS || code == 719 /* LAUNCH_FAILED */ || code == 710 /* ASSERT */)
             m.append(". Kernels run asynchronously: the fault may come from an earlier op; rerun with -Ddvp.cuda.sync=true "
                     + "(DVP_CUDA_SYNC=1) to stop at the op that causes it");

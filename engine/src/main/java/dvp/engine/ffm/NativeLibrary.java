@@ -105,6 +105,16 @@ public final class NativeLibrary {
                 + "LD_LIBRARY_PATH, or point " + env + " / -D" + property + " at the file or its folder.");
     }
 
+    /** Opens exactly this file (no search): for libraries whose location is decided, like the CUDA simulator's. */
+    public static NativeLibrary openFile(String displayName, Path file) {
+        if (!Files.isRegularFile(file)) throw new LibraryNotFoundException(displayName + " not found: " + file + " does not exist");
+        try {
+            return new NativeLibrary(displayName, file.toString(), SymbolLookup.libraryLookup(file, Arena.global()));
+        } catch (IllegalArgumentException e) {
+            throw new LibraryNotFoundException(displayName + ": " + file + " would not load (" + e.getMessage() + ")");
+        }
+    }
+
     private static NativeLibrary openPath(String displayName, Path file, List<String> preloadSiblings) {
         // Sub-libraries that the main library dlopen()s by soname (cuDNN 9 loads libcudnn_cnn.so.9 &c.
         // at first use) resolve to copies already loaded: load them from the same folder first.

@@ -37,6 +37,13 @@ public interface Backend {
 
     Device device();
 
+    /**
+     * Whether the device is simulated (the CUDA simulator runs the device code on the CPU): its
+     * results are checked like a real device's, but it is never fast, so {@code --device auto}
+     * never picks it and its timings are labelled "simulated, not a speed".
+     */
+    default boolean simulated() { return false; }
+
     // ---- memory ---------------------------------------------------------------------------------
 
     Storage allocate(DType dtype, long numel);

@@ -43,7 +43,8 @@ public final class Backends {
      */
     public static Backend get(String name) {
         if (name.equals("auto")) {
-            List<Backend> av = available();
+            // a simulated device is for testing device code, never the fast choice
+            List<Backend> av = available().stream().filter(b -> !b.simulated()).toList();
             if (av.isEmpty()) throw new BackendUnavailableException("auto", "no backend is available: " + reasons());
             return av.getFirst();
         }
@@ -66,7 +67,8 @@ public final class Backends {
         for (Backend b : all()) {
             Availability av = b.availability();
             if (!sb.isEmpty()) sb.append("; ");
-            sb.append(b.name()).append(av.available() ? " available (" : " unavailable (").append(av.reason()).append(')');
+            sb.append(b.name()).append(av.available() ? (b.simulated() ? " available, simulated: auto skips it (" : " available (") : " unavailable (")
+                    .append(av.reason()).append(')');
         }
         return sb.toString();
     }
