@@ -198,6 +198,7 @@ struct BlockRun {
 };
 
 void BlockRun::thread_main(void* arg) {
+  fiber_entered();
   SimThread* t = (SimThread*)arg;
   BlockRun* b = tl_block;
   b->L.kernel->invoke(b->args);

@@ -131,6 +131,12 @@ void fiber_init(Fiber& f, const Stack& stack, void (*entry)(void*), void* arg) {
   f.asan_fake_stack = nullptr;
 }
 
+void fiber_entered() {
+#if DVPSIM_ASAN
+  __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
+#endif
+}
+
 void fiber_of_thread(Fiber& f) {
   f.sp = nullptr;
   f.asan_fake_stack = nullptr;

@@ -32,6 +32,9 @@ struct Fiber {
  */
 void fiber_init(Fiber& f, const Stack& stack, void (*entry)(void*), void* arg);
 
+/** The first thing a fiber's entry function does (completes the switch that started it, for ASan). */
+void fiber_entered();
+
 /** A fiber for the calling OS thread's own stack (the scheduler's), to switch back to. */
 void fiber_of_thread(Fiber& f);
 

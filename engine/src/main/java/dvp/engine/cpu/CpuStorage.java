@@ -25,7 +25,8 @@ final class CpuStorage implements Storage {
         this.backend = backend;
         this.dtype = dtype;
         this.numel = numel;
-        long bytes = Math.max(64, numel * dtype.byteSize());
+        // a whole number of 64-byte lines: aligned_alloc's contract in C11 (AddressSanitizer enforces it)
+        long bytes = Math.max(64, (numel * dtype.byteSize() + 63) & ~63L);
         this.address = MemoryUtil.nmemAlignedAlloc(64, bytes);
         if (address == 0) throw new OutOfMemoryError("cpu: could not allocate " + bytes + " bytes of off-heap memory");
         this.segment = MemorySegment.ofAddress(address).reinterpret(bytes);
