@@ -574,6 +574,13 @@ void test_cublas_errors(cublasHandle_t h) {
   check(cublasCreate_v2(nullptr) == CUBLAS_STATUS_INVALID_VALUE, "cublasCreate_v2(NULL) -> INVALID_VALUE");
   check(cublasDestroy_v2(nullptr) == CUBLAS_STATUS_NOT_INITIALIZED, "cublasDestroy_v2(NULL) -> NOT_INITIALIZED");
   check(cublasDestroy_v2(dead) == CUBLAS_STATUS_NOT_INITIALIZED, "cublasDestroy_v2 twice -> NOT_INITIALIZED");
+  {
+    cublasHandle_t fresh = nullptr;
+    cublasCreate_v2(&fresh);  // must not be handed the destroyed handle's address
+    check(fresh != dead && cublasSetMathMode(dead, CUBLAS_DEFAULT_MATH) == CUBLAS_STATUS_NOT_INITIALIZED,
+          "a handle created after a destroy is a new one; the destroyed handle stays refused (quarantined)");
+    cublasDestroy_v2(fresh);
+  }
   check(cublasSetStream_v2(dead, nullptr) == CUBLAS_STATUS_NOT_INITIALIZED &&
             cublasSetMathMode(nullptr, CUBLAS_DEFAULT_MATH) == CUBLAS_STATUS_NOT_INITIALIZED &&
             cublasSetWorkspace_v2(nullptr, nullptr, 0) == CUBLAS_STATUS_NOT_INITIALIZED,
