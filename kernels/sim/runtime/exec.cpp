@@ -197,12 +197,30 @@ struct BlockRun {
   void resolve_barrier();
 };
 
+/** Thrown inside a CUDA thread to leave the kernel (an error found there); unwinds its fiber's frames. */
+struct KernelAbort {
+  int code;
+  std::string message;
+};
+
 void BlockRun::thread_main(void* arg) {
   fiber_entered();
   SimThread* t = (SimThread*)arg;
   BlockRun* b = tl_block;
-  b->L.kernel->invoke(b->args);
-  t->state = State::Exited;
+  try {
+    b->L.kernel->invoke(b->args);
+    t->state = State::Exited;
+  } catch (KernelAbort& a) {
+    b->aborted = true;
+    b->abort_code = a.code;
+    b->abort_message = std::move(a.message);
+    t->state = State::Aborted;
+  } catch (const std::exception& e) {
+    b->aborted = true;
+    b->abort_code = CUDA_ERROR_LAUNCH_FAILED;
+    b->abort_message = std::string("internal simulator error in a CUDA thread: ") + e.what();
+    t->state = State::Aborted;
+  }
   fiber_switch(t->fiber, b->w.sched, true);
   __builtin_unreachable();
 }
@@ -385,17 +403,11 @@ void BlockRun::resolve_barrier() {
   push_all(ids);
 }
 
-/** The calling CUDA thread leaves the block for good (an error found inside the kernel). */
-[[noreturn]] void abort_block(int code, const std::string& message) {
-  BlockRun* b = tl_block;
-  SimThread* t = tl_thread;
-  b->aborted = true;
-  b->abort_code = code;
-  b->abort_message = message;
-  t->state = State::Aborted;
-  fiber_switch(t->fiber, b->w.sched, true);
-  __builtin_unreachable();
-}
+/**
+ * The calling CUDA thread leaves the kernel for good (an error found inside it): the exception
+ * unwinds the thread's own frames (so nothing it allocated leaks) up to thread_main.
+ */
+[[noreturn]] void abort_block(int code, std::string message) { throw KernelAbort{code, std::move(message)}; }
 
 void park(SimThread* t, State s) {
   t->state = s;
