@@ -27,7 +27,13 @@ public final class CudaDiagnostics {
         } catch (RuntimeException | LinkageError e) {
             p = new CudaDriver.Probe(false, "probe failed: " + e, 0, 0);
         }
-        if (p.driverVersion() > 0) out.add(new Line("CUDA driver", CudaDriver.version(p.driverVersion()) + " (cuDriverGetVersion)", true));
+        if (CudaSimulator.loaded()) {
+            // DVP_CUDA_SIM=1: say it before anything else, and what it means
+            out.add(new Line("SIMULATED", "not a GPU: the CUDA simulator (kernels/sim) runs dvp's CUDA code on the CPU; results are checked "
+                    + "as a GPU's would be, timings measure nothing; " + CudaSimulator.describe(), true));
+        }
+        if (p.driverVersion() > 0)
+            out.add(new Line("CUDA driver", CudaDriver.version(p.driverVersion()) + (CudaSimulator.loaded() ? " (the simulator's cuda.h)" : " (cuDriverGetVersion)"), true));
         if (!p.ok()) out.add(new Line("CUDA driver", p.reason(), false));
 
         KernelImage.Info img = KernelImage.info();
