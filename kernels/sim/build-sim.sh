@@ -49,7 +49,7 @@ nvcc_release=$("$NVCC" --version | grep -o 'release [0-9]*\.[0-9]*' | head -1 | 
 cuda_major=${nvcc_release%%.*}
 cuda_minor=${nvcc_release#*.}
 
-# -ffp-contract=off: no fused multiply-adds the source did not write (__fmul_rn/__fadd_rn round as on the GPU);
+# -ffp-contract=off: no fused multiply-adds the source did not write (the kernels override it, below);
 # never -ffast-math (GCC 12 links crtfastmath.o, which sets flush-to-zero for the whole JVM).
 COMMON="-std=c++17 -O2 -g -fPIC -ffp-contract=off -fno-fast-math -fvisibility=hidden -Wall -Wextra -Werror -pthread"
 SAN=""
@@ -143,8 +143,10 @@ if [ -n "$tests_dir" ]; then
 fi
 
 # Every source compiled once (the driver's objects also link into the test program), in parallel.
-# Kernels: against the shim, locals filled with a pattern so a read before the first write shows.
-KFLAGS="-DDVP_CUDA_SIM=1 -ftrivial-auto-var-init=pattern -Wno-unused-parameter -Wno-unused-function -Wno-sign-compare -Wno-unknown-pragmas"
+# Kernels: against the shim, locals filled with a pattern so a read before the first write shows, and
+# plain a*b+c contracted into an FMA as nvcc does by default (--fmad=true; the shim's _rn intrinsics
+# stay uncontracted); the driver and the libraries keep -ffp-contract=off.
+KFLAGS="-DDVP_CUDA_SIM=1 -mfma -ffp-contract=fast -ftrivial-auto-var-init=pattern -Wno-unused-parameter -Wno-unused-function -Wno-sign-compare -Wno-unknown-pragmas"
 RUNTIME_OBJS=""
 {
   echo "CXX := $CXX"

@@ -434,6 +434,9 @@ using namespace dvpsim;
 
 DVPSIM_EXPORT CUresult cuInit(unsigned int flags) {
   if (flags != 0) return fail(CUDA_ERROR_INVALID_VALUE, "cuInit: flags must be 0");
+  if (!__builtin_cpu_supports("fma"))
+    return fail(CUDA_ERROR_NOT_SUPPORTED, "cuInit: the CUDA simulator needs a CPU with FMA3 instructions (its kernels are built with -mfma "
+                                          "to contract a*b+c as nvcc does)");
   (void)config();
   initialized = true;
   return CUDA_SUCCESS;

@@ -14,9 +14,9 @@
 // - __shared__ arrays are fresh per block, exactly sized (AddressSanitizer sees overruns) and
 //   filled with 0xff bytes (NaN / -1), so a read before the first write shows; the host build
 //   rewrites each `__shared__ T name[N];` into DVPSIM_SHARED (kernels/sim/shim/rewrite-shared.pl);
-// - float arithmetic is IEEE single with no contraction (the build uses -ffp-contract=off), so
-//   __fmul_rn/__fadd_rn/__fsub_rn/__fdiv_rn round each operation and __fmaf_rn rounds once, as
-//   on the GPU;
+// - float arithmetic is IEEE single; plain a * b + c is contracted into an FMA as nvcc does by
+//   default, while __fmul_rn/__fadd_rn/__fsub_rn/__fdiv_rn always round each operation and
+//   __fmaf_rn rounds once, as on the GPU (see "arithmetic intrinsics" below);
 // - atomics are real atomic read-modify-writes on the address (float/double ones by CAS loops);
 //   atomics and fences are scheduling points when the schedule is fuzzed.
 // Anything not here fails the host compile: unsupported CUDA features are declared below so that
@@ -25,8 +25,11 @@
 #ifndef DVP_CUDA_SIM
 #error "dvp_cuda_shim.h is only for the simulator's host build of the kernels (g++ -DDVP_CUDA_SIM)"
 #endif
-#if defined(__FAST_MATH__) || defined(__FP_FAST_FMA)
+#if defined(__FAST_MATH__)
 #error "the simulator's kernels must not be built with -ffast-math / -Ofast (they change rounding and set FTZ for the JVM)"
+#endif
+#if !defined(__FMA__)
+#error "the simulator's kernels are built with -mfma -ffp-contract=fast, to contract a*b+c as nvcc does"
 #endif
 
 #include <cmath>
@@ -140,17 +143,22 @@ inline void syncwarp(const Site* s, unsigned mask = 0xffffffffu) { warp_collecti
 #define __activemask() \
   ((unsigned)::dvpsim::warp_collective(DVPSIM_SITE("__activemask"), ::dvpsim::WarpOp::ActiveMask, 0, 0, 4, 0, 32))
 
-// ---- arithmetic intrinsics (IEEE, no contraction: -ffp-contract=off) -------------------------------
-
-static inline float __fadd_rn(float a, float b) { return a + b; }
-static inline float __fsub_rn(float a, float b) { return a - b; }
-static inline float __fmul_rn(float a, float b) { return a * b; }
-static inline float __fdiv_rn(float a, float b) { return a / b; }
+// ---- arithmetic intrinsics ------------------------------------------------------------------------
+// The kernels' host build contracts plain `a * b + c` into a fused multiply-add (-ffp-contract=fast
+// -mfma), as nvcc does by default (--fmad=true), so code that leaves rounding to the compiler differs
+// from a CPU reference here as it would on the GPU. The _rn intrinsics are never contracted, on the
+// GPU or here: each one's operands and result pass through an empty asm that the optimiser cannot
+// see through, so every one rounds on its own exactly as IEEE (and PTX's .rn) says.
+#define DVPSIM_OPAQUE(x) __asm__("" : "+x"(x))
+static inline float __fadd_rn(float a, float b) { DVPSIM_OPAQUE(a); DVPSIM_OPAQUE(b); float r = a + b; DVPSIM_OPAQUE(r); return r; }
+static inline float __fsub_rn(float a, float b) { DVPSIM_OPAQUE(a); DVPSIM_OPAQUE(b); float r = a - b; DVPSIM_OPAQUE(r); return r; }
+static inline float __fmul_rn(float a, float b) { DVPSIM_OPAQUE(a); DVPSIM_OPAQUE(b); float r = a * b; DVPSIM_OPAQUE(r); return r; }
+static inline float __fdiv_rn(float a, float b) { DVPSIM_OPAQUE(a); DVPSIM_OPAQUE(b); float r = a / b; DVPSIM_OPAQUE(r); return r; }
 static inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); }
-static inline double __dadd_rn(double a, double b) { return a + b; }
-static inline double __dsub_rn(double a, double b) { return a - b; }
-static inline double __dmul_rn(double a, double b) { return a * b; }
-static inline double __ddiv_rn(double a, double b) { return a / b; }
+static inline double __dadd_rn(double a, double b) { DVPSIM_OPAQUE(a); DVPSIM_OPAQUE(b); double r = a + b; DVPSIM_OPAQUE(r); return r; }
+static inline double __dsub_rn(double a, double b) { DVPSIM_OPAQUE(a); DVPSIM_OPAQUE(b); double r = a - b; DVPSIM_OPAQUE(r); return r; }
+static inline double __dmul_rn(double a, double b) { DVPSIM_OPAQUE(a); DVPSIM_OPAQUE(b); double r = a * b; DVPSIM_OPAQUE(r); return r; }
+static inline double __ddiv_rn(double a, double b) { DVPSIM_OPAQUE(a); DVPSIM_OPAQUE(b); double r = a / b; DVPSIM_OPAQUE(r); return r; }
 static inline double __fma_rn(double a, double b, double c) { return std::fma(a, b, c); }
 static inline float __frcp_rn(float a) { return 1.0f / a; }
 static inline float __fsqrt_rn(float a) { return std::sqrt(a); }

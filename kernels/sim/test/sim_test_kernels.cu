@@ -126,10 +126,11 @@ TEST_KERNEL void t_printf(int tag) {
 
 TEST_KERNEL void t_rounding(const float* a, const float* b, const float* c, float* out, int n) {
   for (int i = threadIdx.x; i < n; i += blockDim.x) {
-    out[4 * i + 0] = __fmaf_rn(a[i], b[i], c[i]);                // one rounding
-    out[4 * i + 1] = __fadd_rn(__fmul_rn(a[i], b[i]), c[i]);     // two roundings
-    out[4 * i + 2] = __bfloat162float(__float2bfloat16(a[i]));
-    out[4 * i + 3] = __half2float(__float2half(a[i]));
+    out[5 * i + 0] = __fmaf_rn(a[i], b[i], c[i]);                // one rounding
+    out[5 * i + 1] = __fadd_rn(__fmul_rn(a[i], b[i]), c[i]);     // two roundings, never contracted
+    out[5 * i + 2] = __bfloat162float(__float2bfloat16(a[i]));
+    out[5 * i + 3] = __half2float(__float2half(a[i]));
+    out[5 * i + 4] = a[i] * b[i] + c[i];                         // contracted into an FMA, as nvcc --fmad=true does
   }
 }
 
