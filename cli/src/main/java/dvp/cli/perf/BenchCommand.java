@@ -26,7 +26,8 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchCommand.CompareCommand.class, BenchCommand.ReportCommand.class},
         description = {"Times scenarios: per workload warm-up runs then timed samples (device events on a GPU, wall time on the CPU), "
                 + "reported as median ms with the IQR, img/s, GFLOP/s and GB/s (FLOPs and bytes from shapes) and their %% of this "
-                + "device's measured ceilings; optionally written as a results JSON file for 'dvp bench compare'.", "",
+                + "device's measured ceilings; optionally written as a results JSON file for 'dvp bench compare'. On a simulated "
+                + "device (DVP_CUDA_SIM=1) every figure is labelled 'simulated, not a speed' (table, JSON, compare, report).", "",
                 "Scenarios:"},
         footerHeading = "%n",
         footer = {"Example: dvp bench --device cpu -s resnet18-train,gemm --json before.json; then after a change: "

@@ -23,7 +23,8 @@ import java.util.concurrent.Callable;
         description = {"Runs warm-up steps, then unprofiled steps alternating with profiled ones, of a scenario and prints a per-op "
                 + "table: op, calls, total and mean time, %% of the step, bytes and FLOPs per call (from shapes), achieved GB/s and "
                 + "GFLOP/s and their %% of this device's measured copy bandwidth and best GEMM, and shapes. Times are wall time on the "
-                + "CPU and device times (events) on a GPU. Optionally writes a Chrome/Perfetto trace and a results JSON file.", "",
+                + "CPU and device times (events) on a GPU. Optionally writes a Chrome/Perfetto trace and a results JSON file. On a "
+                + "simulated device (DVP_CUDA_SIM=1) every figure is labelled 'simulated, not a speed'.", "",
                 "Scenarios:"},
         footerHeading = "%n",
         footer = {"Example: dvp profile resnet18-train --device cpu --batch 8 --resolution 64 --trace trace.json --json profile.json"})

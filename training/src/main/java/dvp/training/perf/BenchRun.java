@@ -42,10 +42,13 @@ public final class BenchRun {
         ProfilingBackend pb = ProfilingBackend.wrap(backend);
         RunEnvironment env = RunEnvironment.of(pb);
         Ceilings ceilings = null;
+        boolean ceilingsLooked = false;
+        String label = env.device().label(); // non-null on a simulated device: a last column on every row
         out.println("dvp bench on " + env.device().backend() + " (" + env.device().name() + "), " + s.warmup() + " warm-up runs and "
                 + s.samples() + " timed samples per workload; medians, IQR as % of the median");
+        if (label != null) out.println(env.device().simulatedWarning());
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[]{"scenario", "workload", "median ms", "IQR %", "img/s", "GFLOP/s", "% gemm", "GB/s", "% copy"});
+        rows.add(labelled(new String[]{"scenario", "workload", "median ms", "IQR %", "img/s", "GFLOP/s", "% gemm", "GB/s", "% copy"}, label, "note"));
         List<Results.ScenarioResult> parts = new ArrayList<>();
         for (String name : s.scenarios()) {
             boolean cpu = pb.inner().name().equals("cpu");
@@ -53,8 +56,9 @@ public final class BenchRun {
             if (cpu) CpuMemoryStats.resetPeak();
             try (Scenario sc = Scenarios.create(name, pb, s.options()); WorkTimer timer = WorkTimer.of(pb)) {
                 // after the first scenario is built: a bad setting is reported before seconds of measuring
-                if (ceilings == null && s.ceilingsFile() != null)
+                if (!ceilingsLooked && s.ceilingsFile() != null)
                     ceilings = Ceilings.forDevice(pb, env.device(), s.ceilingsFile(), s.remeasureCeilings(), log);
+                ceilingsLooked = true;
                 // the peak starts at what the built scenario holds (weights, optimizer state), not at the ceilings' buffers
                 if (cuda != null) cuda.resetPeakMemoryStats();
                 List<Figure> figures = new ArrayList<>();
@@ -71,10 +75,10 @@ public final class BenchRun {
                     if (cost[0] > 0) figures.add(Figure.of(prefix + "compute", "GFLOP/s", Figure.HIGHER, gflops, cost[0] + " FLOPs per run (from shapes)"));
                     figures.add(Figure.of(prefix + "bandwidth", "GB/s", Figure.HIGHER, gbps, cost[1] + " bytes per run (inputs read + outputs written)"));
                     double g = cost[0] / 1e6 / st.median(), b = cost[1] / 1e6 / st.median();
-                    rows.add(new String[]{name, w.name(), ProfileReport.f(st.median()), ProfileReport.pct(st.spreadPct()),
+                    rows.add(labelled(new String[]{name, w.name(), ProfileReport.f(st.median()), ProfileReport.pct(st.spreadPct()),
                             w.items() > 0 ? ProfileReport.f(w.items() / (st.median() / 1e3)) : "-", cost[0] > 0 ? ProfileReport.f(g) : "-",
                             ceilings != null && cost[0] > 0 ? ProfileReport.pct(100 * g / ceilings.matmulGflops()) : "-", ProfileReport.f(b),
-                            ceilings != null ? ProfileReport.pct(100 * b / ceilings.copyGBps()) : "-"});
+                            ceilings != null ? ProfileReport.pct(100 * b / ceilings.copyGBps()) : "-"}, label, label));
                     out.println(String.join("  ", rows.getLast()));
                     out.flush();
                 }
@@ -99,6 +103,14 @@ public final class BenchRun {
             out.println("results: " + s.json());
         }
         out.flush();
+        return r;
+    }
+
+    /** The row with {@code cell} appended when {@code label} is non-null (a simulated device), else the row itself. */
+    static String[] labelled(String[] row, String label, String cell) {
+        if (label == null) return row;
+        String[] r = java.util.Arrays.copyOf(row, row.length + 1);
+        r[row.length] = cell;
         return r;
     }
 
@@ -129,7 +141,7 @@ public final class BenchRun {
         StringBuilder b = new StringBuilder();
         for (String[] r : rows) {
             for (int i = 0; i < r.length; i++) {
-                String cell = i < 2 ? String.format("%-" + w[i] + "s", r[i]) : String.format("%" + w[i] + "s", r[i]);
+                String cell = i < 2 || rows.getFirst()[i].equals("note") ? String.format("%-" + w[i] + "s", r[i]) : String.format("%" + w[i] + "s", r[i]);
                 b.append(i == 0 ? "" : "  ").append(cell);
             }
             b.append('\n');

@@ -54,9 +54,18 @@ public record Ceilings(String key, String device, String backend, @JsonProperty(
     /** The cache key of a device: backend and name (the name includes the CPU thread count). */
     public static String keyOf(RunEnvironment.DeviceInfo d) { return d.backend() + ": " + d.name(); }
 
-    /** The cached ceilings of this device, measuring (and caching) them when absent or when {@code remeasure}. */
+    /**
+     * The cached ceilings of this device, measuring (and caching) them when absent or when {@code remeasure}.
+     * None (null) for a simulated device: a simulation has no hardware limit to compare with, and
+     * its 8192³ GEMMs would run for hours.
+     */
     public static Ceilings forDevice(Backend backend, RunEnvironment.DeviceInfo device, Path cacheFile, boolean remeasure,
                                      java.io.PrintWriter log) throws IOException {
+        if (device.simulated()) {
+            log.println("dvp: no ceilings on a simulated device (its figures are " + RunEnvironment.NOT_A_SPEED + "); % of ceiling columns stay empty");
+            log.flush();
+            return null;
+        }
         String key = keyOf(device);
         Map<String, JsonNode> entries = read(cacheFile);
         JsonNode cached = entries.get(key);

@@ -25,6 +25,12 @@ public record Figure(String name, String unit, String better, int samples, doubl
                 s.spreadPct(), v, note);
     }
 
+    /** This figure with {@code label} in front of its note ("simulated, not a speed; device clock"). */
+    Figure labelled(String label) {
+        return new Figure(name, unit, better, samples, median, q1, q3, min, max, mean, stdev, spreadPct, values,
+                note == null || note.isEmpty() ? label : label + "; " + note);
+    }
+
     /** A single value (a ceiling, a count): one sample. */
     public static Figure single(String name, String unit, String better, double value, String note) {
         return of(name, unit, better, new double[]{value}, note);

@@ -122,6 +122,7 @@ public final class ProfileRun {
                     meta.put("scenario", s.scenario());
                     meta.put("settings", settings.toString());
                     meta.put("device", env.device().name());
+                    if (env.device().simulated()) meta.put("simulated", "every time in this trace is " + RunEnvironment.NOT_A_SPEED);
                     meta.put("dvp", env.tool().version() + " (git " + env.tool().gitCommit() + ")");
                     ChromeTrace.write(p, meta, s.trace());
                 }

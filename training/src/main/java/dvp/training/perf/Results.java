@@ -35,7 +35,22 @@ public record Results(String schema, String kind, String created, RunEnvironment
     public record ScenarioResult(String name, Map<String, Object> settings, Map<String, Object> run, List<Figure> figures,
                                  List<OpTable.Row> ops) {}
 
+    /**
+     * The results of a run on {@code env}. On a simulated device (the one place that decides it)
+     * every figure's note starts with {@value RunEnvironment#NOT_A_SPEED} and the notes say why;
+     * {@code device.simulated} is true.
+     */
     public static Results create(String kind, RunEnvironment env, List<ScenarioResult> scenarios, Ceilings ceilings, List<String> notes) {
+        String label = env.device().label();
+        if (label != null) {
+            scenarios = scenarios.stream().map(s -> new ScenarioResult(s.name(), s.settings(), s.run(),
+                    s.figures().stream().map(f -> f.labelled(label)).toList(), s.ops())).toList();
+            List<String> n = new ArrayList<>();
+            n.add(label + ": every figure and time in this file was measured on a simulated device (" + env.device().name()
+                    + "), the CUDA simulator running the device code on the CPU");
+            n.addAll(notes);
+            notes = n;
+        }
         return new Results(SCHEMA, kind, Instant.now().toString(), env.tool(), env.machine(), env.device(), scenarios, ceilings, notes);
     }
 
@@ -45,8 +60,16 @@ public record Results(String schema, String kind, String created, RunEnvironment
         Json.writeFile(file, this);
     }
 
-    /** A figure as read back from a file (what {@code dvp bench compare} needs). */
-    public record ReadFigure(String scenario, String name, String unit, String better, int samples, double median, double spreadPct) {
+    /**
+     * A figure as read back from a file (what {@code dvp bench compare} needs); {@code simulated}:
+     * the file's device is simulated, so the figure is {@value RunEnvironment#NOT_A_SPEED}.
+     */
+    public record ReadFigure(String scenario, String name, String unit, String better, int samples, double median, double spreadPct,
+                             boolean simulated) {
+        public ReadFigure(String scenario, String name, String unit, String better, int samples, double median, double spreadPct) {
+            this(scenario, name, unit, better, samples, median, spreadPct, false);
+        }
+
         public String key() { return scenario + " / " + name; }
 
         /** How many times better this figure is than {@code base} in the figure's direction (> 1: better; same unit assumed). */
@@ -57,14 +80,16 @@ public record Results(String schema, String kind, String created, RunEnvironment
     }
 
     /**
-     * What {@code compare} and {@code report} read from a results file: its device line and every
-     * figure; for reports also the tool ("dvp 0.1.0", "pytorch 2.11.0"), the driver, the device
-     * facts, each scenario's settings and the scenarios the file lists as skipped ("name: reason").
+     * What {@code compare} and {@code report} read from a results file: its device line, whether
+     * the device was simulated ({@code device.simulated}; missing in older files = not simulated)
+     * and every figure; for reports also the tool ("dvp 0.1.0", "pytorch 2.11.0"), the driver, the
+     * device facts, each scenario's settings and the scenarios the file lists as skipped ("name: reason").
      */
-    public record Read(Path file, String kind, String device, String commit, String created, List<ReadFigure> figures, String tool,
-                       String driver, Map<String, String> facts, Map<String, JsonNode> settings, List<String> skipped) {
+    public record Read(Path file, String kind, String device, boolean simulated, String commit, String created, List<ReadFigure> figures,
+                       String tool, String driver, Map<String, String> facts, Map<String, JsonNode> settings, List<String> skipped) {
         public Read(Path file, String kind, String device, String commit, String created, List<ReadFigure> figures) {
-            this(file, kind, device, commit, created, figures, "?", null, Map.of(), Map.of(), List.of());
+            this(file, kind, device, figures.stream().anyMatch(ReadFigure::simulated), commit, created, figures, "?", null, Map.of(),
+                    Map.of(), List.of());
         }
     }
 
@@ -87,6 +112,7 @@ public record Results(String schema, String kind, String created, RunEnvironment
             throw new BadInputException(file + ": not a dvp results file (schema is '" + schema + "', expected " + SCHEMA + ")");
         if (!schema.equals(SCHEMA))
             throw new BadInputException(file + ": results schema " + schema + " is not supported by this dvp (reads " + SCHEMA + ")");
+        boolean simulated = root.path("device").path("simulated").asBoolean(false);
         JsonNode scenarios = root.path("scenarios");
         if (!scenarios.isArray()) throw new BadInputException(file + ": 'scenarios' must be an array");
         List<ReadFigure> figs = new ArrayList<>();
@@ -101,7 +127,7 @@ public record Results(String schema, String kind, String created, RunEnvironment
                 String where = "figure '" + name + "' of '" + scName + "'";
                 if (!f.path("median").isNumber()) throw new BadInputException(file + ": " + where + " has no numeric 'median'");
                 figs.add(new ReadFigure(scName, name, text(file, f, "unit", where), f.path("better").asText("lower"),
-                        f.path("samples").asInt(0), f.path("median").asDouble(), f.path("spread_pct").asDouble(0)));
+                        f.path("samples").asInt(0), f.path("median").asDouble(), f.path("spread_pct").asDouble(0), simulated));
             }
         }
         Map<String, String> facts = new LinkedHashMap<>();
@@ -109,7 +135,7 @@ public record Results(String schema, String kind, String created, RunEnvironment
         List<String> skipped = new ArrayList<>();
         for (JsonNode k : root.path("skipped")) skipped.add(k.path("scenario").asText("?") + ": " + k.path("reason").asText("?"));
         JsonNode driver = root.path("device").path("driver");
-        return new Read(file, root.path("kind").asText("?"), root.path("device").path("name").asText("?"),
+        return new Read(file, root.path("kind").asText("?"), root.path("device").path("name").asText("?"), simulated,
                 root.path("tool").path("git_commit").asText("?"), root.path("created").asText("?"), figs,
                 (root.path("tool").path("name").asText("?") + " " + root.path("tool").path("version").asText("")).strip(),
                 driver.isTextual() ? driver.asText() : null, facts, settings, skipped);

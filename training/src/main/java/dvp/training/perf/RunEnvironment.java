@@ -22,6 +22,14 @@ import java.util.Map;
  * are never compared unknowingly.
  */
 public record RunEnvironment(Tool tool, Machine machine, DeviceInfo device) {
+    /**
+     * What every figure measured on a simulated device carries (issue 17): in the results file
+     * (each figure's note), in the printed tables (a column on every row) and in reports and
+     * charts (series labels): the CUDA simulator runs the device code on the CPU, so its times
+     * measure the simulation, never the GPU.
+     */
+    public static final String NOT_A_SPEED = "simulated, not a speed";
+
     public record Tool(String name, String version, @JsonProperty("git_commit") String gitCommit, @JsonProperty("git_dirty") boolean gitDirty) {}
 
     public record Machine(String host, String os, String cpu, @JsonProperty("logical_cores") int logicalCores,
@@ -29,12 +37,23 @@ public record RunEnvironment(Tool tool, Machine machine, DeviceInfo device) {
                           String jdk, @JsonProperty("jdk_vendor") String jdkVendor) {}
 
     /**
-     * @param name    the card (from the backend's diagnostics "device N" line) or the CPU model with its thread count
-     * @param driver  the GPU driver version when the backend reports one, else null
-     * @param timing  how op and step times were taken on this device
-     * @param facts   every diagnostics line the backend reports (libraries, versions, memory)
+     * @param name      the card (from the backend's diagnostics "device N" line) or the CPU model with its thread count
+     * @param simulated whether the device is simulated ({@link Backend#simulated()}: the CUDA simulator, DVP_CUDA_SIM=1);
+     *                  then every figure measured on it is labelled {@value #NOT_A_SPEED}
+     * @param driver    the GPU driver version when the backend reports one, else null
+     * @param timing    how op and step times were taken on this device
+     * @param facts     every diagnostics line the backend reports (libraries, versions, memory)
      */
-    public record DeviceInfo(String backend, String name, String driver, String timing, Map<String, String> facts) {}
+    public record DeviceInfo(String backend, String name, boolean simulated, String driver, String timing, Map<String, String> facts) {
+        /** {@value #NOT_A_SPEED} on a simulated device, else null: what each figure row measured here carries. */
+        public String label() { return simulated ? NOT_A_SPEED : null; }
+
+        /** The line printed above the tables of a simulated device, else null. */
+        public String simulatedWarning() {
+            return simulated ? "SIMULATED device (" + name + "): every figure below is " + NOT_A_SPEED
+                    + " (the CUDA simulator ran the device code on the CPU; its times measure the simulation, not a GPU)" : null;
+        }
+    }
 
     public static RunEnvironment of(Backend backend) {
         BuildInfo b = BuildInfo.get();
@@ -54,7 +73,7 @@ public record RunEnvironment(Tool tool, Machine machine, DeviceInfo device) {
             try {
                 for (BackendDiagnostics.Line l : d.diagnostics()) {
                     facts.put(l.label().strip(), l.value());
-                    if (name == null && l.label().strip().startsWith("device")) name = l.value().split(",")[0].strip();
+                    if (name == null && l.label().strip().startsWith("device")) name = firstField(l.value());
                     if (driver == null && l.label().toLowerCase(java.util.Locale.ROOT).contains("driver")) driver = l.value();
                 }
             } catch (RuntimeException | LinkageError e) {
@@ -65,7 +84,19 @@ public record RunEnvironment(Tool tool, Machine machine, DeviceInfo device) {
                 ? m.cpu() + " (" + m.cpuThreads() + " threads, convolutions: " + CpuConvChoice.active() + ")" : inner.name();
         String timing = inner instanceof DeviceClockSource ? "device events around each op and step (device time)"
                 : "host wall clock (System.nanoTime); the backend runs each primitive to completion before returning";
-        return new DeviceInfo(inner.name(), name, driver, timing, facts);
+        return new DeviceInfo(inner.name(), name, inner.simulated(), driver, timing, facts);
+    }
+
+    /** The text before the first comma outside parentheses ("dvp CUDA simulator (sm_90 limits, ...)" stays whole). */
+    static String firstField(String s) {
+        int depth = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '(') depth++;
+            else if (c == ')') depth = Math.max(0, depth - 1);
+            else if (c == ',' && depth == 0) return s.substring(0, i).strip();
+        }
+        return s.strip();
     }
 
     /** The CPU's model name (/proc/cpuinfo), or the architecture where that is not readable. */

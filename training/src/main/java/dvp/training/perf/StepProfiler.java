@@ -98,9 +98,12 @@ public final class StepProfiler implements AutoCloseable {
             Files.createDirectories(outDir);
             RunEnvironment env = RunEnvironment.of(backend);
             OpTable t = OpTable.of(p.events(), p.steps(), true, null);
+            String label = env.device().label();
             String text = "profiled training steps " + options.first() + ".." + last + " on "
-                    + env.device().name() + " (" + env.device().timing() + ")\n\n" + ProfileReport.table(t, 40, false)
-                    + String.format(java.util.Locale.ROOT, "primitives cover %.1f%% of the step time%n", t.coveragePct());
+                    + env.device().name() + " (" + env.device().timing() + ")\n"
+                    + (label == null ? "" : env.device().simulatedWarning() + "\n") + "\n" + ProfileReport.table(t, 40, false, label)
+                    + String.format(java.util.Locale.ROOT, "primitives cover %.1f%% of the step time%s%n", t.coveragePct(),
+                    label == null ? "" : " (" + label + ")");
             Files.writeString(outDir.resolve("profile.txt"), text, StandardCharsets.UTF_8);
             Map<String, Object> meta = new LinkedHashMap<>();
             meta.put("source", "training steps " + options.first() + ".." + last);
