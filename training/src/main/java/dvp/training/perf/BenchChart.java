@@ -19,14 +19,21 @@ import java.util.Set;
  * height = the series' speed relative to the reference series (geometric mean over the scenario's
  * workloads; the reference is 1). A series without a number for a scenario has no bar there.
  * Drawn headless; when AWT cannot draw (no fontconfig or fonts) the reason is returned instead.
+ * The texts (title, legend) are the caller's: {@link BenchReport} puts "simulated, not a speed" in
+ * them for simulated series.
  */
 final class BenchChart {
     private BenchChart() {}
 
-    /** Writes png (bars in seriesOrder); returns null, or why nothing was drawn. */
-    static String write(Map<String, Map<String, Double>> speeds, List<String> seriesOrder, String reference, String title, Path png) {
-        if (speeds.isEmpty()) return "chart: no scenario has a number in both a series and the reference " + reference + ": nothing to draw";
+    /** The chart's texts as drawn (title, y-axis title, then the legend's series names), and why no PNG was written (null if one was). */
+    record Drawn(List<String> labels, String problem) {}
+
+    /** Writes png (bars in seriesOrder). */
+    static Drawn write(Map<String, Map<String, Double>> speeds, List<String> seriesOrder, String reference, String title, Path png) {
+        if (speeds.isEmpty())
+            return new Drawn(List.of(), "chart: no scenario has a number in both a series and the reference " + reference + ": nothing to draw");
         if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
+        List<String> labels = new ArrayList<>();
         try {
             List<String> scenarios = new ArrayList<>(speeds.keySet());
             Set<String> series = new LinkedHashSet<>();
@@ -46,11 +53,14 @@ final class BenchChart {
                 for (String sc : scenarios) y.add(speeds.get(sc).get(s)); // null: no bar
                 chart.addSeries(s, scenarios, y);
             }
+            labels.add(chart.getTitle());
+            labels.add(chart.getYAxisTitle());
+            for (var drawn : chart.getSeriesCollection()) labels.add(drawn.getName());
             AtomicFiles.write(png, out -> BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG));
-            return null;
+            return new Drawn(labels, null);
         } catch (IOException | RuntimeException | LinkageError | InternalError e) {
             // InternalError/UnsatisfiedLinkError: AWT's font or graphics libraries are missing
-            return "chart: could not draw " + png + ": " + e + " (headless AWT needs fontconfig and a font; chart.csv has the numbers)";
+            return new Drawn(labels, "chart: could not draw " + png + ": " + e + " (headless AWT needs fontconfig and a font; chart.csv has the numbers)");
         }
     }
 }

@@ -33,6 +33,10 @@ import java.util.stream.Stream;
  * for times and peak memory, our / baseline for throughputs; > 1 means ours is better. A ratio
  * inside the larger of the two spreads (IQR % of the median) is marked "~". Figures that only some
  * series have show "-"; a series whose files are missing or unreadable is reported, not fatal.
+ *
+ * <p>A series with a file from a simulated device is named "LABEL (simulated, not a speed)" in
+ * the table, the chart's legend and chart.csv; each of its medians and every ratio or relative
+ * speed that involves it carries {@value RunEnvironment#NOT_A_SPEED} too, as does the chart's title.
  */
 public final class BenchReport {
     private BenchReport() {}
@@ -50,13 +54,23 @@ public final class BenchReport {
     }
 
     /** A series as read: its figures by key ("scenario / figure"), the files read, and what went wrong. */
-    record Loaded(Series series, Map<String, Results.ReadFigure> figures, List<Results.Read> reads, List<String> problems) {}
+    record Loaded(Series series, Map<String, Results.ReadFigure> figures, List<Results.Read> reads, List<String> problems) {
+        /** Whether a file of the series comes from a simulated device. */
+        boolean simulated() { return reads.stream().anyMatch(Results.Read::simulated); }
+
+        /** The label shown everywhere (table, chart legend, chart.csv): with "(simulated, not a speed)" when simulated. */
+        String name() { return simulated() ? series.label() + " (" + RunEnvironment.NOT_A_SPEED + ")" : series.label(); }
+    }
 
     /** One table row: the headline figure of one workload (or peak memory) in every series. */
     record Row(String scenario, String figure, String unit, String better, List<Results.ReadFigure> cells) {}
 
-    /** What {@link #write} produced: the rows, the chart's relative speeds (scenario -> series -> ratio), problems. */
-    public record Report(List<Row> rows, Map<String, Map<String, Double>> chart, Path table, Path png, List<String> problems) {}
+    /**
+     * What {@link #write} produced: the rows, the chart's relative speeds (scenario -> series name -> ratio), the
+     * chart's texts as drawn (title, y-axis title, then the legend's series names), problems.
+     */
+    public record Report(List<Row> rows, Map<String, Map<String, Double>> chart, Path table, Path png, List<String> chartLabels,
+                         List<String> problems) {}
 
     public static Report write(List<Series> series, Path outDir, String title, List<String> notes, PrintWriter log) throws IOException {
         if (series.stream().noneMatch(Series::ours)) throw new BadInputException("dvp bench report: give at least one --ours series");
@@ -67,24 +81,26 @@ public final class BenchReport {
         Loaded reference = loaded.stream().filter(l -> !l.series().ours()).findFirst().orElseThrow();
         Map<String, Map<String, Double>> chart = relativeSpeeds(rows, loaded, loaded.indexOf(reference));
         List<String> problems = new ArrayList<>();
-        for (Loaded l : loaded) for (String p : l.problems()) problems.add(l.series().label() + ": " + p);
+        for (Loaded l : loaded) for (String p : l.problems()) problems.add(l.name() + ": " + p);
         Files.createDirectories(outDir);
         Path table = outDir.resolve("table.md"), png = outDir.resolve("chart.png"), csv = outDir.resolve("chart.csv");
-        String md = markdown(title, notes, loaded, rows, chart, reference.series().label());
+        String md = markdown(title, notes, loaded, rows, chart, reference);
         AtomicFiles.write(table, o -> o.write(md.getBytes(StandardCharsets.UTF_8)));
-        StringBuilder c = new StringBuilder("scenario,series,speed_relative_to_" + csvSafe(reference.series().label()) + "\n");
+        StringBuilder c = new StringBuilder("scenario,series,speed_relative_to_" + csvSafe(reference.name()) + "\n");
         chart.forEach((sc, m) -> m.forEach((s, v) -> c.append(csvSafe(sc)).append(',').append(csvSafe(s)).append(',')
                 .append(String.format(Locale.ROOT, "%.6g", v)).append('\n')));
         AtomicFiles.write(csv, o -> o.write(c.toString().getBytes(StandardCharsets.UTF_8)));
-        String drawn = BenchChart.write(chart, loaded.stream().map(l -> l.series().label()).toList(), reference.series().label(), title, png);
-        if (drawn != null) {
-            problems.add(drawn);
+        List<String> simulated = loaded.stream().filter(Loaded::simulated).map(l -> l.series().label()).toList();
+        String chartTitle = simulated.isEmpty() ? title : title + " [" + RunEnvironment.NOT_A_SPEED + ": " + String.join(", ", simulated) + "]";
+        BenchChart.Drawn drawn = BenchChart.write(chart, loaded.stream().map(Loaded::name).toList(), reference.name(), chartTitle, png);
+        if (drawn.problem() != null) {
+            problems.add(drawn.problem());
             png = null;
         }
         for (String p : problems) log.println("report: " + p);
         log.println("report: " + table + (png != null ? ", " + png : "") + ", " + csv);
         log.flush();
-        return new Report(rows, chart, table, png, problems);
+        return new Report(rows, chart, table, png, drawn.labels(), problems);
     }
 
     static Loaded load(Series s) {
@@ -180,13 +196,13 @@ public final class BenchReport {
             for (int i = 0; i < loaded.size(); i++) {
                 Double s = speedup(r.cells().get(i), r.cells().get(ref));
                 if (s != null) acc.computeIfAbsent(r.scenario(), k -> new LinkedHashMap<>())
-                        .computeIfAbsent(loaded.get(i).series().label(), k -> new ArrayList<>()).add(s);
+                        .computeIfAbsent(loaded.get(i).name(), k -> new ArrayList<>()).add(s);
             }
         }
         Map<String, Map<String, Double>> out = new LinkedHashMap<>();
         acc.forEach((sc, m) -> {
             Map<String, Double> g = new LinkedHashMap<>();
-            for (Loaded l : loaded) if (m.containsKey(l.series().label())) g.put(l.series().label(), geomean(m.get(l.series().label())));
+            for (Loaded l : loaded) if (m.containsKey(l.name())) g.put(l.name(), geomean(m.get(l.name())));
             out.put(sc, g);
         });
         return out;
@@ -199,15 +215,22 @@ public final class BenchReport {
     }
 
     static String markdown(String title, List<String> notes, List<Loaded> loaded, List<Row> rows, Map<String, Map<String, Double>> chart,
-                           String reference) {
+                           Loaded ref) {
+        String reference = ref.name();
         StringBuilder b = new StringBuilder("# ").append(title).append("\n\n");
         b.append("Written ").append(Instant.now()).append(" by `dvp bench report`.\n\n");
+        List<String> simulated = loaded.stream().filter(Loaded::simulated).map(l -> l.series().label()).toList();
+        if (!simulated.isEmpty())
+            b.append("- **").append(RunEnvironment.NOT_A_SPEED).append("**: series ").append(cell(String.join(", ", simulated)))
+                    .append(" ran on a simulated device (the CUDA simulator running the device code on the CPU): ")
+                    .append(simulated.size() == 1 ? "its" : "their").append(" medians, and every ratio and bar that involves ")
+                    .append(simulated.size() == 1 ? "it" : "them").append(", measure the simulation, not a speed.\n");
         for (String n : notes) b.append("- ").append(n).append('\n');
-        if (!notes.isEmpty()) b.append('\n');
+        if (!notes.isEmpty() || !simulated.isEmpty()) b.append('\n');
         b.append("## Series\n\n| series | tool | device | driver | settings | files |\n| --- | --- | --- | --- | --- | --- |\n");
         for (Loaded l : loaded) {
             Results.Read r = l.reads().isEmpty() ? null : l.reads().getFirst();
-            b.append("| ").append(l.series().label()).append(l.series().ours() ? " (ours)" : "").append(" | ")
+            b.append("| ").append(cell(l.name())).append(l.series().ours() ? " (ours)" : "").append(" | ")
                     .append(r == null ? "-" : cell(r.tool() + " (git " + BuildInfo.shortCommit(r.commit()) + ")")).append(" | ")
                     .append(r == null ? "-" : cell(r.device())).append(" | ").append(r == null || r.driver() == null ? "-" : cell(r.driver()))
                     .append(" | ").append(r == null ? "-" : cell(keyFacts(r.facts()))).append(" | ").append(l.reads().size()).append(" |\n");
@@ -217,36 +240,38 @@ public final class BenchReport {
         b.append("\n## Medians and ratios\n\nRatio columns: how many times better ours is than the baseline in the figure's direction ")
                 .append("(baseline ms / our ms, our img/s / baseline img/s, baseline MiB / our MiB); > 1 means ours is better; ")
                 .append("`~` marks a ratio within the larger IQR of the two.\n\n| scenario | workload | unit |");
-        for (Loaded l : loaded) b.append(' ').append(cell(l.series().label())).append(" |");
-        for (Loaded o : ours) for (Loaded t : base) b.append(' ').append(cell(o.series().label() + " vs " + t.series().label())).append(" |");
+        for (Loaded l : loaded) b.append(' ').append(cell(l.name())).append(" |");
+        for (Loaded o : ours) for (Loaded t : base) b.append(' ').append(cell(o.name() + " vs " + t.name())).append(" |");
         b.append("\n|").append(" --- |".repeat(3 + loaded.size() + ours.size() * base.size())).append('\n');
         for (Row r : rows) {
             b.append("| ").append(r.scenario()).append(" | ").append(cell(r.figure())).append(" | ").append(r.unit()).append(" |");
             for (Results.ReadFigure f : r.cells())
-                b.append(' ').append(f == null ? "-" : ProfileReport.f(f.median()) + " ±" + ProfileReport.pct(f.spreadPct()) + "%").append(" |");
+                b.append(' ').append(f == null ? "-" : ProfileReport.f(f.median()) + " ±" + ProfileReport.pct(f.spreadPct()) + "%"
+                        + tag(f.simulated())).append(" |");
             for (Loaded o : ours)
                 for (Loaded t : base) {
                     Results.ReadFigure x = r.cells().get(loaded.indexOf(o)), y = r.cells().get(loaded.indexOf(t));
                     Double s = speedup(x, y);
-                    b.append(' ').append(s == null ? "-" : (x.withinSpread(y, s) ? "~" : "") + String.format(Locale.ROOT, "%.2f×", s)).append(" |");
+                    b.append(' ').append(s == null ? "-" : (x.withinSpread(y, s) ? "~" : "") + String.format(Locale.ROOT, "%.2f×", s)
+                            + tag(x.simulated() || y.simulated())).append(" |");
                 }
             b.append('\n');
         }
         b.append("\n## Speed relative to ").append(reference).append(" (chart.png)\n\nPer scenario, the geometric mean over its workloads ")
                 .append("of each series' speed relative to ").append(reference).append(" (> 1: faster).\n\n| scenario |");
-        for (Loaded l : loaded) b.append(' ').append(cell(l.series().label())).append(" |");
+        for (Loaded l : loaded) b.append(' ').append(cell(l.name())).append(" |");
         b.append("\n|").append(" --- |".repeat(1 + loaded.size())).append('\n');
         chart.forEach((sc, m) -> {
             b.append("| ").append(sc).append(" |");
             for (Loaded l : loaded) {
-                Double v = m.get(l.series().label());
-                b.append(' ').append(v == null ? "-" : String.format(Locale.ROOT, "%.2f", v)).append(" |");
+                Double v = m.get(l.name());
+                b.append(' ').append(v == null ? "-" : String.format(Locale.ROOT, "%.2f", v) + tag(l.simulated() || ref.simulated())).append(" |");
             }
             b.append('\n');
         });
         List<String> mismatches = settingsMismatches(loaded);
         List<String> problems = new ArrayList<>();
-        for (Loaded l : loaded) for (String p : l.problems()) problems.add(l.series().label() + ": " + p);
+        for (Loaded l : loaded) for (String p : l.problems()) problems.add(l.name() + ": " + p);
         if (!mismatches.isEmpty() || !problems.isEmpty()) {
             b.append("\n## Not compared, not measured, settings that differ\n\n");
             for (String m : mismatches) b.append("- settings differ: ").append(cell(m)).append('\n');
@@ -271,13 +296,13 @@ public final class BenchReport {
                     Map<String, Double> f = first.get(sc);
                     if (f == null) {
                         first.put(sc, nums);
-                        firstLabel.put(sc, l.series().label());
+                        firstLabel.put(sc, l.name());
                         return;
                     }
                     nums.forEach((k, v) -> {
                         Double w = f.get(k);
                         if (w != null && Math.abs(v - w) > 1e-6 * Math.max(1, Math.abs(w)))
-                            out.add(sc + ": " + k + " = " + num(v) + " in " + l.series().label() + ", " + num(w) + " in "
+                            out.add(sc + ": " + k + " = " + num(v) + " in " + l.name() + ", " + num(w) + " in "
                                     + firstLabel.get(sc));
                     });
                 });
@@ -292,6 +317,9 @@ public final class BenchReport {
     }
 
     private static String num(double v) { return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v); }
+
+    /** " (simulated, not a speed)" after a cell whose number involves a simulated figure. */
+    private static String tag(boolean simulated) { return simulated ? " (" + RunEnvironment.NOT_A_SPEED + ")" : ""; }
 
     private static String cell(String s) { return s.replace("|", "\\|").replace("\n", " "); }
 

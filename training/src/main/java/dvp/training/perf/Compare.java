@@ -16,6 +16,8 @@ import java.util.Map;
  * the ratio B/A and whether B is better or worse in the figure's direction; a change smaller than
  * the larger of the two spreads (IQR as % of the median) is called "within spread". Figures in
  * only one file are listed as such; figures whose units differ are an error of that row only.
+ * A figure from a simulated device is {@value RunEnvironment#NOT_A_SPEED}: its row's verdict says
+ * so instead of "better"/"worse" (B/A is then a ratio of simulation times, not a speed-up).
  */
 public final class Compare {
     private Compare() {}
@@ -28,24 +30,29 @@ public final class Compare {
         for (var e : fa.entrySet()) {
             Results.ReadFigure x = e.getValue(), y = fb.get(e.getKey());
             if (y == null) {
-                rows.add(new Row(e.getKey(), x.unit(), x.median(), null, null, "only in A"));
+                rows.add(new Row(e.getKey(), x.unit(), x.median(), null, null, labelled("only in A", x.simulated())));
                 continue;
             }
+            boolean simulated = x.simulated() || y.simulated();
             if (!x.unit().equals(y.unit())) {
-                rows.add(new Row(e.getKey(), x.unit() + " vs " + y.unit(), x.median(), y.median(), null, "units differ"));
+                rows.add(new Row(e.getKey(), x.unit() + " vs " + y.unit(), x.median(), y.median(), null, labelled("units differ", simulated)));
                 continue;
             }
             double ratio = y.median() / x.median();
             double gain = y.gainOver(x); // > 1: B better
-            String verdict = !Double.isFinite(ratio) ? "not comparable"
+            String verdict = !Double.isFinite(ratio) ? labelled("not comparable", simulated)
+                    : simulated ? RunEnvironment.NOT_A_SPEED + " (" + (x.simulated() && y.simulated() ? "A and B" : x.simulated() ? "A" : "B") + ")"
                     : x.withinSpread(y, gain) ? "within spread"
                     : String.format(Locale.ROOT, "%s %.1f%%", gain > 1 ? "better" : "worse", 100 * Math.abs(gain - 1));
             rows.add(new Row(e.getKey(), x.unit(), x.median(), y.median(), ratio, verdict));
         }
         for (var e : fb.entrySet())
-            if (!fa.containsKey(e.getKey())) rows.add(new Row(e.getKey(), e.getValue().unit(), null, e.getValue().median(), null, "only in B"));
+            if (!fa.containsKey(e.getKey()))
+                rows.add(new Row(e.getKey(), e.getValue().unit(), null, e.getValue().median(), null, labelled("only in B", e.getValue().simulated())));
         return rows;
     }
+
+    private static String labelled(String verdict, boolean simulated) { return simulated ? verdict + "; " + RunEnvironment.NOT_A_SPEED : verdict; }
 
     private static Map<String, Results.ReadFigure> index(Results.Read r) {
         Map<String, Results.ReadFigure> m = new LinkedHashMap<>();
@@ -55,9 +62,13 @@ public final class Compare {
 
     public static List<Row> print(Path fileA, Path fileB, PrintWriter out) throws IOException {
         Results.Read a = Results.read(fileA), b = Results.read(fileB);
-        out.println("A: " + fileA + " (" + a.kind() + ", " + a.device() + ", git " + BuildInfo.shortCommit(a.commit()) + ", " + a.created() + ")");
-        out.println("B: " + fileB + " (" + b.kind() + ", " + b.device() + ", git " + BuildInfo.shortCommit(b.commit()) + ", " + b.created() + ")");
+        out.println("A: " + fileA + " (" + a.kind() + ", " + a.device() + ", git " + BuildInfo.shortCommit(a.commit()) + ", " + a.created() + ")"
+                + (a.simulated() ? ": SIMULATED device, every figure is " + RunEnvironment.NOT_A_SPEED : ""));
+        out.println("B: " + fileB + " (" + b.kind() + ", " + b.device() + ", git " + BuildInfo.shortCommit(b.commit()) + ", " + b.created() + ")"
+                + (b.simulated() ? ": SIMULATED device, every figure is " + RunEnvironment.NOT_A_SPEED : ""));
         if (!a.device().equals(b.device())) out.println("note: the two files come from different devices");
+        if (a.simulated() || b.simulated())
+            out.println("note: figures of a simulated device are " + RunEnvironment.NOT_A_SPEED + ": B/A compares simulation times, it is no speed-up");
         List<Row> rows = compare(a, b);
         List<String[]> cells = new ArrayList<>();
         cells.add(new String[]{"figure", "unit", "A median", "B median", "B/A", "B vs A"});
