@@ -3,7 +3,10 @@ package dvp.cli.perf;
 import com.fasterxml.jackson.databind.JsonNode;
 import dvp.cli.Dvp;
 import dvp.cli.ExitCodes;
+import dvp.engine.spi.Availability;
+import dvp.engine.spi.Backend;
 import dvp.engine.spi.Backends;
+import dvp.engine.testing.ChildJvm;
 import dvp.training.perf.Ceilings;
 import dvp.training.perf.RunEnvironment;
 import dvp.training.run.Json;
@@ -15,12 +18,15 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** dvp profile, dvp bench, dvp bench compare / report and the NVTX doctor line, run in-process. */
 class PerfCommandsTest {
@@ -112,13 +118,103 @@ class PerfCommandsTest {
         }
     }
 
+    /** Run in a child JVM without DVP_CUDA_SIM: dvp profile and dvp bench on --device cuda, and whether CUDA is there. */
+    public static final class WithoutSimulator {
+        public static void main(String[] args) {
+            System.out.println("cuda available=" + Backends.all().stream().anyMatch(b -> b.name().equals("cuda") && b.availability().available()));
+            for (String[] cmd : new String[][]{{"profile", "gemm", "--device", "cuda", "--size", "16,16,16", "--warmup", "0", "--steps", "1", "--ceilings", "none"},
+                    {"bench", "--device", "cuda", "-s", "gemm", "--size", "16,16,16", "--warmup", "0", "--samples", "1", "--ceilings", "none"}}) {
+                Run r = dvp(cmd);
+                System.out.println(cmd[0] + " exit=" + r.code() + " err=" + r.err().strip().replace('\n', ' '));
+            }
+        }
+    }
+
     @Test
-    void aMissingDeviceExitsThree() {
-        assumeFalse(Backends.all().stream().anyMatch(b -> b.name().equals("cuda") && b.availability().available()), "a GPU is present");
-        Run r = dvp("profile", "--device", "cuda", "--ceilings", "none");
-        assertEquals(ExitCodes.NO_BACKEND, r.code(), r.err());
-        Run b = dvp("bench", "--device", "cuda", "-s", "gemm", "--ceilings", "none");
-        assertEquals(ExitCodes.NO_BACKEND, b.code(), b.err());
+    void aMissingDeviceExitsThree() throws Exception {
+        // the test JVMs have the simulated CUDA device (DVP_CUDA_SIM=1 from the build): ask a JVM without it
+        Map<String, String> env = new HashMap<>();
+        env.put("DVP_CUDA_SIM", null);
+        env.put("DVP_CUDA_SIM_DIR", null);
+        ChildJvm.Result r = ChildJvm.run(env, List.of(), WithoutSimulator.class);
+        assertEquals(0, r.exit(), r.output());
+        if (r.output().contains("cuda available=true")) {
+            // a machine with a real GPU: both commands run on it
+            assertTrue(r.output().contains("profile exit=0") && r.output().contains("bench exit=0"), r.output());
+            return;
+        }
+        for (String cmd : new String[]{"profile", "bench"}) {
+            String line = r.output().lines().filter(l -> l.startsWith(cmd + " exit=")).findFirst().orElseThrow(() -> new AssertionError(r.output()));
+            assertTrue(line.startsWith(cmd + " exit=" + ExitCodes.NO_BACKEND + " err="), line);
+            assertTrue(line.contains("cuda") && !line.contains("\tat "), "one line naming the device, no stack trace: " + line);
+        }
+    }
+
+    /** The CUDA backend of this test JVM: the simulator (DVP_CUDA_SIM=1 from the build); in CI (DVP_REQUIRE_CUDA_SIM=1) never a skip. */
+    static Backend simulatedCuda() {
+        Backend cuda = Backends.all().stream().filter(b -> b.name().equals("cuda")).findFirst().orElseThrow();
+        Availability av = cuda.availability();
+        if ("1".equals(System.getenv("DVP_REQUIRE_CUDA_SIM")))
+            assertTrue(av.available(), "DVP_REQUIRE_CUDA_SIM=1 but the CUDA backend is unavailable: " + av.reason());
+        assumeTrue(av.available(), () -> "CUDA unavailable (is the simulator built?): " + av.reason());
+        assumeTrue(cuda.simulated(), "the CUDA device here is a real GPU (-Ddvp.test.cudaSim=0)");
+        return cuda;
+    }
+
+    @Test
+    void onTheSimulatedDeviceEveryFigureSaysSimulatedNotASpeed(@TempDir Path dir) throws Exception {
+        simulatedCuda();
+        String label = RunEnvironment.NOT_A_SPEED;
+        Path sim = dir.resolve("sim.json"), cpu = dir.resolve("cpu.json"), ceilings = dir.resolve("ceilings.json");
+        String[] scenario = {"-s", "gemm,margin-infonce", "--size", "16,16,16", "--batch", "4", "--queue", "32", "--warmup", "1", "--samples", "2"};
+
+        Run b = dvp(concat(new String[]{"--device", "cuda", "bench"}, scenario, "--json", sim.toString(), "--ceilings", ceilings.toString()));
+        assertEquals(ExitCodes.OK, b.code(), b.out() + b.err());
+        assertTrue(b.out().lines().toList().get(1).startsWith("SIMULATED device (") && b.out().contains("every figure below is " + label), b.out());
+        List<String> rows = b.out().lines().filter(l -> l.startsWith("gemm ") || l.startsWith("margin-infonce ")).toList();
+        assertEquals(4, rows.size(), b.out());
+        for (String row : rows) assertTrue(row.endsWith("  " + label), row);
+        assertTrue(b.err().contains("no ceilings on a simulated device") && !Files.exists(ceilings), "no ceilings measured: " + b.err());
+        JsonNode res = Json.readFile(sim);
+        assertTrue(res.get("device").get("simulated").asBoolean());
+        for (JsonNode sc : res.get("scenarios"))
+            for (JsonNode f : sc.get("figures")) assertTrue(f.get("note").asText().startsWith(label + "; "), f.toString());
+
+        Run p = dvp("--device", "cuda", "profile", "gemm", "--size", "16,16,16", "--warmup", "0", "--steps", "1", "--ceilings", "none");
+        assertEquals(ExitCodes.OK, p.code(), p.out() + p.err());
+        List<String> opRows = p.out().lines().filter(l -> l.startsWith("matmul ") || l.startsWith("total (primitives)")).toList();
+        assertEquals(2, opRows.size(), p.out());
+        for (String row : opRows) assertTrue(row.contains("  " + label), row);
+        assertTrue(p.out().contains("\nstep time (" + label + "): "), p.out());
+
+        // the same bench on the CPU says nothing of the kind
+        Run c = dvp(concat(new String[]{"--device", "cpu", "bench"}, scenario, "--json", cpu.toString(), "--ceilings", "none"));
+        assertEquals(ExitCodes.OK, c.code(), c.out() + c.err());
+        assertFalse((c.out() + c.err()).toLowerCase(java.util.Locale.ROOT).contains("simulated"), c.out());
+        assertFalse(Files.readString(cpu).contains(label), "the CPU's figures carry no label");
+        assertFalse(Json.readFile(cpu).get("device").get("simulated").asBoolean(true));
+
+        Run cmp = dvp("bench", "compare", cpu.toString(), sim.toString());
+        assertEquals(ExitCodes.OK, cmp.code(), cmp.out() + cmp.err());
+        List<String> figures = cmp.out().lines().filter(l -> l.startsWith("gemm / ") || l.startsWith("margin-infonce / ")).toList();
+        assertEquals(8, figures.size(), cmp.out());
+        for (String f : figures) assertTrue(f.endsWith(label + " (B)"), f);
+        assertFalse(cmp.out().contains("better") || cmp.out().contains("worse"), cmp.out());
+
+        Run rep = dvp("bench", "report", "--out", dir.resolve("rep").toString(), "--ours", "dvp sim=" + sim, "--baseline", "dvp cpu=" + cpu);
+        assertEquals(ExitCodes.OK, rep.code(), rep.out() + rep.err());
+        String md = Files.readString(dir.resolve("rep/table.md"));
+        assertTrue(md.contains("| scenario | workload | unit | dvp sim (" + label + ") | dvp cpu | dvp sim (" + label + ") vs dvp cpu |"), md);
+        assertTrue(md.contains("| gemm | matmul M=16 N=16 K=16/time | ms | ") && md.lines().filter(l -> l.startsWith("| gemm | matmul"))
+                .allMatch(l -> l.endsWith("(" + label + ") |")), md);
+        assertTrue(Files.size(dir.resolve("rep/chart.png")) > 1000, rep.out());
+    }
+
+    private static String[] concat(String[] a, String[] b, String... c) {
+        List<String> all = new ArrayList<>(List.of(a));
+        all.addAll(List.of(b));
+        all.addAll(List.of(c));
+        return all.toArray(String[]::new);
     }
 
     @Test

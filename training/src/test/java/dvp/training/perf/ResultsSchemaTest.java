@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,6 +29,8 @@ class ResultsSchemaTest {
         for (String f : List.of("logical_cores", "cpu_threads", "memory_bytes")) assertTrue(r.get("machine").get(f).isIntegralNumber(), "machine." + f);
         for (String f : List.of("backend", "name", "timing")) assertTrue(r.get("device").get(f).isTextual(), "device." + f);
         assertTrue(r.get("device").has("driver"), "device.driver (null on the CPU)");
+        // written by dvp; files of other writers (gpu_baselines.py) and older ones may lack it: not simulated
+        if (r.get("tool").get("name").asText().equals("dvp")) assertTrue(r.get("device").get("simulated").isBoolean(), "device.simulated");
         assertTrue(r.get("device").get("facts").isObject());
         // at least one scenario, unless "skipped" says why none was measured (a baseline mode that cannot run here)
         assertTrue(r.get("scenarios").isArray() && (!r.get("scenarios").isEmpty() || r.path("skipped").size() > 0), "scenarios");
@@ -73,6 +76,26 @@ class ResultsSchemaTest {
         assertEquals(60, s.spreadPct(), 1e-9);
         assertEquals(7, Stats.of(7).median());
         assertThrows(IllegalArgumentException.class, Stats::of);
+    }
+
+    @Test
+    void aFileWithoutDeviceSimulatedIsReadAsNotSimulated(@TempDir Path dir) throws Exception {
+        // as written before the field existed (and by bench/pytorch/gpu_baselines.py)
+        Path old = dir.resolve("old.json"), sim = dir.resolve("sim.json");
+        String body = "\"scenarios\":[{\"name\":\"gemm\",\"figures\":[{\"name\":\"t/time\",\"unit\":\"ms\",\"better\":\"lower\",\"median\":2}]}]";
+        Files.writeString(old, "{\"schema\":\"dvp-results/1\",\"device\":{\"backend\":\"cuda\",\"name\":\"NVIDIA H100\"}," + body + "}");
+        Files.writeString(sim, "{\"schema\":\"dvp-results/1\",\"device\":{\"backend\":\"cuda\",\"name\":\"sim\",\"simulated\":true}," + body + "}");
+        Results.Read o = Results.read(old), s = Results.read(sim);
+        assertFalse(o.simulated());
+        assertFalse(o.figures().getFirst().simulated());
+        assertEquals("NVIDIA H100", o.device());
+        assertTrue(s.simulated());
+        assertTrue(s.figures().getFirst().simulated());
+        // compare between the two: the ratio is shown, but as what it is
+        Compare.Row row = Compare.compare(o, s).getFirst();
+        assertEquals(1.0, row.ratio());
+        assertEquals(RunEnvironment.NOT_A_SPEED + " (B)", row.verdict());
+        assertEquals("within spread", Compare.compare(o, o).getFirst().verdict());
     }
 
     @Test
