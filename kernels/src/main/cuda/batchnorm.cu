@@ -1,6 +1,9 @@
 // Training-mode batch norm over x [N, C, *spatial] with dvp's own deterministic kernels, used when
-// cuDNN's batch norm cannot be (eps below CUDNN_BN_MIN_EPSILON, or -Ddvp.cuda.cudnnBatchNorm=false).
-// CPU reference: dvp.engine.cpu.CpuBatchNorm. The statistics reuse reduce.cu's channel partials:
+// cuDNN's batch norm is not (switched off: CudaBackend.setCudnnBatchNorm(false) or
+// -Ddvp.cuda.cudnnBatchNorm=false; eps below CUDNN_BN_MIN_EPSILON).
+// CPU reference: dvp.engine.cpu.CpuBatchNorm; the per-element formulas round exactly as it does
+// (the same double expressions for the per-channel coefficients, the same fused multiply-adds per
+// element), so only the reductions' summation order differs. The statistics reuse reduce.cu's channel partials:
 //   pass 1 (mode SUM) -> dvp_bn_mean; pass 2 (mode CENTERED_SQ) -> dvp_bn_var (two-pass variance in
 //   double, as the reference); then dvp_bn_apply. Backward: pass (mode BN_BACKWARD) ->
 //   dvp_bn_backward_final -> dvp_bn_backward_dx.
@@ -37,12 +40,13 @@ DVP_KERNEL void dvp_bn_var(long long channels, long long slices, long long count
   }
 }
 
-// y = x * scale[c] + shift[c], rounded per operation like the reference (no FMA).
+// y = fma(x, scale[c], shift[c]): one rounding, as the reference (CpuBatchNorm.planeAffine: Math.fma
+// and FloatVector.fma).
 DVP_KERNEL void dvp_bn_apply(long long total, long long channels, long long plane, const float* x, const float* scale,
                              const float* shift, float* y) {
   DVP_FOR(i, total) {
     long long c = (i / plane) % channels;
-    y[i] = __fadd_rn(__fmul_rn(x[i], scale[c]), shift[c]);
+    y[i] = __fmaf_rn(x[i], scale[c], shift[c]);
   }
 }
 
@@ -62,16 +66,19 @@ DVP_KERNEL void dvp_bn_backward_final(long long channels, long long slices, cons
   }
 }
 
-// dx = gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)), M = N*spatial, in double.
+// dx = gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)), M = N*spatial, applied as the
+// reference does (CpuBatchNorm.trainBackward): per channel, in double, k = gamma*invstd/M and the
+// float coefficients a = k*M, b = -k*sum(dy*xhat)*invstd, shift = -k*sum(dy); per element
+// dx = fma(dy, a, fma(x - mean, b, shift)) in float (x - mean first, so a large mean cancels exactly).
 DVP_KERNEL void dvp_bn_backward_dx(long long total, long long channels, long long plane, long long count,
                                    const float* x, const float* dy, const float* gamma, const float* saveMean,
                                    const float* saveInvStd, const double2* sums, float* dx) {
   DVP_FOR(i, total) {
     long long c = (i / plane) % channels;
-    float inv = saveInvStd[c];
+    float mean = saveMean[c], inv = saveInvStd[c];
     double k = (double)gamma[c] * inv / count;
-    double xhat = __fmul_rn(__fsub_rn(x[i], saveMean[c]), inv);  // float product, as the reference
-    double2 s = sums[c];
-    dx[i] = (float)(k * ((double)count * dy[i] - s.x - xhat * s.y));
+    double2 s = sums[c];  // (sum dy, sum dy*xhat)
+    float a = (float)(k * count), b = (float)(-k * s.y * inv), shift = (float)(-k * s.x);
+    dx[i] = __fmaf_rn(dy[i], a, __fmaf_rn(__fsub_rn(x[i], mean), b, shift));
   }
 }

@@ -395,4 +395,14 @@ public final class CudaBackend implements Backend, BackendDiagnostics, DeviceClo
     public void setTf32(boolean on) { ctx("setTf32").tf32 = on; }
 
     public boolean tf32() { return ctx("tf32").tf32; }
+
+    /**
+     * Batch norm through cuDNN (the default; -Ddvp.cuda.cudnnBatchNorm / DVP_CUDA_CUDNN_BN) or, with
+     * false, always dvp's own kernels (batchnorm.cu). Both paths write the same saved statistics, so
+     * a forward by one and a backward by the other agree; the switch lets tests and the self-test
+     * check each path against the CPU reference.
+     */
+    public void setCudnnBatchNorm(boolean on) { ctx("setCudnnBatchNorm").cudnnBatchNorm = on; }
+
+    public boolean cudnnBatchNorm() { return ctx("cudnnBatchNorm").cudnnBatchNorm; }
 }

@@ -11,10 +11,13 @@ import static dvp.engine.cuda.Addr.of;
 import static dvp.engine.cuda.Addr.orNull;
 
 /**
- * Training-mode batch norm. cuDNN's spatial batch norm when eps &ge; CUDNN_BN_MIN_EPSILON (and
- * -Ddvp.cuda.cudnnBatchNorm is not false), else dvp's own deterministic kernels (batchnorm.cu).
- * Both write the same saved statistics (batch mean, 1/sqrt(biased var + eps)), so a forward by one
- * and a backward by the other agree. CPU reference: CpuBatchNorm. UNVERIFIED on a GPU.
+ * Training-mode batch norm, two implementations ({@link #path}): cuDNN's spatial batch norm by
+ * default, or dvp's own deterministic kernels (batchnorm.cu) when switched off
+ * ({@link CudaBackend#setCudnnBatchNorm}, -Ddvp.cuda.cudnnBatchNorm=false), when eps is below
+ * CUDNN_BN_MIN_EPSILON (0.0 in cuDNN 9, so only for a negative or NaN eps). Both write the same saved statistics (batch mean,
+ * 1/sqrt(biased var + eps)), so a forward by one and a backward by the other agree. CPU reference:
+ * CpuBatchNorm; both paths are checked against it (BackendParityTest, CudaBatchNormPathsTest).
+ * UNVERIFIED on a GPU.
  */
 final class CudaBatchNorm {
     private CudaBatchNorm() {}
@@ -39,7 +42,18 @@ final class CudaBatchNorm {
         });
     }
 
-    private static boolean useCudnn(CudaContext ctx, float eps) { return ctx.cudnnBatchNorm && eps >= Cudnn.BN_MIN_EPSILON; }
+    /** Which implementation runs a batch norm. */
+    enum Path { CUDNN, OWN_KERNELS }
+
+    /**
+     * cuDNN unless it is switched off or eps is below CUDNN_BN_MIN_EPSILON (compared in double, as
+     * cuDNN receives it); else dvp's own kernels.
+     */
+    static Path path(CudaContext ctx, float eps) {
+        return ctx.cudnnBatchNorm && (double) eps >= Cudnn.BN_MIN_EPSILON ? Path.CUDNN : Path.OWN_KERNELS;
+    }
+
+    private static boolean useCudnn(CudaContext ctx, float eps) { return path(ctx, eps) == Path.CUDNN; }
 
     static void trainForward(CudaContext ctx, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                              float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {

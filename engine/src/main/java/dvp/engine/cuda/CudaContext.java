@@ -78,8 +78,8 @@ public final class CudaContext {
     final boolean syncEachOp = flag("dvp.cuda.sync", "DVP_CUDA_SYNC", false);
     /** TF32 tensor cores for fp32 GEMM/conv (PyTorch: allow_tf32). Off by default: fp32 stays fp32. */
     volatile boolean tf32 = flag("dvp.cuda.tf32", "DVP_CUDA_TF32", false);
-    /** cuDNN's batch norm when eps allows it; false = dvp's own deterministic kernels always. */
-    final boolean cudnnBatchNorm = flag("dvp.cuda.cudnnBatchNorm", "DVP_CUDA_CUDNN_BN", true);
+    /** cuDNN's batch norm when eps allows it; false = dvp's own deterministic kernels always (CudaBackend.setCudnnBatchNorm). */
+    volatile boolean cudnnBatchNorm = flag("dvp.cuda.cudnnBatchNorm", "DVP_CUDA_CUDNN_BN", true);
 
     private volatile String op = "-", kernel = "-";
     /** True while a CUDA graph capture is active on the stream (host transfers are refused then). */

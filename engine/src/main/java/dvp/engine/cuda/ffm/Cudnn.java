@@ -41,8 +41,12 @@ public final class Cudnn {
     public static final int DETERMINISTIC = 1;
     // cudnnBatchNormMode_t
     public static final int BATCHNORM_SPATIAL = 1;
-    /** CUDNN_BN_MIN_EPSILON: cuDNN refuses a smaller batch-norm epsilon. */
-    public static final double BN_MIN_EPSILON = 1e-5;
+    /**
+     * CUDNN_BN_MIN_EPSILON: cuDNN refuses a smaller batch-norm epsilon. cuDNN 9's cudnn_ops.h defines
+     * it as 0.0 (cuDNN 7 and earlier had 1e-5, which PyTorch's default eps, the float 1e-5f =
+     * 9.99999975e-6, fails: compared against that, cuDNN's batch norm was never used).
+     */
+    public static final double BN_MIN_EPSILON = 0.0;
 
     /**
      * cudnnConvolution{Fwd,BwdData,BwdFilter}AlgoPerf_t (identical layouts):
