@@ -1,6 +1,6 @@
 // Training-mode batch norm over x [N, C, *spatial] with dvp's own deterministic kernels, used when
 // cuDNN's batch norm is not (switched off: CudaBackend.setCudnnBatchNorm(false) or
-// -Ddvp.cuda.cudnnBatchNorm=false; eps below CUDNN_BN_MIN_EPSILON).
+// -Ddvp.cuda.cudnnBatchNorm=false; eps below CUDNN_BN_MIN_EPSILON; a cuDNN without batch norm).
 // CPU reference: dvp.engine.cpu.CpuBatchNorm; the per-element formulas round exactly as it does
 // (the same double expressions for the per-channel coefficients, the same fused multiply-adds per
 // element), so only the reductions' summation order differs. The statistics reuse reduce.cu's channel partials:

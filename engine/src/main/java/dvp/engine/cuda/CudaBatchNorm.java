@@ -14,7 +14,8 @@ import static dvp.engine.cuda.Addr.orNull;
  * Training-mode batch norm, two implementations ({@link #path}): cuDNN's spatial batch norm by
  * default, or dvp's own deterministic kernels (batchnorm.cu) when switched off
  * ({@link CudaBackend#setCudnnBatchNorm}, -Ddvp.cuda.cudnnBatchNorm=false), when eps is below
- * CUDNN_BN_MIN_EPSILON (0.0 in cuDNN 9, so only for a negative or NaN eps). Both write the same saved statistics (batch mean,
+ * CUDNN_BN_MIN_EPSILON (0.0 in cuDNN 9, so only for a negative or NaN eps), or when the loaded
+ * cuDNN lacks its batch-norm functions. Both write the same saved statistics (batch mean,
  * 1/sqrt(biased var + eps)), so a forward by one and a backward by the other agree. CPU reference:
  * CpuBatchNorm; both paths are checked against it (BackendParityTest, CudaBatchNormPathsTest).
  * UNVERIFIED on a GPU.
@@ -46,11 +47,13 @@ final class CudaBatchNorm {
     enum Path { CUDNN, OWN_KERNELS }
 
     /**
-     * cuDNN unless it is switched off or eps is below CUDNN_BN_MIN_EPSILON (compared in double, as
-     * cuDNN receives it); else dvp's own kernels.
+     * cuDNN unless it is switched off, eps is below CUDNN_BN_MIN_EPSILON (compared in double, as
+     * cuDNN receives it) or the loaded cuDNN has no batch-norm functions; else dvp's own kernels.
      */
-    static Path path(CudaContext ctx, float eps) {
-        return ctx.cudnnBatchNorm && (double) eps >= Cudnn.BN_MIN_EPSILON ? Path.CUDNN : Path.OWN_KERNELS;
+    static Path path(CudaContext ctx, float eps) { return path(ctx.cudnnBatchNorm, eps, ctx.dnn); }
+
+    static Path path(boolean cudnnBatchNorm, float eps, Cudnn dnn) {
+        return cudnnBatchNorm && (double) eps >= Cudnn.BN_MIN_EPSILON && dnn.batchNormAvailable() ? Path.CUDNN : Path.OWN_KERNELS;
     }
 
     private static boolean useCudnn(CudaContext ctx, float eps) { return path(ctx, eps) == Path.CUDNN; }

@@ -2,6 +2,7 @@ package dvp.engine.cuda;
 
 import dvp.engine.cuda.ffm.Cublas;
 import dvp.engine.cuda.ffm.Cudnn;
+import dvp.engine.cuda.ffm.Feature;
 import dvp.engine.ffm.NativeLibrary;
 
 import java.util.ArrayList;
@@ -54,6 +55,12 @@ public final class CudaDiagnostics {
                     ctx.kernelsToolkitVersion <= ctx.driverVersion));
             out.add(new Line("cuBLAS", safe(() -> ctx0().blas.libraryVersion()) + " from " + ctx.blas.loadedFrom(), true));
             out.add(new Line("cuDNN", safe(() -> ctx0().dnn.versionString()) + " from " + ctx.dnn.loadedFrom(), true));
+            out.add(features("cuBLAS features", ctx.blas.features(), List.of("GEMM")));
+            out.add(features("cuDNN features", ctx.dnn.features(), List.of("tensor descriptors", "convolution")));
+            out.add(new Line("batch norm", switch (CudaBatchNorm.path(ctx, 1e-5f)) {
+                case CUDNN -> "cuDNN (dvp's own kernels with -Ddvp.cuda.cudnnBatchNorm=false)";
+                case OWN_KERNELS -> "dvp's own kernels (batchnorm.cu)" + (ctx.cudnnBatchNorm ? ": the loaded cuDNN has no batch norm" : ", as asked");
+            }, true));
             CachingAllocator.Stats s = ctx.allocator.stats();
             out.add(new Line("allocator", CachingAllocator.fmt(s.allocated()) + " allocated, " + CachingAllocator.fmt(s.reserved())
                     + " reserved, peak " + CachingAllocator.fmt(s.peakAllocated()), true));
@@ -70,6 +77,25 @@ public final class CudaDiagnostics {
             }));
         }
         return out;
+    }
+
+    /**
+     * One line over a library's lazily bound features: each available one, or why not. Not ok when
+     * an essential feature is missing (one without which the backend's ops fail); a missing
+     * optional one only degrades (batch norm falls back to dvp's kernels, messages show numbers).
+     */
+    static Line features(String label, List<Feature<?>> features, List<String> essential) {
+        StringBuilder sb = new StringBuilder();
+        boolean ok = true;
+        for (Feature<?> f : features) {
+            if (!sb.isEmpty()) sb.append("; ");
+            if (f.available()) sb.append(f.name()).append(" available");
+            else {
+                sb.append(f.status());
+                if (essential.contains(f.name())) ok = false;
+            }
+        }
+        return new Line(label, sb.toString(), ok);
     }
 
     /** Prints the lines (for scripts on machines where the dvp command is not wired up); exit 1 if any is bad. */

@@ -22,6 +22,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@code cudaDataType} values are checked against {@code library_types.h} of the installed CUDA
  * toolkit (CUDA_R_32F = 0, CUDA_R_16F = 2, CUDA_R_16BF = 14).
  *
+ * <p>The handle functions are bound at creation; each feature's functions (GEMM, batched GEMM, the
+ * version query, status texts) on its first use ({@link Feature}), so a library that lacks one of
+ * them loses only that feature, and says which.
+ *
  * <p>UNVERIFIED on a GPU: written and compiled without a device or the cuBLAS library.
  */
 public final class Cublas {
@@ -37,7 +41,7 @@ public final class Cublas {
     // cublasGemmAlgo_t
     public static final int GEMM_DEFAULT = -1;
 
-    private final NativeLibrary lib;
+    private final Symbols lib;
     private final Supplier<String> context;
 
     /** cublasStatus_t cublasCreate_v2(cublasHandle_t *handle) */
@@ -52,31 +56,77 @@ public final class Cublas {
     private final MethodHandle cublasSetWorkspace_v2;
     /** cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode) */
     private final MethodHandle cublasSetMathMode;
-    /** const char* cublasGetStatusString(cublasStatus_t status) */
-    private final MethodHandle cublasGetStatusString;
-    /**
-     * cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
-     *     int m, int n, int k, const void *alpha, const void *A, cudaDataType_t Atype, int lda,
-     *     const void *B, cudaDataType_t Btype, int ldb, const void *beta, void *C, cudaDataType_t Ctype, int ldc,
-     *     cublasComputeType_t computeType, cublasGemmAlgo_t algo)
-     */
-    private final MethodHandle cublasGemmEx;
-    /**
-     * cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t handle, cublasOperation_t transa,
-     *     cublasOperation_t transb, int m, int n, int k, const void *alpha,
-     *     const void *A, cudaDataType_t Atype, int lda, long long int strideA,
-     *     const void *B, cudaDataType_t Btype, int ldb, long long int strideB, const void *beta,
-     *     void *C, cudaDataType_t Ctype, int ldc, long long int strideC, int batchCount,
-     *     cublasComputeType_t computeType, cublasGemmAlgo_t algo)
-     */
-    private final MethodHandle cublasGemmStridedBatchedEx;
 
-    /** cublasStatus_t cublasGetProperty(libraryPropertyType type, int *value) — needs no handle. */
-    private final MethodHandle cublasGetProperty;
+    /** Status texts (messages only: without them a status is reported by number). */
+    private static final class StatusText {
+        /** const char* cublasGetStatusString(cublasStatus_t status) */
+        private final MethodHandle cublasGetStatusString;
+
+        StatusText(Symbols lib) {
+            cublasGetStatusString = lib.function("cublasGetStatusString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        }
+    }
+
+    /** The library version without a handle (for doctor). */
+    private static final class Property {
+        /** cublasStatus_t cublasGetProperty(libraryPropertyType type, int *value) — needs no handle. */
+        private final MethodHandle cublasGetProperty;
+
+        Property(Symbols lib) {
+            cublasGetProperty = lib.function("cublasGetProperty", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        }
+    }
+
+    /** GEMM (matmul). */
+    private static final class Gemm {
+        /**
+         * cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
+         *     int m, int n, int k, const void *alpha, const void *A, cudaDataType_t Atype, int lda,
+         *     const void *B, cudaDataType_t Btype, int ldb, const void *beta, void *C, cudaDataType_t Ctype, int ldc,
+         *     cublasComputeType_t computeType, cublasGemmAlgo_t algo)
+         */
+        private final MethodHandle cublasGemmEx;
+
+        Gemm(Symbols lib) {
+            cublasGemmEx = lib.function("cublasGemmEx", FunctionDescriptor.of(JAVA_INT,
+                    ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS,
+                    ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS,
+                    ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        }
+    }
+
+    /** Strided batched GEMM. */
+    private static final class BatchedGemm {
+        /**
+         * cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t handle, cublasOperation_t transa,
+         *     cublasOperation_t transb, int m, int n, int k, const void *alpha,
+         *     const void *A, cudaDataType_t Atype, int lda, long long int strideA,
+         *     const void *B, cudaDataType_t Btype, int ldb, long long int strideB, const void *beta,
+         *     void *C, cudaDataType_t Ctype, int ldc, long long int strideC, int batchCount,
+         *     cublasComputeType_t computeType, cublasGemmAlgo_t algo)
+         */
+        private final MethodHandle cublasGemmStridedBatchedEx;
+
+        BatchedGemm(Symbols lib) {
+            cublasGemmStridedBatchedEx = lib.function("cublasGemmStridedBatchedEx", FunctionDescriptor.of(JAVA_INT,
+                    ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS,
+                    ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS,
+                    ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT));
+        }
+    }
+
+    private final Feature<StatusText> statusText;
+    private final Feature<Property> property;
+    private final Feature<Gemm> gemm;
+    private final Feature<BatchedGemm> batchedGemm;
 
     private MemorySegment handle = MemorySegment.NULL;
 
-    private Cublas(NativeLibrary lib, Supplier<String> context) {
+    /**
+     * Binds the handle functions now (without them nothing works); every feature's functions are
+     * bound on first use ({@link Feature}), so a cuBLAS without one of them loses only that feature.
+     */
+    private Cublas(Symbols lib, Supplier<String> context) {
         this.lib = lib;
         this.context = context;
         cublasCreate_v2 = lib.function("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
@@ -85,17 +135,14 @@ public final class Cublas {
         cublasSetStream_v2 = lib.function("cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         cublasSetWorkspace_v2 = lib.function("cublasSetWorkspace_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         cublasSetMathMode = lib.function("cublasSetMathMode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-        cublasGetStatusString = lib.function("cublasGetStatusString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-        cublasGetProperty = lib.function("cublasGetProperty", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-        cublasGemmEx = lib.function("cublasGemmEx", FunctionDescriptor.of(JAVA_INT,
-                ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS,
-                ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS,
-                ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-        cublasGemmStridedBatchedEx = lib.function("cublasGemmStridedBatchedEx", FunctionDescriptor.of(JAVA_INT,
-                ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS,
-                ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS,
-                ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT));
+        statusText = new Feature<>("cuBLAS", "status texts", () -> new StatusText(lib));
+        property = new Feature<>("cuBLAS", "version query", () -> new Property(lib));
+        gemm = new Feature<>("cuBLAS", "GEMM", () -> new Gemm(lib));
+        batchedGemm = new Feature<>("cuBLAS", "batched GEMM", () -> new BatchedGemm(lib));
     }
+
+    /** The lazily bound features, for {@code dvp doctor} and the tests. */
+    public List<Feature<?>> features() { return List.of(gemm, batchedGemm, property, statusText); }
 
     /** Finds libcublas.so.13 (or .12); see {@link NativeLibrary#open} for where and the override. */
     public static NativeLibrary locate() {
@@ -105,8 +152,13 @@ public final class Cublas {
                 "e.g. pip install nvidia-cublas for CUDA 13, nvidia-cublas-cu12 for CUDA 12, or the CUDA toolkit");
     }
 
-    /** Binds the functions, creates a handle on {@code stream} with a fixed workspace (needed for graph capture). */
+    /** Binds the handle functions, creates a handle on {@code stream} with a fixed workspace (needed for graph capture). */
     public static Cublas create(NativeLibrary lib, long stream, long workspace, long workspaceBytes, Supplier<String> context) {
+        return create(Symbols.of(lib), stream, workspace, workspaceBytes, context);
+    }
+
+    /** {@link #create(NativeLibrary, long, long, long, Supplier)} from any {@link Symbols}. */
+    public static Cublas create(Symbols lib, long stream, long workspace, long workspaceBytes, Supplier<String> context) {
         Cublas b = new Cublas(lib, context);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment h = a.allocate(ADDRESS);
@@ -125,8 +177,8 @@ public final class Cublas {
 
     public String loadedFrom() { return lib.loadedFrom(); }
 
-    /** Binds the functions without creating a handle (no GPU needed): for reporting the version. */
-    public static Cublas unbound(NativeLibrary lib) { return new Cublas(lib, () -> ""); }
+    /** Binds the handle functions without creating a handle (no GPU needed): for reporting the version. */
+    public static Cublas unbound(NativeLibrary lib) { return new Cublas(Symbols.of(lib), () -> ""); }
 
     /** "13.0.2": cublasGetProperty with MAJOR_VERSION (0), MINOR_VERSION (1), PATCH_LEVEL (2). */
     public String libraryVersion() {
@@ -135,7 +187,7 @@ public final class Cublas {
             MemorySegment v = a.allocate(JAVA_INT);
             for (int type = 0; type < 3; type++) {
                 final int t = type;
-                call("cublasGetProperty", () -> (int) cublasGetProperty.invokeExact(t, v));
+                call("cublasGetProperty", () -> (int) property.get().cublasGetProperty.invokeExact(t, v));
                 if (type > 0) sb.append('.');
                 sb.append(v.get(JAVA_INT, 0));
             }
@@ -160,7 +212,7 @@ public final class Cublas {
                        long b, int btype, int ldb, float beta, long c, int ctype, int ldc, int computeType) {
         try (Arena ar = Arena.ofConfined()) {
             MemorySegment al = ar.allocateFrom(JAVA_FLOAT, alpha), be = ar.allocateFrom(JAVA_FLOAT, beta);
-            call("cublasGemmEx", () -> (int) cublasGemmEx.invokeExact(handle, transa, transb, m, n, k, al,
+            call("cublasGemmEx", () -> (int) gemm.get().cublasGemmEx.invokeExact(handle, transa, transb, m, n, k, al,
                     MemorySegment.ofAddress(a), atype, lda, MemorySegment.ofAddress(b), btype, ldb, be,
                     MemorySegment.ofAddress(c), ctype, ldc, computeType, GEMM_DEFAULT));
         }
@@ -172,7 +224,7 @@ public final class Cublas {
                                      int ldc, long strideC, int batch, int computeType) {
         try (Arena ar = Arena.ofConfined()) {
             MemorySegment al = ar.allocateFrom(JAVA_FLOAT, alpha), be = ar.allocateFrom(JAVA_FLOAT, beta);
-            call("cublasGemmStridedBatchedEx", () -> (int) cublasGemmStridedBatchedEx.invokeExact(handle, transa, transb, m, n, k, al,
+            call("cublasGemmStridedBatchedEx", () -> (int) batchedGemm.get().cublasGemmStridedBatchedEx.invokeExact(handle, transa, transb, m, n, k, al,
                     MemorySegment.ofAddress(a), atype, lda, strideA, MemorySegment.ofAddress(b), btype, ldb, strideB, be,
                     MemorySegment.ofAddress(c), ctype, ldc, strideC, batch, computeType, GEMM_DEFAULT));
         }
@@ -199,12 +251,14 @@ public final class Cublas {
 
     private void check(String name, int status) {
         if (status == 0) return;
-        String text;
-        try {
-            MemorySegment s = (MemorySegment) cublasGetStatusString.invokeExact(status);
-            text = s.reinterpret(256).getString(0);
-        } catch (Throwable t) {
-            text = "status " + status;
+        String text = "status " + status;
+        if (statusText.available()) {
+            try {
+                MemorySegment s = (MemorySegment) statusText.get().cublasGetStatusString.invokeExact(status);
+                text = s.reinterpret(256).getString(0);
+            } catch (Throwable t) {
+                // keep the number
+            }
         }
         throw new LibraryCallException("cuBLAS", name, status, text, context.get());
     }

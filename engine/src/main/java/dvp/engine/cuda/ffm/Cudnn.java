@@ -24,7 +24,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * descriptors, cudnnGetVersion, cudnnGetErrorString; cudnn_ops — batch norm; cudnn_cnn —
  * convolution descriptors, cudnnGetConvolution*Algorithm_v7, cudnnConvolution*). All the
  * convolution and batch-norm entry points used here are deprecated since cuDNN 9.0 but present in
- * every 9.x (research/performance.md §3.3); the graph API is the planned replacement.
+ * every 9.x (research/performance.md §3.3); the graph API is the planned replacement. Should a
+ * version drop some of them, only the feature that needs them is lost: the handle functions are
+ * bound at creation, each feature's functions on its first use ({@link Feature}).
  *
  * <p>UNVERIFIED on a GPU: written and compiled without a device or the cuDNN library.
  */
@@ -59,182 +61,230 @@ public final class Cudnn {
             JAVA_INT.withName("mathType"), MemoryLayout.sequenceLayout(3, JAVA_INT).withName("reserved"),
             MemoryLayout.paddingLayout(4));
 
-    private final NativeLibrary lib;
+    private final Symbols lib;
     private final Supplier<String> context;
 
     /** size_t cudnnGetVersion(void) */
     private final MethodHandle cudnnGetVersion;
-    /** const char* cudnnGetErrorString(cudnnStatus_t status) */
-    private final MethodHandle cudnnGetErrorString;
     /** cudnnStatus_t cudnnCreate(cudnnHandle_t *handle) */
     private final MethodHandle cudnnCreate;
     /** cudnnStatus_t cudnnDestroy(cudnnHandle_t handle) */
     private final MethodHandle cudnnDestroy;
     /** cudnnStatus_t cudnnSetStream(cudnnHandle_t handle, cudaStream_t streamId) */
     private final MethodHandle cudnnSetStream;
-    /** cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *tensorDesc) */
-    private final MethodHandle cudnnCreateTensorDescriptor;
-    /**
-     * cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t tensorDesc, cudnnTensorFormat_t format,
-     *     cudnnDataType_t dataType, int n, int c, int h, int w)
-     */
-    private final MethodHandle cudnnSetTensor4dDescriptor;
-    /** cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t tensorDesc) */
-    private final MethodHandle cudnnDestroyTensorDescriptor;
-    /** cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t *filterDesc) */
-    private final MethodHandle cudnnCreateFilterDescriptor;
-    /**
-     * cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t filterDesc, cudnnDataType_t dataType,
-     *     cudnnTensorFormat_t format, int k, int c, int h, int w)
-     */
-    private final MethodHandle cudnnSetFilter4dDescriptor;
-    /** cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t filterDesc) */
-    private final MethodHandle cudnnDestroyFilterDescriptor;
-    /** cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t *convDesc) */
-    private final MethodHandle cudnnCreateConvolutionDescriptor;
-    /**
-     * cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t convDesc, int pad_h, int pad_w,
-     *     int u, int v, int dilation_h, int dilation_w, cudnnConvolutionMode_t mode, cudnnDataType_t computeType)
-     */
-    private final MethodHandle cudnnSetConvolution2dDescriptor;
-    /** cudnnStatus_t cudnnSetConvolutionGroupCount(cudnnConvolutionDescriptor_t convDesc, int groupCount) */
-    private final MethodHandle cudnnSetConvolutionGroupCount;
-    /** cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t convDesc, cudnnMathType_t mathType) */
-    private final MethodHandle cudnnSetConvolutionMathType;
-    /** cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t convDesc) */
-    private final MethodHandle cudnnDestroyConvolutionDescriptor;
-    /**
-     * cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
-     *     const cudnnFilterDescriptor_t wDesc, const cudnnConvolutionDescriptor_t convDesc,
-     *     const cudnnTensorDescriptor_t yDesc, const int requestedAlgoCount, int *returnedAlgoCount,
-     *     cudnnConvolutionFwdAlgoPerf_t *perfResults)
-     */
-    private final MethodHandle cudnnGetConvolutionForwardAlgorithm_v7;
-    /**
-     * cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t handle, const cudnnFilterDescriptor_t wDesc,
-     *     const cudnnTensorDescriptor_t dyDesc, const cudnnConvolutionDescriptor_t convDesc,
-     *     const cudnnTensorDescriptor_t dxDesc, const int requestedAlgoCount, int *returnedAlgoCount,
-     *     cudnnConvolutionBwdDataAlgoPerf_t *perfResults)
-     */
-    private final MethodHandle cudnnGetConvolutionBackwardDataAlgorithm_v7;
-    /**
-     * cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
-     *     const cudnnTensorDescriptor_t dyDesc, const cudnnConvolutionDescriptor_t convDesc,
-     *     const cudnnFilterDescriptor_t dwDesc, const int requestedAlgoCount, int *returnedAlgoCount,
-     *     cudnnConvolutionBwdFilterAlgoPerf_t *perfResults)
-     */
-    private final MethodHandle cudnnGetConvolutionBackwardFilterAlgorithm_v7;
-    /**
-     * cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
-     *     const cudnnFilterDescriptor_t wDesc, const cudnnConvolutionDescriptor_t convDesc,
-     *     const cudnnTensorDescriptor_t yDesc, cudnnConvolutionFwdAlgo_t algo, size_t *sizeInBytes)
-     */
-    private final MethodHandle cudnnGetConvolutionForwardWorkspaceSize;
-    /**
-     * cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(cudnnHandle_t handle, const cudnnFilterDescriptor_t wDesc,
-     *     const cudnnTensorDescriptor_t dyDesc, const cudnnConvolutionDescriptor_t convDesc,
-     *     const cudnnTensorDescriptor_t dxDesc, cudnnConvolutionBwdDataAlgo_t algo, size_t *sizeInBytes)
-     */
-    private final MethodHandle cudnnGetConvolutionBackwardDataWorkspaceSize;
-    /**
-     * cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
-     *     const cudnnTensorDescriptor_t dyDesc, const cudnnConvolutionDescriptor_t convDesc,
-     *     const cudnnFilterDescriptor_t gradDesc, cudnnConvolutionBwdFilterAlgo_t algo, size_t *sizeInBytes)
-     */
-    private final MethodHandle cudnnGetConvolutionBackwardFilterWorkspaceSize;
-    /**
-     * cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t xDesc,
-     *     const void *x, const cudnnFilterDescriptor_t wDesc, const void *w, const cudnnConvolutionDescriptor_t convDesc,
-     *     cudnnConvolutionFwdAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
-     *     const cudnnTensorDescriptor_t yDesc, void *y)
-     */
-    private final MethodHandle cudnnConvolutionForward;
-    /**
-     * cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t handle, const void *alpha, const cudnnFilterDescriptor_t wDesc,
-     *     const void *w, const cudnnTensorDescriptor_t dyDesc, const void *dy, const cudnnConvolutionDescriptor_t convDesc,
-     *     cudnnConvolutionBwdDataAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
-     *     const cudnnTensorDescriptor_t dxDesc, void *dx)
-     */
-    private final MethodHandle cudnnConvolutionBackwardData;
-    /**
-     * cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t xDesc,
-     *     const void *x, const cudnnTensorDescriptor_t dyDesc, const void *dy, const cudnnConvolutionDescriptor_t convDesc,
-     *     cudnnConvolutionBwdFilterAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
-     *     const cudnnFilterDescriptor_t dwDesc, void *dw)
-     */
-    private final MethodHandle cudnnConvolutionBackwardFilter;
-    /**
-     * cudnnStatus_t cudnnDeriveBNTensorDescriptor(cudnnTensorDescriptor_t derivedBnDesc,
-     *     const cudnnTensorDescriptor_t xDesc, cudnnBatchNormMode_t mode)
-     */
-    private final MethodHandle cudnnDeriveBNTensorDescriptor;
-    /**
-     * cudnnStatus_t cudnnBatchNormalizationForwardTraining(cudnnHandle_t handle, cudnnBatchNormMode_t mode,
-     *     const void *alpha, const void *beta, const cudnnTensorDescriptor_t xDesc, const void *x,
-     *     const cudnnTensorDescriptor_t yDesc, void *y, const cudnnTensorDescriptor_t bnScaleBiasMeanVarDesc,
-     *     const void *bnScale, const void *bnBias, double exponentialAverageFactor, void *resultRunningMean,
-     *     void *resultRunningVariance, double epsilon, void *resultSaveMean, void *resultSaveInvVariance)
-     */
-    private final MethodHandle cudnnBatchNormalizationForwardTraining;
-    /**
-     * cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t handle, cudnnBatchNormMode_t mode,
-     *     const void *alphaDataDiff, const void *betaDataDiff, const void *alphaParamDiff, const void *betaParamDiff,
-     *     const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnTensorDescriptor_t dyDesc, const void *dy,
-     *     const cudnnTensorDescriptor_t dxDesc, void *dx, const cudnnTensorDescriptor_t dBnScaleBiasDesc,
-     *     const void *bnScale, void *dBnScaleResult, void *dBnBiasResult, double epsilon,
-     *     const void *savedMean, const void *savedInvVariance)
-     */
-    private final MethodHandle cudnnBatchNormalizationBackward;
 
     private MemorySegment handle = MemorySegment.NULL;
     /** Host constants 1.0f and 0.0f for alpha/beta arguments (float for float tensors, per the cuDNN docs). */
     private final MemorySegment one, zero;
 
-    private Cudnn(NativeLibrary lib, Supplier<String> context) {
+    /** Error texts (messages only: without them a status is reported by number). */
+    private static final class ErrorText {
+        /** const char* cudnnGetErrorString(cudnnStatus_t status) */
+        private final MethodHandle cudnnGetErrorString;
+
+        ErrorText(Symbols lib) {
+            cudnnGetErrorString = lib.function("cudnnGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        }
+    }
+
+    /** Tensor descriptors (convolutions and batch norm). */
+    private static final class Descriptors {
+        /** cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *tensorDesc) */
+        private final MethodHandle cudnnCreateTensorDescriptor;
+        /**
+         * cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t tensorDesc, cudnnTensorFormat_t format,
+         *     cudnnDataType_t dataType, int n, int c, int h, int w)
+         */
+        private final MethodHandle cudnnSetTensor4dDescriptor;
+        /** cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t tensorDesc) */
+        private final MethodHandle cudnnDestroyTensorDescriptor;
+
+        Descriptors(Symbols lib) {
+            cudnnCreateTensorDescriptor = lib.function("cudnnCreateTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+            cudnnSetTensor4dDescriptor = lib.function("cudnnSetTensor4dDescriptor", FunctionDescriptor.of(JAVA_INT,
+                    ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+            cudnnDestroyTensorDescriptor = lib.function("cudnnDestroyTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        }
+    }
+
+    /** Convolutions: filter and convolution descriptors, algorithm heuristics, workspace sizes, the three directions. */
+    private static final class Convolution {
+        /** cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t *filterDesc) */
+        private final MethodHandle cudnnCreateFilterDescriptor;
+        /**
+         * cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t filterDesc, cudnnDataType_t dataType,
+         *     cudnnTensorFormat_t format, int k, int c, int h, int w)
+         */
+        private final MethodHandle cudnnSetFilter4dDescriptor;
+        /** cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t filterDesc) */
+        private final MethodHandle cudnnDestroyFilterDescriptor;
+        /** cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t *convDesc) */
+        private final MethodHandle cudnnCreateConvolutionDescriptor;
+        /**
+         * cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t convDesc, int pad_h, int pad_w,
+         *     int u, int v, int dilation_h, int dilation_w, cudnnConvolutionMode_t mode, cudnnDataType_t computeType)
+         */
+        private final MethodHandle cudnnSetConvolution2dDescriptor;
+        /** cudnnStatus_t cudnnSetConvolutionGroupCount(cudnnConvolutionDescriptor_t convDesc, int groupCount) */
+        private final MethodHandle cudnnSetConvolutionGroupCount;
+        /** cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t convDesc, cudnnMathType_t mathType) */
+        private final MethodHandle cudnnSetConvolutionMathType;
+        /** cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t convDesc) */
+        private final MethodHandle cudnnDestroyConvolutionDescriptor;
+        /**
+         * cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
+         *     const cudnnFilterDescriptor_t wDesc, const cudnnConvolutionDescriptor_t convDesc,
+         *     const cudnnTensorDescriptor_t yDesc, const int requestedAlgoCount, int *returnedAlgoCount,
+         *     cudnnConvolutionFwdAlgoPerf_t *perfResults)
+         */
+        private final MethodHandle cudnnGetConvolutionForwardAlgorithm_v7;
+        /**
+         * cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t handle, const cudnnFilterDescriptor_t wDesc,
+         *     const cudnnTensorDescriptor_t dyDesc, const cudnnConvolutionDescriptor_t convDesc,
+         *     const cudnnTensorDescriptor_t dxDesc, const int requestedAlgoCount, int *returnedAlgoCount,
+         *     cudnnConvolutionBwdDataAlgoPerf_t *perfResults)
+         */
+        private final MethodHandle cudnnGetConvolutionBackwardDataAlgorithm_v7;
+        /**
+         * cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
+         *     const cudnnTensorDescriptor_t dyDesc, const cudnnConvolutionDescriptor_t convDesc,
+         *     const cudnnFilterDescriptor_t dwDesc, const int requestedAlgoCount, int *returnedAlgoCount,
+         *     cudnnConvolutionBwdFilterAlgoPerf_t *perfResults)
+         */
+        private final MethodHandle cudnnGetConvolutionBackwardFilterAlgorithm_v7;
+        /**
+         * cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
+         *     const cudnnFilterDescriptor_t wDesc, const cudnnConvolutionDescriptor_t convDesc,
+         *     const cudnnTensorDescriptor_t yDesc, cudnnConvolutionFwdAlgo_t algo, size_t *sizeInBytes)
+         */
+        private final MethodHandle cudnnGetConvolutionForwardWorkspaceSize;
+        /**
+         * cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(cudnnHandle_t handle, const cudnnFilterDescriptor_t wDesc,
+         *     const cudnnTensorDescriptor_t dyDesc, const cudnnConvolutionDescriptor_t convDesc,
+         *     const cudnnTensorDescriptor_t dxDesc, cudnnConvolutionBwdDataAlgo_t algo, size_t *sizeInBytes)
+         */
+        private final MethodHandle cudnnGetConvolutionBackwardDataWorkspaceSize;
+        /**
+         * cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
+         *     const cudnnTensorDescriptor_t dyDesc, const cudnnConvolutionDescriptor_t convDesc,
+         *     const cudnnFilterDescriptor_t gradDesc, cudnnConvolutionBwdFilterAlgo_t algo, size_t *sizeInBytes)
+         */
+        private final MethodHandle cudnnGetConvolutionBackwardFilterWorkspaceSize;
+        /**
+         * cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t xDesc,
+         *     const void *x, const cudnnFilterDescriptor_t wDesc, const void *w, const cudnnConvolutionDescriptor_t convDesc,
+         *     cudnnConvolutionFwdAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
+         *     const cudnnTensorDescriptor_t yDesc, void *y)
+         */
+        private final MethodHandle cudnnConvolutionForward;
+        /**
+         * cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t handle, const void *alpha, const cudnnFilterDescriptor_t wDesc,
+         *     const void *w, const cudnnTensorDescriptor_t dyDesc, const void *dy, const cudnnConvolutionDescriptor_t convDesc,
+         *     cudnnConvolutionBwdDataAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
+         *     const cudnnTensorDescriptor_t dxDesc, void *dx)
+         */
+        private final MethodHandle cudnnConvolutionBackwardData;
+        /**
+         * cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t xDesc,
+         *     const void *x, const cudnnTensorDescriptor_t dyDesc, const void *dy, const cudnnConvolutionDescriptor_t convDesc,
+         *     cudnnConvolutionBwdFilterAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
+         *     const cudnnFilterDescriptor_t dwDesc, void *dw)
+         */
+        private final MethodHandle cudnnConvolutionBackwardFilter;
+
+        Convolution(Symbols lib) {
+            FunctionDescriptor algoV7 = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
+            FunctionDescriptor wsSize = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
+            FunctionDescriptor conv = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                    JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS);
+            cudnnCreateFilterDescriptor = lib.function("cudnnCreateFilterDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+            cudnnSetFilter4dDescriptor = lib.function("cudnnSetFilter4dDescriptor", FunctionDescriptor.of(JAVA_INT,
+                    ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+            cudnnDestroyFilterDescriptor = lib.function("cudnnDestroyFilterDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+            cudnnCreateConvolutionDescriptor = lib.function("cudnnCreateConvolutionDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+            cudnnSetConvolution2dDescriptor = lib.function("cudnnSetConvolution2dDescriptor", FunctionDescriptor.of(JAVA_INT,
+                    ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+            cudnnSetConvolutionGroupCount = lib.function("cudnnSetConvolutionGroupCount", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+            cudnnSetConvolutionMathType = lib.function("cudnnSetConvolutionMathType", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+            cudnnDestroyConvolutionDescriptor = lib.function("cudnnDestroyConvolutionDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+            cudnnGetConvolutionForwardAlgorithm_v7 = lib.function("cudnnGetConvolutionForwardAlgorithm_v7", algoV7);
+            cudnnGetConvolutionBackwardDataAlgorithm_v7 = lib.function("cudnnGetConvolutionBackwardDataAlgorithm_v7", algoV7);
+            cudnnGetConvolutionBackwardFilterAlgorithm_v7 = lib.function("cudnnGetConvolutionBackwardFilterAlgorithm_v7", algoV7);
+            cudnnGetConvolutionForwardWorkspaceSize = lib.function("cudnnGetConvolutionForwardWorkspaceSize", wsSize);
+            cudnnGetConvolutionBackwardDataWorkspaceSize = lib.function("cudnnGetConvolutionBackwardDataWorkspaceSize", wsSize);
+            cudnnGetConvolutionBackwardFilterWorkspaceSize = lib.function("cudnnGetConvolutionBackwardFilterWorkspaceSize", wsSize);
+            cudnnConvolutionForward = lib.function("cudnnConvolutionForward", conv);
+            cudnnConvolutionBackwardData = lib.function("cudnnConvolutionBackwardData", conv);
+            cudnnConvolutionBackwardFilter = lib.function("cudnnConvolutionBackwardFilter", conv);
+        }
+    }
+
+    /** Training-mode spatial batch norm. */
+    private static final class BatchNorm {
+        /**
+         * cudnnStatus_t cudnnDeriveBNTensorDescriptor(cudnnTensorDescriptor_t derivedBnDesc,
+         *     const cudnnTensorDescriptor_t xDesc, cudnnBatchNormMode_t mode)
+         */
+        private final MethodHandle cudnnDeriveBNTensorDescriptor;
+        /**
+         * cudnnStatus_t cudnnBatchNormalizationForwardTraining(cudnnHandle_t handle, cudnnBatchNormMode_t mode,
+         *     const void *alpha, const void *beta, const cudnnTensorDescriptor_t xDesc, const void *x,
+         *     const cudnnTensorDescriptor_t yDesc, void *y, const cudnnTensorDescriptor_t bnScaleBiasMeanVarDesc,
+         *     const void *bnScale, const void *bnBias, double exponentialAverageFactor, void *resultRunningMean,
+         *     void *resultRunningVariance, double epsilon, void *resultSaveMean, void *resultSaveInvVariance)
+         */
+        private final MethodHandle cudnnBatchNormalizationForwardTraining;
+        /**
+         * cudnnStatus_t cudnnBatchNormalizationBackward(cudnnHandle_t handle, cudnnBatchNormMode_t mode,
+         *     const void *alphaDataDiff, const void *betaDataDiff, const void *alphaParamDiff, const void *betaParamDiff,
+         *     const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnTensorDescriptor_t dyDesc, const void *dy,
+         *     const cudnnTensorDescriptor_t dxDesc, void *dx, const cudnnTensorDescriptor_t dBnScaleBiasDesc,
+         *     const void *bnScale, void *dBnScaleResult, void *dBnBiasResult, double epsilon,
+         *     const void *savedMean, const void *savedInvVariance)
+         */
+        private final MethodHandle cudnnBatchNormalizationBackward;
+
+        BatchNorm(Symbols lib) {
+            cudnnDeriveBNTensorDescriptor = lib.function("cudnnDeriveBNTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+            cudnnBatchNormalizationForwardTraining = lib.function("cudnnBatchNormalizationForwardTraining", FunctionDescriptor.of(JAVA_INT,
+                    ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                    JAVA_DOUBLE, ADDRESS, ADDRESS, JAVA_DOUBLE, ADDRESS, ADDRESS));
+            cudnnBatchNormalizationBackward = lib.function("cudnnBatchNormalizationBackward", FunctionDescriptor.of(JAVA_INT,
+                    ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                    ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_DOUBLE, ADDRESS, ADDRESS));
+        }
+    }
+
+    private final Feature<ErrorText> errorText;
+    private final Feature<Descriptors> descriptors;
+    private final Feature<Convolution> convolution;
+    private final Feature<BatchNorm> batchNorm;
+
+    /**
+     * Binds the handle functions now (without them nothing works); every feature's functions are
+     * bound on first use ({@link Feature}), so a cuDNN without, say, the batch-norm entry points still
+     * runs convolutions, and says which feature it lacks.
+     */
+    private Cudnn(Symbols lib, Supplier<String> context) {
         this.lib = lib;
         this.context = context;
         cudnnGetVersion = lib.function("cudnnGetVersion", FunctionDescriptor.of(JAVA_LONG));
-        cudnnGetErrorString = lib.function("cudnnGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
         cudnnCreate = lib.function("cudnnCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         cudnnDestroy = lib.function("cudnnDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         cudnnSetStream = lib.function("cudnnSetStream", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        cudnnCreateTensorDescriptor = lib.function("cudnnCreateTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        cudnnSetTensor4dDescriptor = lib.function("cudnnSetTensor4dDescriptor", FunctionDescriptor.of(JAVA_INT,
-                ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-        cudnnDestroyTensorDescriptor = lib.function("cudnnDestroyTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        cudnnCreateFilterDescriptor = lib.function("cudnnCreateFilterDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        cudnnSetFilter4dDescriptor = lib.function("cudnnSetFilter4dDescriptor", FunctionDescriptor.of(JAVA_INT,
-                ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-        cudnnDestroyFilterDescriptor = lib.function("cudnnDestroyFilterDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        cudnnCreateConvolutionDescriptor = lib.function("cudnnCreateConvolutionDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        cudnnSetConvolution2dDescriptor = lib.function("cudnnSetConvolution2dDescriptor", FunctionDescriptor.of(JAVA_INT,
-                ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-        cudnnSetConvolutionGroupCount = lib.function("cudnnSetConvolutionGroupCount", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-        cudnnSetConvolutionMathType = lib.function("cudnnSetConvolutionMathType", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-        cudnnDestroyConvolutionDescriptor = lib.function("cudnnDestroyConvolutionDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        FunctionDescriptor algoV7 = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
-        cudnnGetConvolutionForwardAlgorithm_v7 = lib.function("cudnnGetConvolutionForwardAlgorithm_v7", algoV7);
-        cudnnGetConvolutionBackwardDataAlgorithm_v7 = lib.function("cudnnGetConvolutionBackwardDataAlgorithm_v7", algoV7);
-        cudnnGetConvolutionBackwardFilterAlgorithm_v7 = lib.function("cudnnGetConvolutionBackwardFilterAlgorithm_v7", algoV7);
-        FunctionDescriptor wsSize = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
-        cudnnGetConvolutionForwardWorkspaceSize = lib.function("cudnnGetConvolutionForwardWorkspaceSize", wsSize);
-        cudnnGetConvolutionBackwardDataWorkspaceSize = lib.function("cudnnGetConvolutionBackwardDataWorkspaceSize", wsSize);
-        cudnnGetConvolutionBackwardFilterWorkspaceSize = lib.function("cudnnGetConvolutionBackwardFilterWorkspaceSize", wsSize);
-        FunctionDescriptor conv = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
-                JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS);
-        cudnnConvolutionForward = lib.function("cudnnConvolutionForward", conv);
-        cudnnConvolutionBackwardData = lib.function("cudnnConvolutionBackwardData", conv);
-        cudnnConvolutionBackwardFilter = lib.function("cudnnConvolutionBackwardFilter", conv);
-        cudnnDeriveBNTensorDescriptor = lib.function("cudnnDeriveBNTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-        cudnnBatchNormalizationForwardTraining = lib.function("cudnnBatchNormalizationForwardTraining", FunctionDescriptor.of(JAVA_INT,
-                ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
-                JAVA_DOUBLE, ADDRESS, ADDRESS, JAVA_DOUBLE, ADDRESS, ADDRESS));
-        cudnnBatchNormalizationBackward = lib.function("cudnnBatchNormalizationBackward", FunctionDescriptor.of(JAVA_INT,
-                ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
-                ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_DOUBLE, ADDRESS, ADDRESS));
+        errorText = new Feature<>("cuDNN", "error texts", () -> new ErrorText(lib));
+        descriptors = new Feature<>("cuDNN", "tensor descriptors", () -> new Descriptors(lib));
+        convolution = new Feature<>("cuDNN", "convolution", () -> new Convolution(lib));
+        batchNorm = new Feature<>("cuDNN", "batch norm", () -> new BatchNorm(lib));
         one = Arena.global().allocateFrom(JAVA_FLOAT, 1f);
         zero = Arena.global().allocateFrom(JAVA_FLOAT, 0f);
     }
+
+    /** The lazily bound features, for {@code dvp doctor} and the tests. */
+    public List<Feature<?>> features() { return List.of(descriptors, convolution, batchNorm, errorText); }
+
+    /** Whether batch norm can run through cuDNN (its functions and the tensor descriptors are there). */
+    public boolean batchNormAvailable() { return descriptors.available() && batchNorm.available(); }
 
     /** Finds libcudnn.so.9; see {@link NativeLibrary#open} for where and the override. */
     public static NativeLibrary locate() {
@@ -245,8 +295,13 @@ public final class Cudnn {
                 "e.g. pip install nvidia-cudnn-cu13 (or -cu12 to match the driver's CUDA major)");
     }
 
-    /** Binds the functions, checks the version is 9.x and creates a handle on {@code stream}. */
+    /** Binds the handle functions, checks the version is 9.x and creates a handle on {@code stream}. */
     public static Cudnn create(NativeLibrary lib, long stream, Supplier<String> context) {
+        return create(Symbols.of(lib), stream, context);
+    }
+
+    /** {@link #create(NativeLibrary, long, Supplier)} from any {@link Symbols}. */
+    public static Cudnn create(Symbols lib, long stream, Supplier<String> context) {
         Cudnn d = new Cudnn(lib, context);
         long v = d.version();
         if (v / 10000 != 9)
@@ -263,8 +318,8 @@ public final class Cudnn {
 
     public String loadedFrom() { return lib.loadedFrom(); }
 
-    /** Binds the functions without creating a handle (no GPU needed): for reporting the version. */
-    public static Cudnn unbound(NativeLibrary lib) { return new Cudnn(lib, () -> ""); }
+    /** Binds the handle functions without creating a handle (no GPU needed): for reporting the version. */
+    public static Cudnn unbound(NativeLibrary lib) { return new Cudnn(Symbols.of(lib), () -> ""); }
 
     /** "9.10.2" from {@link #version()}. */
     public String versionString() {
@@ -285,40 +340,40 @@ public final class Cudnn {
 
     /** A 4-D tensor descriptor [n, c, h, w] of the given data type and format. */
     public MemorySegment tensor4d(int format, int dataType, int n, int c, int h, int w) {
-        MemorySegment d = create("cudnnCreateTensorDescriptor", cudnnCreateTensorDescriptor);
-        call("cudnnSetTensor4dDescriptor", () -> (int) cudnnSetTensor4dDescriptor.invokeExact(d, format, dataType, n, c, h, w));
+        MemorySegment d = create("cudnnCreateTensorDescriptor", descriptors.get().cudnnCreateTensorDescriptor);
+        call("cudnnSetTensor4dDescriptor", () -> (int) descriptors.get().cudnnSetTensor4dDescriptor.invokeExact(d, format, dataType, n, c, h, w));
         return d;
     }
 
     /** The per-channel [1, C, 1, 1] descriptor batch norm uses for scale/bias/mean/var. */
     public MemorySegment bnParamDescriptor(MemorySegment xDesc) {
-        MemorySegment d = create("cudnnCreateTensorDescriptor", cudnnCreateTensorDescriptor);
-        call("cudnnDeriveBNTensorDescriptor", () -> (int) cudnnDeriveBNTensorDescriptor.invokeExact(d, xDesc, BATCHNORM_SPATIAL));
+        MemorySegment d = create("cudnnCreateTensorDescriptor", descriptors.get().cudnnCreateTensorDescriptor);
+        call("cudnnDeriveBNTensorDescriptor", () -> (int) batchNorm.get().cudnnDeriveBNTensorDescriptor.invokeExact(d, xDesc, BATCHNORM_SPATIAL));
         return d;
     }
 
     /** Filter [k, c, h, w] = [C_out, C_in/groups, kh, kw]. */
     public MemorySegment filter4d(int dataType, int format, int k, int c, int h, int w) {
-        MemorySegment d = create("cudnnCreateFilterDescriptor", cudnnCreateFilterDescriptor);
-        call("cudnnSetFilter4dDescriptor", () -> (int) cudnnSetFilter4dDescriptor.invokeExact(d, dataType, format, k, c, h, w));
+        MemorySegment d = create("cudnnCreateFilterDescriptor", convolution.get().cudnnCreateFilterDescriptor);
+        call("cudnnSetFilter4dDescriptor", () -> (int) convolution.get().cudnnSetFilter4dDescriptor.invokeExact(d, dataType, format, k, c, h, w));
         return d;
     }
 
     /** A cross-correlation, dilation 1, with groups and the given math type (FMA_MATH for exact fp32). */
     public MemorySegment convolution2d(int padH, int padW, int strideH, int strideW, int computeType, int groups, int mathType) {
-        MemorySegment d = create("cudnnCreateConvolutionDescriptor", cudnnCreateConvolutionDescriptor);
-        call("cudnnSetConvolution2dDescriptor", () -> (int) cudnnSetConvolution2dDescriptor.invokeExact(d, padH, padW, strideH, strideW,
+        MemorySegment d = create("cudnnCreateConvolutionDescriptor", convolution.get().cudnnCreateConvolutionDescriptor);
+        call("cudnnSetConvolution2dDescriptor", () -> (int) convolution.get().cudnnSetConvolution2dDescriptor.invokeExact(d, padH, padW, strideH, strideW,
                 1, 1, CROSS_CORRELATION, computeType));
-        call("cudnnSetConvolutionGroupCount", () -> (int) cudnnSetConvolutionGroupCount.invokeExact(d, groups));
-        call("cudnnSetConvolutionMathType", () -> (int) cudnnSetConvolutionMathType.invokeExact(d, mathType));
+        call("cudnnSetConvolutionGroupCount", () -> (int) convolution.get().cudnnSetConvolutionGroupCount.invokeExact(d, groups));
+        call("cudnnSetConvolutionMathType", () -> (int) convolution.get().cudnnSetConvolutionMathType.invokeExact(d, mathType));
         return d;
     }
 
-    public void destroyTensor(MemorySegment d) { call("cudnnDestroyTensorDescriptor", () -> (int) cudnnDestroyTensorDescriptor.invokeExact(d)); }
+    public void destroyTensor(MemorySegment d) { call("cudnnDestroyTensorDescriptor", () -> (int) descriptors.get().cudnnDestroyTensorDescriptor.invokeExact(d)); }
 
-    public void destroyFilter(MemorySegment d) { call("cudnnDestroyFilterDescriptor", () -> (int) cudnnDestroyFilterDescriptor.invokeExact(d)); }
+    public void destroyFilter(MemorySegment d) { call("cudnnDestroyFilterDescriptor", () -> (int) convolution.get().cudnnDestroyFilterDescriptor.invokeExact(d)); }
 
-    public void destroyConvolution(MemorySegment d) { call("cudnnDestroyConvolutionDescriptor", () -> (int) cudnnDestroyConvolutionDescriptor.invokeExact(d)); }
+    public void destroyConvolution(MemorySegment d) { call("cudnnDestroyConvolutionDescriptor", () -> (int) convolution.get().cudnnDestroyConvolutionDescriptor.invokeExact(d)); }
 
     private MemorySegment create(String name, MethodHandle mh) {
         try (Arena a = Arena.ofConfined()) {
@@ -352,10 +407,11 @@ public final class Cudnn {
                 case BACKWARD_DATA -> "cudnnGetConvolutionBackwardDataAlgorithm_v7";
                 case BACKWARD_FILTER -> "cudnnGetConvolutionBackwardFilterAlgorithm_v7";
             };
+            Convolution cv = convolution.get();
             MethodHandle mh = switch (dir) {
-                case FORWARD -> cudnnGetConvolutionForwardAlgorithm_v7;
-                case BACKWARD_DATA -> cudnnGetConvolutionBackwardDataAlgorithm_v7;
-                case BACKWARD_FILTER -> cudnnGetConvolutionBackwardFilterAlgorithm_v7;
+                case FORWARD -> cv.cudnnGetConvolutionForwardAlgorithm_v7;
+                case BACKWARD_DATA -> cv.cudnnGetConvolutionBackwardDataAlgorithm_v7;
+                case BACKWARD_FILTER -> cv.cudnnGetConvolutionBackwardFilterAlgorithm_v7;
             };
             call(name, () -> (int) mh.invokeExact(handle, d0, d1, conv, d2, requested, count, perf));
             int n = count.get(JAVA_INT, 0);
@@ -381,11 +437,11 @@ public final class Cudnn {
             MemorySegment size = a.allocate(JAVA_LONG);
             switch (dir) {
                 case FORWARD -> call("cudnnGetConvolutionForwardWorkspaceSize",
-                        () -> (int) cudnnGetConvolutionForwardWorkspaceSize.invokeExact(handle, d0, d1, conv, d2, algo, size));
+                        () -> (int) convolution.get().cudnnGetConvolutionForwardWorkspaceSize.invokeExact(handle, d0, d1, conv, d2, algo, size));
                 case BACKWARD_DATA -> call("cudnnGetConvolutionBackwardDataWorkspaceSize",
-                        () -> (int) cudnnGetConvolutionBackwardDataWorkspaceSize.invokeExact(handle, d0, d1, conv, d2, algo, size));
+                        () -> (int) convolution.get().cudnnGetConvolutionBackwardDataWorkspaceSize.invokeExact(handle, d0, d1, conv, d2, algo, size));
                 case BACKWARD_FILTER -> call("cudnnGetConvolutionBackwardFilterWorkspaceSize",
-                        () -> (int) cudnnGetConvolutionBackwardFilterWorkspaceSize.invokeExact(handle, d0, d1, conv, d2, algo, size));
+                        () -> (int) convolution.get().cudnnGetConvolutionBackwardFilterWorkspaceSize.invokeExact(handle, d0, d1, conv, d2, algo, size));
             }
             return size.get(JAVA_LONG, 0);
         }
@@ -396,21 +452,21 @@ public final class Cudnn {
     /** y = conv(x, w). */
     public void convolutionForward(MemorySegment xDesc, long x, MemorySegment wDesc, long w, MemorySegment conv, int algo,
                                    long ws, long wsBytes, MemorySegment yDesc, long y) {
-        call("cudnnConvolutionForward", () -> (int) cudnnConvolutionForward.invokeExact(handle, one, xDesc, MemorySegment.ofAddress(x),
+        call("cudnnConvolutionForward", () -> (int) convolution.get().cudnnConvolutionForward.invokeExact(handle, one, xDesc, MemorySegment.ofAddress(x),
                 wDesc, MemorySegment.ofAddress(w), conv, algo, MemorySegment.ofAddress(ws), wsBytes, zero, yDesc, MemorySegment.ofAddress(y)));
     }
 
     /** dx = conv_transpose(dy, w). */
     public void convolutionBackwardData(MemorySegment wDesc, long w, MemorySegment dyDesc, long dy, MemorySegment conv, int algo,
                                         long ws, long wsBytes, MemorySegment dxDesc, long dx) {
-        call("cudnnConvolutionBackwardData", () -> (int) cudnnConvolutionBackwardData.invokeExact(handle, one, wDesc, MemorySegment.ofAddress(w),
+        call("cudnnConvolutionBackwardData", () -> (int) convolution.get().cudnnConvolutionBackwardData.invokeExact(handle, one, wDesc, MemorySegment.ofAddress(w),
                 dyDesc, MemorySegment.ofAddress(dy), conv, algo, MemorySegment.ofAddress(ws), wsBytes, zero, dxDesc, MemorySegment.ofAddress(dx)));
     }
 
     /** dw = weight gradient of conv(x, .) for dy. */
     public void convolutionBackwardFilter(MemorySegment xDesc, long x, MemorySegment dyDesc, long dy, MemorySegment conv, int algo,
                                           long ws, long wsBytes, MemorySegment dwDesc, long dw) {
-        call("cudnnConvolutionBackwardFilter", () -> (int) cudnnConvolutionBackwardFilter.invokeExact(handle, one, xDesc, MemorySegment.ofAddress(x),
+        call("cudnnConvolutionBackwardFilter", () -> (int) convolution.get().cudnnConvolutionBackwardFilter.invokeExact(handle, one, xDesc, MemorySegment.ofAddress(x),
                 dyDesc, MemorySegment.ofAddress(dy), conv, algo, MemorySegment.ofAddress(ws), wsBytes, zero, dwDesc, MemorySegment.ofAddress(dw)));
     }
 
@@ -421,7 +477,7 @@ public final class Cudnn {
      */
     public void batchNormForwardTraining(MemorySegment xDesc, long x, long y, MemorySegment bnDesc, long gamma, long beta,
                                          double momentum, long runningMean, long runningVar, double eps, long saveMean, long saveInvStd) {
-        call("cudnnBatchNormalizationForwardTraining", () -> (int) cudnnBatchNormalizationForwardTraining.invokeExact(handle, BATCHNORM_SPATIAL,
+        call("cudnnBatchNormalizationForwardTraining", () -> (int) batchNorm.get().cudnnBatchNormalizationForwardTraining.invokeExact(handle, BATCHNORM_SPATIAL,
                 one, zero, xDesc, MemorySegment.ofAddress(x), xDesc, MemorySegment.ofAddress(y), bnDesc,
                 MemorySegment.ofAddress(gamma), MemorySegment.ofAddress(beta), momentum,
                 MemorySegment.ofAddress(runningMean), MemorySegment.ofAddress(runningVar), eps,
@@ -431,7 +487,7 @@ public final class Cudnn {
     /** Backward of training-mode batch norm; dgamma/dbeta are overwritten (beta = 0). */
     public void batchNormBackward(MemorySegment xDesc, long x, long dy, long dx, MemorySegment bnDesc, long gamma, long dgamma,
                                   long dbeta, double eps, long saveMean, long saveInvStd) {
-        call("cudnnBatchNormalizationBackward", () -> (int) cudnnBatchNormalizationBackward.invokeExact(handle, BATCHNORM_SPATIAL,
+        call("cudnnBatchNormalizationBackward", () -> (int) batchNorm.get().cudnnBatchNormalizationBackward.invokeExact(handle, BATCHNORM_SPATIAL,
                 one, zero, one, zero, xDesc, MemorySegment.ofAddress(x), xDesc, MemorySegment.ofAddress(dy), xDesc,
                 MemorySegment.ofAddress(dx), bnDesc, MemorySegment.ofAddress(gamma), MemorySegment.ofAddress(dgamma),
                 MemorySegment.ofAddress(dbeta), eps, MemorySegment.ofAddress(saveMean), MemorySegment.ofAddress(saveInvStd)));
@@ -454,12 +510,14 @@ public final class Cudnn {
             throw new IllegalStateException(name + ": " + t, t);
         }
         if (status == 0) return;
-        String text;
-        try {
-            MemorySegment s = (MemorySegment) cudnnGetErrorString.invokeExact(status);
-            text = s.reinterpret(256).getString(0);
-        } catch (Throwable t) {
-            text = "status " + status;
+        String text = "status " + status;
+        if (errorText.available()) {
+            try {
+                MemorySegment s = (MemorySegment) errorText.get().cudnnGetErrorString.invokeExact(status);
+                text = s.reinterpret(256).getString(0);
+            } catch (Throwable t) {
+                // keep the number
+            }
         }
         throw new LibraryCallException("cuDNN", name, status, text, context.get());
     }
