@@ -23,18 +23,25 @@ final class CudaContrastive {
         Addr.f32("marginInfoNceForward", q, kPos, queue, loss, accuracy, dq);
         long n = q.dim(0), d = q.dim(1), k = queue.dim(0);
         if (d > MAX_D) throw new IllegalArgumentException("marginInfoNce: the CUDA kernel supports feature dimensions up to " + MAX_D + ", got " + d);
-        long splits = Math.min(MAX_SPLITS, Math.max(1, (k + KEYS_PER_SPLIT - 1) / KEYS_PER_SPLIT));
-        long keysPer = ((k + splits - 1) / splits + TILE - 1) / TILE * TILE;
-        splits = (k + keysPer - 1) / keysPer; // every split non-empty
+        // An empty queue (K = 0) has no splits: the combine kernel then sees only the positive logit
+        // (loss 0, accuracy 1, dq 0, as the reference); it must still run, or the final kernel would
+        // read rowLoss/hit that nothing wrote.
+        long splits = 0, keysPer = 0;
+        if (k > 0) {
+            splits = Math.min(MAX_SPLITS, Math.max(1, (k + KEYS_PER_SPLIT - 1) / KEYS_PER_SPLIT));
+            keysPer = ((k + splits - 1) / splits + TILE - 1) / TILE * TILE;
+            splits = (k + keysPer - 1) / keysPer; // every split non-empty
+        }
         long parts = n * splits;
         CachingAllocator.Block pmax = c.scratch(Math.max(8, 4 * parts)), psum = c.scratch(Math.max(8, 8 * parts));
         CachingAllocator.Block pacc = c.scratch(Math.max(8, 8 * parts * d));
         CachingAllocator.Block rowLoss = c.scratch(Math.max(8, 8 * n)), hit = c.scratch(Math.max(8, 4 * n));
         try {
-            if (n > 0 && k > 0) {
-                c.launch("dvp_infonce_partials", (int) ((n + ROWS - 1) / ROWS), (int) splits, 32 * ROWS, 0, new KernelArgs()
-                        .i64(n).i64(d).i64(k).i64(keysPer).f32(tau).ptr(of(q)).ptr(of(queue))
-                        .ptr(pmax.address).ptr(psum.address).ptr(pacc.address));
+            if (n > 0) {
+                if (k > 0)
+                    c.launch("dvp_infonce_partials", (int) ((n + ROWS - 1) / ROWS), (int) splits, 32 * ROWS, 0, new KernelArgs()
+                            .i64(n).i64(d).i64(k).i64(keysPer).f32(tau).ptr(of(q)).ptr(of(queue))
+                            .ptr(pmax.address).ptr(psum.address).ptr(pacc.address));
                 c.launch("dvp_infonce_combine", (int) ((n * 32 + 255) / 256), 1, 256, 0, new KernelArgs()
                         .i64(n).i64(d).i64(splits).f32(margin).f32(tau).ptr(of(q)).ptr(of(kPos)).ptr(pmax.address)
                         .ptr(psum.address).ptr(pacc.address).ptr(rowLoss.address).ptr(hit.address).ptr(orNull(dq)));
