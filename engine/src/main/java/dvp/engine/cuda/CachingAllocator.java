@@ -2,9 +2,12 @@ package dvp.engine.cuda;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Device memory for tensors without a cuMemAlloc per op, in the spirit of PyTorch's caching
@@ -19,10 +22,15 @@ import java.util.Map;
  *       most 25% over), then to 2 MiB (the driver's mapping granularity).</li>
  *   <li>When cuMemAlloc fails, the cache is released (after a stream sync) and the allocation
  *       retried once; if that fails too, a {@link CudaOutOfMemoryException} says, like PyTorch,
- *       what was requested, what the card has free, and what dvp has allocated and reserved.</li>
+ *       what was requested, what the card has free, and what dvp has allocated and reserved.
+ *       During a graph capture the cache is not released (that needs a synchronisation, which is
+ *       illegal while capturing and would invalidate the capture; PyTorch skips it too): the
+ *       exception comes at once and says so.</li>
  *   <li>CUDA graphs: blocks allocated or freed while a capture is active belong to that graph's
  *       private pool until the graph is released, so a replay never writes into memory that other
- *       work has been handed in the meantime.</li>
+ *       work has been handed in the meantime. A block allocated outside captures that graphs use
+ *       (the shared cuDNN workspace, {@link #usedDuringCapture}) is shared: every live graph that
+ *       used it holds it, and once freed it is reused only after the last of them is released.</li>
  * </ul>
  * Statistics: allocated (bytes in live blocks, by class size), reserved (bytes obtained from
  * cuMemAlloc), and their peaks.
@@ -53,7 +61,10 @@ final class CachingAllocator {
         final long address;
         final long size;
         final Segment segment;
+        /** The graph that owns it (allocated or freed during that graph's capture), or null. */
         GraphPool pool;
+        /** Live graphs that use it without owning it ({@link #usedDuringCapture}). */
+        int sharedBy;
         boolean live;
 
         Block(long address, long size, Segment segment) {
@@ -79,15 +90,18 @@ final class CachingAllocator {
         }
     }
 
-    /** Memory owned by one CUDA graph until it is released. */
+    /** Memory owned by one CUDA graph until it is released, and the blocks it shares with others. */
     static final class GraphPool {
         final Map<Long, ArrayDeque<Block>> free = new HashMap<>();
         final List<Block> all = new ArrayList<>();
+        final List<Block> shared = new ArrayList<>();
     }
 
     private final Device device;
     private final Map<Long, ArrayDeque<Block>> free = new HashMap<>();
     private final List<Segment> segments = new ArrayList<>();
+    /** Freed blocks that a live graph still shares: out of circulation until its last sharer is released. */
+    private final Set<Block> parked = Collections.newSetFromMap(new IdentityHashMap<>());
     private GraphPool capturing;
 
     private long allocated, reserved, peakAllocated, peakReserved, allocCount, mallocCount;
@@ -133,8 +147,9 @@ final class CachingAllocator {
             // freed while a graph is being captured: the graph may still read or write it on replay
             adopt(capturing, b);
         }
-        Map<Long, ArrayDeque<Block>> target = b.pool != null ? b.pool.free : free;
-        target.computeIfAbsent(b.size, k -> new ArrayDeque<>()).push(b);
+        if (b.pool != null) b.pool.free.computeIfAbsent(b.size, k -> new ArrayDeque<>()).push(b);
+        else if (b.sharedBy > 0) parked.add(b); // a live graph may still replay into it
+        else free.computeIfAbsent(b.size, k -> new ArrayDeque<>()).push(b);
     }
 
     private static void adopt(GraphPool pool, Block b) {
@@ -163,7 +178,7 @@ final class CachingAllocator {
 
     private Segment newSegment(long size, boolean small, long requested, String what) {
         long addr = device.malloc(size);
-        if (addr == 0) {
+        if (addr == 0 && capturing == null) {
             releaseCached();
             addr = device.malloc(size);
         }
@@ -181,6 +196,9 @@ final class CachingAllocator {
      * segments none of whose blocks is in use. Memory held by live graphs stays.
      */
     synchronized void releaseCached() {
+        if (capturing != null)
+            throw new IllegalStateException("emptyCache during a CUDA graph capture: returning memory to the driver needs a "
+                    + "synchronisation, which would invalidate the capture; empty the cache before capturing");
         device.synchronize();
         List<Segment> keep = new ArrayList<>();
         for (Segment s : segments) {
@@ -211,26 +229,42 @@ final class CachingAllocator {
     synchronized void endCapture() { capturing = null; }
 
     /**
-     * A block allocated before the capture that the graph uses (the shared cuDNN workspace): it
-     * joins the graph's pool, so if it is freed later (the workspace grows) no other work gets it
-     * while the graph may still replay into it.
+     * A block the graph being captured uses but did not allocate (the cuDNN workspace, shared by
+     * every convolution and every graph): the graph holds it as a sharer, so if it is freed later
+     * (the workspace grows) no other work gets it while this graph, or any other live graph that
+     * used it, may still replay into it.
      */
     synchronized void usedDuringCapture(Block b) {
-        if (capturing != null && b.pool == null) adopt(capturing, b);
+        if (capturing == null || b.pool == capturing || capturing.shared.contains(b)) return;
+        capturing.shared.add(b);
+        b.sharedBy++;
+        b.segment.graphBlocks++;
     }
 
-    /** The graph is destroyed: its free blocks go back to the general cache; live ones go back when freed. */
+    /**
+     * The graph is destroyed: its free blocks go back to the general cache (unless another live
+     * graph shares them); live ones go back when freed; blocks it shared are released by it.
+     */
     synchronized void releasePool(GraphPool pool) {
         for (Block b : pool.all) {
             b.pool = null;
             b.segment.graphBlocks--;
         }
-        for (Map.Entry<Long, ArrayDeque<Block>> e : pool.free.entrySet()) {
-            ArrayDeque<Block> q = free.computeIfAbsent(e.getKey(), k -> new ArrayDeque<>());
-            for (Block b : e.getValue()) q.push(b);
+        for (Block b : pool.shared) {
+            b.sharedBy--;
+            b.segment.graphBlocks--;
+        }
+        for (ArrayDeque<Block> q : pool.free.values()) for (Block b : q) {
+            if (b.sharedBy > 0) parked.add(b);
+            else free.computeIfAbsent(b.size, k -> new ArrayDeque<>()).push(b);
+        }
+        for (Block b : pool.shared) {
+            if (!b.live && b.pool == null && b.sharedBy == 0 && parked.remove(b))
+                free.computeIfAbsent(b.size, k -> new ArrayDeque<>()).push(b);
         }
         pool.free.clear();
         pool.all.clear();
+        pool.shared.clear();
     }
 
     /** Frees every segment (context teardown). */
@@ -239,6 +273,7 @@ final class CachingAllocator {
         for (Segment s : segments) device.free(s.address);
         segments.clear();
         free.clear();
+        parked.clear();
         reserved = 0;
         allocated = 0;
     }
@@ -246,11 +281,13 @@ final class CachingAllocator {
     private CudaOutOfMemoryException outOfMemory(long requested, String what) {
         long[] info = device.memInfo();
         return new CudaOutOfMemoryException(String.format(
-                "CUDA out of memory. Tried to allocate %s%s. GPU has a total capacity of %s of which %s is free. "
+                "CUDA out of memory. Tried to allocate %s%s%s. GPU has a total capacity of %s of which %s is free. "
                         + "Of the memory in use, %s is allocated by dvp tensors and %s is reserved by dvp but unallocated "
-                        + "(cached). Reduce the batch size, or release long-lived tensors (close their Scope).",
-                fmt(requested), what == null ? "" : " for " + what, fmt(info[1]), fmt(info[0]),
-                fmt(allocated), fmt(reserved - allocated)));
+                        + "(cached). Reduce the batch size, or release long-lived tensors (close their Scope)%s.",
+                fmt(requested), what == null ? "" : " for " + what, capturing == null ? "" : " during a CUDA graph capture",
+                fmt(info[1]), fmt(info[0]), fmt(allocated), fmt(reserved - allocated),
+                capturing == null ? "" : "; the cache is not released during a capture (that needs a synchronisation): "
+                        + "call emptyCache() before capturing"));
     }
 
     static String fmt(long bytes) {

@@ -281,6 +281,9 @@ public final class CudaContext {
         return workspace.address;
     }
 
+    /** Bytes of the current cuDNN workspace block (0 before the first convolution that needs one). */
+    long workspaceBytes() { return workspace == null ? 0 : workspace.size; }
+
     /** A temporary device buffer for one op's partial results; free it right after queueing its users. */
     CachingAllocator.Block scratch(long bytes) { return allocator.allocate(bytes, "scratch"); }
 

@@ -40,28 +40,40 @@ public final class CudaGraph implements AutoCloseable {
         CachingAllocator.GraphPool pool = ctx.allocator.beginCapture();
         CudaGraph g = new CudaGraph(ctx, pool);
         ctx.capturing = true;
-        boolean ended = false;
-        try {
-            ctx.check(cuStreamBeginCapture(ctx.stream, 2 /* CU_STREAM_CAPTURE_MODE_RELAXED */), "cuStreamBeginCapture");
-            try {
-                body.run();
-            } finally {
-                ctx.capturing = false;
-                int r = cuStreamEndCapture(ctx.stream, g.graph);
-                ended = true;
-                ctx.allocator.endCapture();
-                ctx.check(r, "cuStreamEndCapture");
-            }
-            ctx.check(cuGraphInstantiate(g.exec, g.graph, 0), "cuGraphInstantiate");
-            return g;
-        } catch (RuntimeException e) {
-            if (!ended) {
-                ctx.capturing = false;
-                ctx.allocator.endCapture();
-            }
+        int begin = cuStreamBeginCapture(ctx.stream, 2 /* CU_STREAM_CAPTURE_MODE_RELAXED */);
+        if (begin != 0) {
+            ctx.capturing = false;
+            ctx.allocator.endCapture();
             ctx.allocator.releasePool(pool);
-            throw e;
+            ctx.check(begin, "cuStreamBeginCapture");
         }
+        RuntimeException failure = null;
+        boolean made = false;
+        try {
+            body.run();
+        } catch (RuntimeException e) {
+            failure = e;
+        } finally {
+            // always end the capture, or the stream stays in capture mode and every later op fails
+            ctx.capturing = false;
+            int end = cuStreamEndCapture(ctx.stream, g.graph);
+            ctx.allocator.endCapture();
+            made = end == 0;
+            if (end != 0) {
+                CudaException e = CudaErrors.error(end, "cuStreamEndCapture", "graph capture", "-", null);
+                if (failure == null) failure = e;
+                else failure.addSuppressed(e); // the body's own failure (e.g. out of memory) stays the one reported
+            }
+        }
+        if (failure == null) {
+            int r = cuGraphInstantiate(g.exec, g.graph, 0);
+            if (r == 0) return g;
+            failure = CudaErrors.error(r, "cuGraphInstantiate", "graph capture", "-", null);
+        }
+        // nothing captured will run: the graph and the memory it was given go back
+        if (made) cuGraphDestroy(g.graph);
+        ctx.allocator.releasePool(pool);
+        throw failure;
     }
 
     /** Queues the whole captured sequence once more on the stream (asynchronous). */
