@@ -209,7 +209,12 @@ public final class CudaContext {
         makeCurrent();
         op = opName;
         kernel = "-";
+        java.util.List<String> log = captureLog;
+        if (log != null && capturing) log.add(opName);
     }
+
+    /** The ops entered while a graph is being captured (what a replay runs), or null outside captures. */
+    volatile java.util.List<String> captureLog;
 
     /** After an op: in sync-debug mode, wait for it and report any fault as this op's. */
     void exit() {
@@ -219,7 +224,7 @@ public final class CudaContext {
     String where() { return " (op " + op + ", kernel " + kernel + ")"; }
 
     void check(int result, String call) {
-        if (result != CUresult.CUDA_SUCCESS) throw CudaErrors.error(result, call, op, kernel, null);
+        if (result != CUresult.CUDA_SUCCESS) throw CudaErrors.error(result, call, op, kernel, null, syncEachOp);
     }
 
     CudaKernel kernel(String kernelName) {

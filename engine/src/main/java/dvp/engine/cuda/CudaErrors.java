@@ -12,6 +12,14 @@ final class CudaErrors {
     private CudaErrors() {}
 
     static CudaException error(int code, String call, String op, String kernel, String detail) {
+        return error(code, call, op, kernel, detail, false);
+    }
+
+    /**
+     * @param syncEachOp whether every op is synchronised (DVP_CUDA_SYNC=1): then a fault reported at
+     *                   an op's synchronisation was caused by that op (or the graph it replayed)
+     */
+    static CudaException error(int code, String call, String op, String kernel, String detail, boolean syncEachOp) {
         String name;
         try {
             name = CUresult.stringFor(code);
@@ -24,7 +32,8 @@ final class CudaErrors {
         String sim = CudaSimulator.lastDiagnostic();
         if (!sim.isEmpty()) m.append(". The CUDA simulator's last report: ").append(sim);
         if (code == ILLEGAL_ADDRESS || code == 719 /* LAUNCH_FAILED */ || code == 710 /* ASSERT */)
-            m.append(". Kernels run asynchronously: the fault may come from an earlier op; rerun with -Ddvp.cuda.sync=true "
+            m.append(syncEachOp ? ". Every op is synchronised (DVP_CUDA_SYNC=1): the fault comes from this op"
+                    : ". Kernels run asynchronously: the fault may come from an earlier op; rerun with -Ddvp.cuda.sync=true "
                     + "(DVP_CUDA_SYNC=1) to stop at the op that causes it");
         return new CudaException(m.toString(), call, code);
     }

@@ -27,6 +27,8 @@ public final class CudaGraph implements AutoCloseable {
     private final CUgraph graph = new CUgraph();
     private final CUgraphExec exec = new CUgraphExec();
     private final CachingAllocator.GraphPool pool;
+    /** The ops the capture recorded, for error messages of a replay ("conv2dForward, relu, ..."). */
+    private String ops = "";
     private boolean closed;
 
     private CudaGraph(CudaContext ctx, CachingAllocator.GraphPool pool) {
@@ -39,10 +41,13 @@ public final class CudaGraph implements AutoCloseable {
         ctx.synchronize();
         CachingAllocator.GraphPool pool = ctx.allocator.beginCapture();
         CudaGraph g = new CudaGraph(ctx, pool);
+        java.util.List<String> log = new java.util.ArrayList<>();
+        ctx.captureLog = log;
         ctx.capturing = true;
         int begin = cuStreamBeginCapture(ctx.stream, 2 /* CU_STREAM_CAPTURE_MODE_RELAXED */);
         if (begin != 0) {
             ctx.capturing = false;
+            ctx.captureLog = null;
             ctx.allocator.endCapture();
             ctx.allocator.releasePool(pool);
             ctx.check(begin, "cuStreamBeginCapture");
@@ -56,6 +61,8 @@ public final class CudaGraph implements AutoCloseable {
         } finally {
             // always end the capture, or the stream stays in capture mode and every later op fails
             ctx.capturing = false;
+            ctx.captureLog = null;
+            g.ops = summary(log);
             int end = cuStreamEndCapture(ctx.stream, g.graph);
             ctx.allocator.endCapture();
             made = end == 0;
@@ -76,10 +83,17 @@ public final class CudaGraph implements AutoCloseable {
         throw failure;
     }
 
+    /** "relu" or "conv2dForward, relu, ... (12 ops)": the captured ops named in a replay's errors. */
+    private static String summary(java.util.List<String> ops) {
+        java.util.List<String> distinct = new java.util.ArrayList<>(new java.util.LinkedHashSet<>(ops));
+        String names = String.join(", ", distinct.subList(0, Math.min(8, distinct.size()))) + (distinct.size() > 8 ? ", ..." : "");
+        return ops.size() == 1 ? names : names + " (" + ops.size() + " ops)";
+    }
+
     /** Queues the whole captured sequence once more on the stream (asynchronous). */
     public void replay() {
         if (closed) throw new IllegalStateException("CUDA graph replayed after close()");
-        ctx.enter("graph replay");
+        ctx.enter("graph replay of [" + ops + "]");
         ctx.check(cuGraphLaunch(exec, ctx.stream), "cuGraphLaunch");
         ctx.exit();
     }
