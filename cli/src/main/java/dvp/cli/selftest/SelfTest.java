@@ -12,12 +12,13 @@ import dvp.engine.spi.Backend;
 import dvp.engine.spi.Backends;
 import dvp.nn.models.ResNet;
 import dvp.nn.optim.Sgd;
+import dvp.nn.parity.ResNetStepParity;
+import dvp.nn.parity.StepParity;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * {@code dvp selftest}: proves a device backend equal to the CPU reference on this machine and
@@ -25,9 +26,13 @@ import java.util.Map;
  * <ol>
  *   <li>every primitive, forward and backward ({@link ParityChecks}), as a table: op, output, shape,
  *       max relative error, tolerance, PASS/FAIL;</li>
+ *   <li>on CUDA: batch norm once more through dvp's own kernels (the primitive rows above take
+ *       cuDNN's path), batched GEMM, a CUDA graph, out-of-memory and device-side errors;</li>
  *   <li>optionally a whole ResNet-50 training step on both backends from the same initial weights
- *       and batch (TF32 off): loss, every gradient, every weight and BN statistic after one SGD
- *       step;</li>
+ *       and batch (TF32 off): loss, every gradient, every weight, momentum buffer and BN statistic
+ *       after one SGD step, each tensor within a tolerance calibrated by the CPU's own sensitivity
+ *       ({@link ResNetStepParity}, {@link StepParity}: a fixed tolerance cannot be right for a
+ *       batch this small, whose gradients move by ~10% when the input moves by one ulp);</li>
  *   <li>optionally ResNet-50 training-step timing (CUDA events) and a leak check: device memory
  *       allocated by dvp after N more steps equals what it was after warm-up.</li>
  * </ol>
@@ -88,6 +93,22 @@ public final class SelfTest {
 
     private boolean cudaServices(Backend cpu, CudaBackend cuda, Options o) {
         List<ParityResult> rows = new ArrayList<>();
+        // the primitive rows ran batch norm through cuDNN; dvp's own kernels (batchnorm.cu) once more
+        boolean cudnnBn = cuda.cudnnBatchNorm();
+        cuda.setCudnnBatchNorm(false);
+        try {
+            for (ParityChecks.Check check : ParityChecks.all()) {
+                if (!check.op().equals("batchNormTrain")) continue;
+                try {
+                    for (ParityResult r : ParityChecks.run(check, cpu, cuda, o.seed()))
+                        rows.add(new ParityResult(r.op() + " (own kernels)", r.output(), r.shape(), r.maxRelError(), r.tolerance(), r.pass(), r.note()));
+                } catch (RuntimeException e) {
+                    rows.add(new ParityResult(check.op() + " (own kernels)", "-", check.shape(), Double.POSITIVE_INFINITY, 0, false, "threw " + e));
+                }
+            }
+        } finally {
+            cuda.setCudnnBatchNorm(cudnnBn);
+        }
         Rng rng = new Rng(o.seed() ^ 0xc0deL);
         try (Scope s = Scope.open("selftest cuda services")) {
             // batched GEMM (cublasGemmStridedBatchedEx) against per-matrix CPU GEMMs
@@ -175,55 +196,27 @@ public final class SelfTest {
 
     // ---- ResNet-50 training step, device vs CPU ---------------------------------------------------
 
-    private record Step(ResNet model, Sgd sgd, float loss) {}
-
-    private Step trainStep(Backend be, Options o, float[] images, long[] labels) {
-        try (var use = Backends.use(be)) {
-            ResNet model = ResNet.builder(o.arch()).build(new Rng(o.seed()));
-            model.train();
-            Sgd sgd = Sgd.builder(0.1).momentum(0.9).weightDecay(1e-4).group(model.namedParameters()).build();
-            int b = o.resnetParityBatch(), s = o.resnetParitySize();
-            float loss;
-            try (Scope step = Scope.open("selftest step")) {
-                Tensor x = Tensor.of(be, images, b, 3, s, s);
-                Tensor y = Tensor.ofLongs(be, labels, b);
-                Tensor l = Losses.crossEntropy(model.forward(x), y, 0f);
-                l.backward();
-                loss = l.item();
-            }
-            return new Step(model, sgd, loss);
-        }
+    /** The step the self-test compares: o's architecture, batch and size, 1000 classes (torchvision's), o's seed. */
+    static ResNetStepParity.Settings resnetSettings(Options o) {
+        return new ResNetStepParity.Settings(o.arch(), 1.0, o.resnetParityBatch(), o.resnetParitySize(), 1000, o.seed());
     }
 
     private boolean resnetStepParity(Backend cpu, Backend dut, Options o) {
-        int b = o.resnetParityBatch(), s = o.resnetParitySize();
-        Batch batch = Batch.random(new Rng(o.seed() ^ 0x5eedL), b, s);
-        float[] images = batch.images();
-        long[] labels = batch.labels();
-        out.printf(Locale.ROOT, o.arch().torchvisionName() + " step: batch %d, %dx%d, SGD(lr 0.1, momentum 0.9, wd 1e-4), TF32 off%n", b, s, s);
-        try (Scope models = Scope.open("selftest models")) {
-            Step r = trainStep(cpu, o, images, labels), d = trainStep(dut, o, images, labels);
-            List<ParityResult> rows = new ArrayList<>();
-            double lossErr = Math.abs(r.loss() - d.loss()) / Math.max(Math.abs(r.loss()), 1e-30);
-            rows.add(new ParityResult(o.arch().torchvisionName() + " step", "loss", "[" + b + ",3," + s + "," + s + "]", lossErr, 1e-4, lossErr <= 1e-4,
-                    "cpu " + r.loss() + ", " + dut.name() + " " + d.loss()));
-            rows.add(worst(o.arch().torchvisionName() + " step", "gradients", r.model().namedParameters(), d.model().namedParameters(), true, 2e-3));
-            r.sgd().step();
-            d.sgd().step();
-            rows.add(worst(o.arch().torchvisionName() + " step", "weights after SGD", r.model().namedParameters(), d.model().namedParameters(), false, 1e-4));
-            rows.add(worst(o.arch().torchvisionName() + " step", "BN buffers", r.model().namedBuffers(), d.model().namedBuffers(), false, 1e-3));
-            r.sgd().close();
-            d.sgd().close();
-            boolean ok = true;
-            for (ParityResult row : rows) {
-                out.println(row.row());
-                ok &= row.pass();
-            }
-            return ok;
-        }
+        ResNetStepParity.Settings settings = resnetSettings(o);
+        out.println(settings.describe() + ", TF32 off; each tensor against the CPU's own sensitivity (reruns with the input moved by "
+                + StepParity.PERTURBATION_ULPS + " ulps): error <= " + StepParity.FACTOR + " x sensitivity + " + StepParity.FLOOR_ULPS + " u");
+        StepParity.Report report = ResNetStepParity.compare(cpu, dut, settings);
+        return printStepRows(report, o.arch().torchvisionName() + " step");
     }
 
-    /** A synthetic batch: standard-normal images [b, 3, s, s] and labels in [0, 1000). */
+    /** One row per compared group (its tensor nearest the tolerance), then every failing tensor. */
+    boolean printStepRows(StepParity.Report report, String op) {
+        for (ParityResult row : report.summary(op)) out.println(row.row());
+        for (StepParity.Row r : report.failures()) out.println("  FAIL " + r.line());
+        return report.pass();
+    }
+
+    /** A synthetic batch for the timing steps: standard-normal images [b, 3, s, s] and labels in [0, 1000). */
     private record Batch(float[] images, long[] labels) {
         static Batch random(Rng rng, int b, int s) {
             float[] images = new float[b * 3 * s * s];
@@ -232,35 +225,6 @@ public final class SelfTest {
             for (int i = 0; i < b; i++) labels[i] = rng.nextInt(1000);
             return new Batch(images, labels);
         }
-    }
-
-    /** The worst normwise relative error over same-named tensors (or their gradients). */
-    private static ParityResult worst(String op, String what, Map<String, Tensor> ref, Map<String, Tensor> dut, boolean grads, double tol) {
-        double worst = 0;
-        String at = "-";
-        int compared = 0;
-        for (var e : ref.entrySet()) {
-            Tensor a = grads ? e.getValue().grad() : e.getValue(), b = grads ? dut.get(e.getKey()).grad() : dut.get(e.getKey());
-            if (a == null || b == null) {
-                if (a != b) return new ParityResult(op, what, e.getKey(), Double.POSITIVE_INFINITY, tol, false, "missing on one side");
-                continue;
-            }
-            if (a.dtype() != DType.F32) continue; // e.g. num_batches_tracked (I64) — compared exactly below
-            float[] x = a.toFloatArray(), y = b.toFloatArray();
-            double scale = 1e-30, err = 0;
-            for (float v : x) scale = Math.max(scale, Math.abs(v));
-            for (int i = 0; i < x.length; i++) {
-                double d = Math.abs((double) y[i] - x[i]);
-                err = Double.isNaN(d) ? Double.POSITIVE_INFINITY : Math.max(err, d);
-            }
-            err /= scale;
-            compared++;
-            if (err > worst) {
-                worst = err;
-                at = e.getKey();
-            }
-        }
-        return new ParityResult(op, what, compared + " tensors", worst, tol, worst <= tol, "worst: " + at);
     }
 
     // ---- timing and leak check ------------------------------------------------------------------------
