@@ -26,6 +26,8 @@ struct SimThread {
   ThreadView view;
   unsigned linear = 0, lane = 0, warp = 0;
   State state = State::Runnable;
+  bool started = false;
+  int stack = -1;  // index into Worker::stacks while started and not exited
   Fiber fiber;
   const Site* site = nullptr;
   // at a barrier
@@ -38,15 +40,34 @@ struct SimThread {
   int vsize = 4, arg = 0, width = 32;
 };
 
-/** Per OS thread that runs blocks: the scheduler's own context and the pooled fiber stacks. */
+/**
+ * Per OS thread that runs blocks: the scheduler's own context and the pooled fiber stacks. A CUDA
+ * thread takes a stack when it first runs and gives it back when it exits, so a block whose threads
+ * run to the end without waiting reuses one stack (hot in the cache) instead of touching hundreds.
+ */
 struct Worker {
   Fiber sched;
   std::vector<Stack> stacks;
+  std::vector<int> free_stacks;
   std::vector<SimThread> threads;
 
   void ensure(unsigned n) {
     if (threads.size() < n) threads.resize(n);
-    while (stacks.size() < n) stacks.push_back(stack_create(config().stack_bytes));
+  }
+
+  int take_stack() {
+    if (free_stacks.empty()) {
+      stacks.push_back(stack_create(config().stack_bytes));
+      return (int)stacks.size() - 1;
+    }
+    int s = free_stacks.back();
+    free_stacks.pop_back();
+    return s;
+  }
+
+  void give_back(SimThread& t) {
+    if (t.stack >= 0) free_stacks.push_back(t.stack);
+    t.stack = -1;
   }
 };
 
@@ -62,9 +83,13 @@ struct Rng {  // SplitMix64: tiny, good enough to permute schedules, replayable 
 };
 
 struct BlockRun;
-thread_local Worker* tl_worker = nullptr;
-thread_local SimThread* tl_thread = nullptr;
-thread_local BlockRun* tl_block = nullptr;
+// Read on every switch and every threadIdx: the initial-exec model makes each access one instruction
+// (the general-dynamic default calls __tls_get_addr); it takes 24 bytes of the static TLS surplus
+// glibc keeps for libraries loaded later.
+#define DVPSIM_FAST_TLS __attribute__((tls_model("initial-exec")))
+thread_local Worker* tl_worker DVPSIM_FAST_TLS = nullptr;
+thread_local SimThread* tl_thread DVPSIM_FAST_TLS = nullptr;
+thread_local BlockRun* tl_block DVPSIM_FAST_TLS = nullptr;
 
 Worker& worker() {
   if (!tl_worker) tl_worker = new Worker();  // one per OS thread, kept for its life
@@ -193,6 +218,7 @@ struct BlockRun {
   static void thread_main(void* arg);
 
   void run();
+  void release_stacks();
   bool resolve_warps();
   void resolve_barrier();
 };
@@ -233,15 +259,16 @@ void BlockRun::run() {
   std::vector<unsigned> ids(n);
   for (unsigned i = 0; i < n; i++) {
     SimThread& t = th(i);
-    t = SimThread{};
     t.linear = i;
     t.lane = i % 32;
     t.warp = i / 32;
+    t.state = State::Runnable;
+    t.started = false;
+    t.stack = -1;
     t.view.thread_idx = {i % L.block[0], (i / L.block[0]) % L.block[1], i / (L.block[0] * L.block[1])};
     t.view.block_idx = bidx;
     t.view.block_dim = {L.block[0], L.block[1], L.block[2]};
     t.view.grid_dim = {L.grid[0], L.grid[1], L.grid[2]};
-    fiber_init(t.fiber, w.stacks[i], &BlockRun::thread_main, &t);
     ids[i] = i;
   }
   push_all(ids);
@@ -252,10 +279,17 @@ void BlockRun::run() {
     while (!runnable.empty()) {
       unsigned id = pick();
       SimThread& t = th(id);
+      if (!t.started) {  // a thread's first run: it gets a stack now
+        t.started = true;
+        t.stack = w.take_stack();
+        fiber_init(t.fiber, w.stacks[t.stack], &BlockRun::thread_main, &t);
+      }
       tl_thread = &t;
       fiber_switch(w.sched, t.fiber);
       tl_thread = nullptr;
+      if (t.state == State::Exited || t.state == State::Aborted) w.give_back(t);
       if (aborted) {
+        release_stacks();
         tl_block = outer;
         throw DeviceFault{abort_code, where() + ": " + abort_message};
       }
@@ -268,11 +302,17 @@ void BlockRun::run() {
       if (!any_alive) break;
       resolve_barrier();
     } catch (...) {
+      release_stacks();
       tl_block = outer;
       throw;
     }
   }
   tl_block = outer;
+}
+
+void BlockRun::release_stacks() {
+  // threads left parked by an error: their stacks are reused (fiber_init starts them afresh)
+  for (unsigned i = 0; i < n; i++) w.give_back(th(i));
 }
 
 bool BlockRun::resolve_warps() {

@@ -20,9 +20,11 @@
 #error "the dvp CUDA simulator's fiber switch is written for x86-64 (SysV ABI); port dvpsim_switch_stack for this CPU"
 #endif
 
-// Saves the callee-saved registers, MXCSR and the x87 control word of the current execution on its
-// stack, stores the stack pointer in *from_sp, loads to_sp and restores the same from there. A new
-// fiber's stack is laid out (fiber_init) so that the restore ends in dvpsim_fiber_start.
+// Saves the callee-saved registers of the current execution on its stack, stores the stack pointer
+// in *from_sp, loads to_sp and restores the same from there. A new fiber's stack is laid out
+// (fiber_init) so that the restore ends in dvpsim_fiber_start. MXCSR and the x87 control word are not
+// switched: every fiber of a worker runs with the worker's floating-point environment, and nothing in
+// a kernel changes it (directed rounding is not emulated; the shim rejects it).
 extern "C" void dvpsim_switch_stack(void** from_sp, void* to_sp);
 extern "C" void dvpsim_fiber_start();
 asm(R"(
@@ -39,14 +41,8 @@ dvpsim_switch_stack:
   pushq %r13
   pushq %r14
   pushq %r15
-  subq $8, %rsp
-  stmxcsr (%rsp)
-  fnstcw 4(%rsp)
   movq %rsp, (%rdi)
   movq %rsi, %rsp
-  ldmxcsr (%rsp)
-  fldcw 4(%rsp)
-  addq $8, %rsp
   popq %r15
   popq %r14
   popq %r13
@@ -108,7 +104,7 @@ void fiber_init(Fiber& f, const Stack& stack, void (*entry)(void*), void* arg) {
   ASAN_UNPOISON_MEMORY_REGION(stack.base, stack.size);
 #endif
   // Top of stack, 16-byte aligned. Layout read by dvpsim_switch_stack's restore, lowest first:
-  //   [mxcsr | x87 cw] r15 r14 r13 r12 rbx rbp  return -> dvpsim_fiber_start
+  //   r15 r14 r13 r12 rbx rbp  return -> dvpsim_fiber_start
   // After `ret`, rsp == top (16-byte aligned), so `callq *%r12` enters entry with the ABI's
   // alignment (rsp % 16 == 8 at its first instruction).
   uintptr_t top = ((uintptr_t)(stack.base + stack.size)) & ~(uintptr_t)15;
@@ -120,11 +116,6 @@ void fiber_init(Fiber& f, const Stack& stack, void (*entry)(void*), void* arg) {
   *--sp = (uint64_t)arg;                      // r13
   *--sp = 0;                                  // r14
   *--sp = 0;                                  // r15
-  uint32_t mxcsr;
-  uint16_t fpucw;
-  asm volatile("stmxcsr %0" : "=m"(mxcsr));
-  asm volatile("fnstcw %0" : "=m"(fpucw));
-  *--sp = (uint64_t)mxcsr | ((uint64_t)fpucw << 32);
   f.sp = sp;
   f.stack_bottom = stack.base;
   f.stack_size = stack.size;
