@@ -48,12 +48,19 @@ ours() { # ours MODE SCENARIO... (MODE fp32 or tf32)
       > "$out/logs/ours-$mode-$s.txt" 2>&1
     local rc=$?
     if ((rc == 0)); then say "ours-$mode $s: ok ($(( $(date +%s) - t0 )) s)"
-    else say "ours-$mode $s: FAILED (exit $rc$( ((rc == 124 || rc == 137)) && echo ", killed at its ${t} s limit")): $(grep -m1 -E 'dvp:|Exception|Error' "$out/logs/ours-$mode-$s.txt" | cut -c1-200)"; fi
+    else say "ours-$mode $s: FAILED (exit $rc$( ((rc == 124 || rc == 137)) && echo ", killed at its ${t} s limit")): $(grep -m1 -E '^dvp( [a-z-]+)*:|Exception|Error|error:' "$out/logs/ours-$mode-$s.txt" | cut -c1-200)"; fi
   done
 }
 
+# PyTorch's side needs its device: without it (the simulator rehearsal on a CPU machine) it is skipped, saying why
+torch_missing=""
+if [ "$TORCH_DEVICE" = cuda ] && ! "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  torch_missing="PyTorch ($PY) has no CUDA device here"
+fi
+
 torch() { # torch MODE CAP PER_SCENARIO SCENARIOS(comma-separated)
   local mode=$1 cap=$2 per=$3 list=$4 t t0 rc
+  if [ -n "$torch_missing" ]; then say "torch-$mode: skipped: $torch_missing"; return; fi
   t=$(budget "$cap")
   if ((t == 0)); then say "torch-$mode: not run (out of time)"; return; fi
   t0=$(date +%s)
