@@ -32,7 +32,8 @@ import java.util.Locale;
  *       and batch (TF32 off): loss, every gradient, every weight, momentum buffer and BN statistic
  *       after one SGD step, each tensor within a tolerance calibrated by the CPU's own sensitivity
  *       ({@link ResNetStepParity}, {@link StepParity}: a fixed tolerance cannot be right for a
- *       batch this small, whose gradients move by ~10% when the input moves by one ulp);</li>
+ *       batch this small, whose gradients move by up to 1.4% (normwise) when the input moves by
+ *       one ulp);</li>
  *   <li>optionally ResNet-50 training-step timing (CUDA events) and a leak check: device memory
  *       allocated by dvp after N more steps equals what it was after warm-up.</li>
  * </ol>
