@@ -3,6 +3,7 @@ package dvp.cli;
 import dvp.engine.spi.BackendUnavailableException;
 import dvp.training.run.BadInputException;
 import dvp.training.run.NonFiniteLossException;
+import dvp.training.run.NonFiniteOutputException;
 import dvp.training.run.RunInterruptedException;
 import picocli.CommandLine;
 
@@ -32,7 +33,8 @@ public final class ExitCodes implements CommandLine.IExitCodeExceptionMapper {
         m.put(Integer.toString(NO_BACKEND), "the requested device/backend is not available here (see dvp doctor)");
         m.put(Integer.toString(OUT_OF_MEMORY), "out of memory (host or device)");
         m.put(Integer.toString(INTERRUPTED), "interrupted (Ctrl-C/SIGTERM) after writing a checkpoint; continue with --resume");
-        m.put(Integer.toString(NON_FINITE_LOSS), "the loss became NaN/Inf; stopped, last good checkpoint kept");
+        m.put(Integer.toString(NON_FINITE_LOSS), "NaN/Inf: the loss became NaN/Inf (stopped, last good checkpoint kept), or a model to "
+                + "score has NaN/Inf weights or logits");
         m.put(Integer.toString(SECOND_SIGNAL), "stopped at once by a second Ctrl-C (no checkpoint)");
         return m;
     }
@@ -43,7 +45,7 @@ public final class ExitCodes implements CommandLine.IExitCodeExceptionMapper {
     public static int of(Throwable exception) {
         for (Throwable t = exception; t != null; t = t.getCause()) {
             if (t instanceof RunInterruptedException) return INTERRUPTED;
-            if (t instanceof NonFiniteLossException) return NON_FINITE_LOSS;
+            if (t instanceof NonFiniteLossException || t instanceof NonFiniteOutputException) return NON_FINITE_LOSS;
             if (t instanceof BackendUnavailableException) return NO_BACKEND;
             if (isOutOfMemory(t)) return OUT_OF_MEMORY;
             if (isBadInput(t)) return BAD_INPUT;

@@ -41,7 +41,7 @@ class DvpCommandLineTest {
         CliRun r = CliRun.of(args.split(" "));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("Exit codes:"), r.out());
-        assertTrue(r.out().contains("6     the loss became NaN/Inf"), r.out());
+        assertTrue(r.out().contains("6     NaN/Inf: the loss became NaN/Inf"), r.out());
         assertTrue(r.out().contains("--device"), "global options shown: " + r.out());
     }
 

@@ -68,7 +68,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             Normalize norm = ens.input() != null ? ens.input().normalize() : splits.normalize();
             EvalResult r;
             try (Evaluator ev = new Evaluator(ds, norm, o, be)) {
-                r = ev.run(ens.models());
+                r = ev.run(ens.models(), ens.origins());
             }
             String what = (ens.models().size() == 1 ? "1 model" : ens.models().size() + " models (ensemble)") + ", " + split + " of "
                     + splits.description() + ", " + r.count() + " images, " + (o.tenCrop() ? "TenCrop " : "centre crop ") + o.size() + " px";

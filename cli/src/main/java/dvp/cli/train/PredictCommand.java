@@ -58,7 +58,7 @@ public final class PredictCommand implements Callable<Integer> {
             Normalize norm = ens.input() != null ? ens.input().normalize() : splits.normalize();
             EvalResult r;
             try (Evaluator ev = new Evaluator(test, norm, o, be)) {
-                r = ev.run(ens.models());
+                r = ev.run(ens.models(), ens.origins());
             }
             int rows = Submission.write(output, test, r.predictions(), ens.classes());
             out.println("wrote " + output + ": " + rows + " rows (every test image once), " + (ens.models().size() == 1 ? "1 model" : ens.models().size()

@@ -176,6 +176,27 @@ class TrainingCommandsTest {
                 "the model's classes are not the val split's (index 0: 'cat' vs 'n01440764')");
     }
 
+    @Test
+    void aModelWithNanWeightsIsExitCode6NamingItNeverAScoreOrASubmission() throws Exception {
+        ModelSpec spec = ModelSpec.of("resnet18").withSmallStem(true).withWidth(0.125).withBlocks(1, 1, 1, 1);
+        Path model = dir.resolve("nan-weight.safetensors");
+        try (Scope s = Scope.open("model")) {
+            var net = spec.build(3, new Rng(0));
+            var w = net.tensor("layer2.0.conv1.weight");
+            w.backend().fill(w, Float.NaN);
+            ModelExports.save(model, net, spec, ModelExports.Kind.CLASSIFIER, WNIDS, InputSpec.of(16, Normalize.IMAGENET));
+        }
+        String d = "vipriors:" + data;
+        for (String[] cmd : List.of(new String[]{"evaluate", model.toString(), "--data", d}, new String[]{"evaluate", model.toString(), "--data", d,
+                "--ten-crop"}, new String[]{"predict", model.toString(), "--data", d, "--output", dir.resolve("nan.csv").toString()})) {
+            Run r = dvp(args(cmd, "--device", "cpu", "--workers", 2));
+            assertEquals(6, r.code(), r.out() + r.err());
+            assertTrue(r.err().contains(model + ": weight 'layer2.0.conv1.weight' holds NaN"), r.err());
+            assertFalse(r.out().contains("top-1"), "no score: " + r.out());
+        }
+        assertFalse(Files.exists(dir.resolve("nan.csv")), "no submission of class 0 for every image");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"pretrain", "linear-eval", "finetune", "distill", "evaluate", "predict", "pipeline", "demo"})
     void everyCommandHasHelpWithExitCodes(String command) {

@@ -9,6 +9,7 @@ import dvp.training.model.InputSpec;
 import dvp.training.model.ModelExports;
 import dvp.training.model.ModelSpec;
 import dvp.training.run.BadInputException;
+import dvp.training.run.NonFiniteOutputException;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,7 +32,8 @@ public final class Classifiers {
     /**
      * Loads every source onto backend, in the scope open now (weights read in a temporary scope).
      * A source without a classifier head, without a network description or whose classes differ
-     * from the first one's is a one-line {@link BadInputException}.
+     * from the first one's is a one-line {@link BadInputException}; one with a NaN/Inf weight is a
+     * {@link NonFiniteOutputException} (it could only produce meaningless scores).
      */
     public static Ensemble load(List<Path> sources, Backend backend) {
         if (sources == null || sources.isEmpty()) throw new BadInputException("no model given (pass one or more model files or checkpoints)");
@@ -45,6 +47,7 @@ public final class Classifiers {
                 Scope outer = Scope.current();
                 try (Scope tmp = Scope.open("load-" + p.getFileName())) {
                     ModelExports.Weights w = ModelExports.read(p, backend);
+                    requireFiniteWeights(w);
                     if (!w.hasHead())
                         throw new BadInputException(w.origin() + " holds a backbone without a classifier; evaluate a model trained by finetune, linear-eval or distill");
                     if (w.spec() == null) throw new BadInputException(w.origin() + " does not record which network it belongs to");
@@ -65,6 +68,17 @@ public final class Classifiers {
             }
         }
         return new Ensemble(models, specs, classes, input, origins);
+    }
+
+    private static void requireFiniteWeights(ModelExports.Weights w) {
+        for (var e : w.tensors().entrySet()) {
+            if (e.getValue().dtype() != dvp.engine.DType.F32) continue;
+            float[] v = e.getValue().toFloatArray();
+            for (int i = 0; i < v.length; i++)
+                if (!Float.isFinite(v[i]))
+                    throw new NonFiniteOutputException(w.origin() + ": weight '" + e.getKey() + "' holds " + v[i] + " (element " + i
+                            + "); a model with non-finite weights cannot be scored");
+        }
     }
 
     private static List<String> numbered(int k) {

@@ -155,7 +155,7 @@ public final class Pipeline {
             ClassifierConfig d = cfg.distill();
             try (Evaluator ev = new Evaluator(test, data.normalize(), new EvalOptions(d.imageSize(), d.evalResize(), cfg.testTenCrop(),
                     d.evalBatchSize(), d.workers()), backend)) {
-                EvalResult r = ev.run(ens.models());
+                EvalResult r = ev.run(ens.models(), ens.origins());
                 int rowsWritten = Submission.write(csv, test, r.predictions(), ens.classes());
                 log.println("dvp: wrote " + csv + " (" + rowsWritten + " rows, every test image once)");
             }

@@ -106,6 +106,19 @@ class EvaluatorTest {
     }
 
     @Test
+    void nonFiniteLogitsAreAnErrorNamingTheModelNeverAScore() {
+        // NaN compares false, so the label would rank first: before, this scored 100 % top-1 and predicted class 0
+        ShapesDataset data = new ShapesDataset(6, 16, 1, 4);
+        try (Scope s = Scope.open("t"); Evaluator ev = new Evaluator(data, Normalize.none(1), EvalOptions.centerCrop(16).withResize(16), Backends.cpu())) {
+            var e = assertThrows(dvp.training.run.NonFiniteOutputException.class,
+                    () -> ev.run(List.of(new PixelProbe(1f), new PixelProbe(Float.NaN)), List.of("good.safetensors", "broken.safetensors")));
+            assertTrue(e.getMessage().startsWith("broken.safetensors gives NaN logits (image " + data.describe(0) + ", class 0)"), e.getMessage());
+            var inf = assertThrows(dvp.training.run.NonFiniteOutputException.class, () -> ev.run(new PixelProbe(Float.POSITIVE_INFINITY)));
+            assertTrue(inf.getMessage().startsWith("the model gives "), inf.getMessage());
+        }
+    }
+
+    @Test
     void topKCountsTiesInTorchOrder() {
         assertEquals(0, Evaluator.rank(new double[]{0.5, 0.5}, 0));
         assertEquals(1, Evaluator.rank(new double[]{0.5, 0.5}, 1));
