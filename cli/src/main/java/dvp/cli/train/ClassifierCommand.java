@@ -7,6 +7,7 @@ import dvp.engine.spi.Backend;
 import dvp.training.loop.MetricsFormat;
 import dvp.training.perf.StepProfiler;
 import dvp.training.pipeline.DataSpec;
+import dvp.training.checkpoint.SafetensorsTensorFile;
 import dvp.training.session.TrainingSession;
 import dvp.training.supervised.ClassifierConfig;
 import dvp.training.supervised.ClassifierTrainer;
@@ -60,7 +61,8 @@ abstract class ClassifierCommand implements Callable<Integer> {
         DataSpec.Splits splits = data.spec(dvp.seed()).open();
         StepProfiler.Options popts = profiling.toOptions(spec.commandLine());
         Backend be = StepProfiler.backendFor(dvp.device().select(err), popts);
-        try (TrainingSession s = TrainingSession.open(name(), run.toSessionOptions(dvp.progress()), cfg, be);
+        try (TrainingSession s = TrainingSession.open(name(), run.toSessionOptions(dvp.progress()), cfg, be, SafetensorsTensorFile.INSTANCE,
+                     WriterStream.of(err));
              StepProfiler prof = StepProfiler.open(be, popts, s.run().path().resolve("profile"), err);
              ClassifierTrainer t = new ClassifierTrainer(cfg, splits.train(), splits.val(), splits.normalize(), be, s)) {
             t.profiler(prof);

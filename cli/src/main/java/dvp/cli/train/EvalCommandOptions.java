@@ -1,7 +1,10 @@
 package dvp.cli.train;
 
+import dvp.training.data.loader.UnreadableImageException;
 import dvp.training.eval.Classifiers;
 import dvp.training.eval.EvalOptions;
+import dvp.training.eval.EvalResult;
+import dvp.training.eval.Evaluator;
 import dvp.training.run.BadInputException;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -31,10 +34,30 @@ public final class EvalCommandOptions {
     @Option(names = "--workers", paramLabel = "N", defaultValue = "0", description = "Data-loading threads (0 = one per core).")
     int workers;
 
+    @Option(names = "--skip-unreadable", description = "Leave images that cannot be read or decoded out and list them (\"not scored\"), "
+            + "instead of stopping at the first one with exit code 2.")
+    boolean skipUnreadable;
+
+    /** The evaluation's result, an unreadable image named with how to go on without it. */
+    static EvalResult run(Evaluator ev, Classifiers.Ensemble ens) {
+        try {
+            return ev.run(ens.models(), ens.origins());
+        } catch (UnreadableImageException e) {
+            throw new BadInputException(e.getMessage() + " (--skip-unreadable scores the other images and lists the unreadable ones)", e);
+        }
+    }
+
+    /** "not scored (unreadable): 2 images: a.png, b.png", or null when every image was read. */
+    static String notScored(EvalResult r, String what) {
+        if (r.unreadable().isEmpty()) return null;
+        return what + " (unreadable): " + r.unreadable().size() + " image" + (r.unreadable().size() == 1 ? "" : "s") + ": "
+                + String.join(", ", r.unreadable());
+    }
+
     EvalOptions evalOptions(Classifiers.Ensemble e) {
         int size = imageSize != null ? imageSize : e.input() != null ? e.input().imageSize() : 224;
         if (size < 1) throw new BadInputException("--image-size must be positive, got " + size);
-        EvalOptions o = new EvalOptions(size, evalResize == null ? 0 : evalResize, tenCrop, batchSize, workers);
+        EvalOptions o = new EvalOptions(size, evalResize == null ? 0 : evalResize, tenCrop, batchSize, workers, skipUnreadable);
         o.validate();
         return o;
     }

@@ -68,16 +68,19 @@ public final class EvaluateCommand implements Callable<Integer> {
             Normalize norm = ens.input() != null ? ens.input().normalize() : splits.normalize();
             EvalResult r;
             try (Evaluator ev = new Evaluator(ds, norm, o, be)) {
-                r = ev.run(ens.models(), ens.origins());
+                r = EvalCommandOptions.run(ev, ens);
             }
             String what = (ens.models().size() == 1 ? "1 model" : ens.models().size() + " models (ensemble)") + ", " + split + " of "
                     + splits.description() + ", " + r.count() + " images, " + (o.tenCrop() ? "TenCrop " : "centre crop ") + o.size() + " px";
             out.println("top-1 " + MetricsFormat.percent(r.top1()) + "%  top-5 " + MetricsFormat.percent(r.top5()) + "%  (" + what + ")");
+            String skipped = EvalCommandOptions.notScored(r, "not scored");
+            if (skipped != null) out.println(skipped);
             if (output != null) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("top1", r.top1());
                 m.put("top5", r.top5());
                 m.put("images", r.count());
+                m.put("not_scored", r.unreadable());
                 m.put("split", split);
                 m.put("ten_crop", o.tenCrop());
                 m.put("image_size", o.size());

@@ -23,11 +23,7 @@ final class PipelineRunner {
     }
 
     static int run(PipelineConfig cfg, SessionOptions o, String prefix, Backend be, PrintWriter out, PrintWriter err) throws Exception {
-        PrintStream log = new PrintStream(new java.io.OutputStream() {
-            @Override public void write(int b) { err.write(b); }
-            @Override public void write(byte[] b, int off, int len) { err.write(new String(b, off, len, java.nio.charset.StandardCharsets.UTF_8)); }
-            @Override public void flush() { err.flush(); }
-        }, true, java.nio.charset.StandardCharsets.UTF_8);
+        PrintStream log = WriterStream.of(err);
         Pipeline pipeline = new Pipeline(cfg, o, be, log).prepare(); // bad input is reported before a folder is made
         Path folder = folder(o, prefix);
         err.println("dvp: " + prefix + " folder " + folder + (o.resume() != null ? " (finished stages are reused, the others resume)" : ""));

@@ -58,11 +58,14 @@ public final class PredictCommand implements Callable<Integer> {
             Normalize norm = ens.input() != null ? ens.input().normalize() : splits.normalize();
             EvalResult r;
             try (Evaluator ev = new Evaluator(test, norm, o, be)) {
-                r = ev.run(ens.models(), ens.origins());
+                r = EvalCommandOptions.run(ev, ens);
             }
             int rows = Submission.write(output, test, r.predictions(), ens.classes());
-            out.println("wrote " + output + ": " + rows + " rows (every test image once), " + (ens.models().size() == 1 ? "1 model" : ens.models().size()
-                    + " models averaged") + ", " + (o.tenCrop() ? "TenCrop" : "centre crop") + " " + o.size() + " px");
+            out.println("wrote " + output + ": " + rows + " rows (" + (r.unreadable().isEmpty() ? "every test image once" : "every readable test image once")
+                    + "), " + (ens.models().size() == 1 ? "1 model" : ens.models().size() + " models averaged") + ", "
+                    + (o.tenCrop() ? "TenCrop" : "centre crop") + " " + o.size() + " px");
+            String skipped = EvalCommandOptions.notScored(r, "not predicted, no row");
+            if (skipped != null) out.println(skipped);
         }
         return 0;
     }

@@ -11,6 +11,7 @@ import dvp.training.moco.Pretrainer;
 import dvp.training.perf.StepProfiler;
 import dvp.training.pipeline.DataSpec;
 import dvp.training.run.BadInputException;
+import dvp.training.checkpoint.SafetensorsTensorFile;
 import dvp.training.session.TrainingSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -128,7 +129,8 @@ public final class PretrainCommand implements Callable<Integer> {
         DataSpec.Splits splits = data.spec(dvp.seed()).open();
         StepProfiler.Options popts = profiling.toOptions(spec.commandLine());
         Backend be = StepProfiler.backendFor(dvp.device().select(err), popts);
-        try (TrainingSession s = TrainingSession.open("pretrain", run.toSessionOptions(dvp.progress()), cfg, be);
+        try (TrainingSession s = TrainingSession.open("pretrain", run.toSessionOptions(dvp.progress()), cfg, be, SafetensorsTensorFile.INSTANCE,
+                     WriterStream.of(err));
              StepProfiler prof = StepProfiler.open(be, popts, s.run().path().resolve("profile"), err);
              Pretrainer p = new Pretrainer(cfg, splits.train(), splits.normalize(), be, s)) {
             p.profiler(prof);

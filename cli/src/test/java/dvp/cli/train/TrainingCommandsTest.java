@@ -197,6 +197,70 @@ class TrainingCommandsTest {
         assertFalse(Files.exists(dir.resolve("nan.csv")), "no submission of class 0 for every image");
     }
 
+    /** A copy of the tiny data with the given files (relative paths) made unreadable. */
+    static Path copyWithUnreadable(String name, String... broken) throws Exception {
+        Path copy = dir.resolve(name);
+        try (var files = Files.walk(data)) {
+            for (Path f : files.toList()) {
+                Path to = copy.resolve(data.relativize(f).toString());
+                if (Files.isDirectory(f)) Files.createDirectories(to);
+                else Files.copy(f, to);
+            }
+        }
+        for (String b : broken) Files.write(copy.resolve(b), new byte[]{'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'});
+        return copy;
+    }
+
+    static Path randomModel(String name) throws Exception {
+        ModelSpec spec = ModelSpec.of("resnet18").withSmallStem(true).withWidth(0.125).withBlocks(1, 1, 1, 1);
+        Path model = dir.resolve(name);
+        try (Scope s = Scope.open("model")) {
+            ModelExports.save(model, spec.build(3, new Rng(0)), spec, ModelExports.Kind.CLASSIFIER, WNIDS, InputSpec.of(16, Normalize.IMAGENET));
+        }
+        return model;
+    }
+
+    @Test
+    void unreadableTestImagesStopEvaluateAndPredictOrAreListedWithSkipUnreadable() throws Exception {
+        Path bad = copyWithUnreadable("vip-badeval", "val/n01443537/i1.png", "test/imgs/img_3.png");
+        Path badVal = bad.resolve("val/n01443537/i1.png"), badTest = bad.resolve("test/imgs/img_3.png");
+        Path model = randomModel("skip-model.safetensors");
+        String d = "vipriors:" + bad;
+        Run ev = dvp(args("evaluate", model, "--data", d, "--device", "cpu", "--workers", 2));
+        assertOneLine(ev, "unreadable image " + badVal + ": ");
+        assertTrue(ev.err().contains("--skip-unreadable"), ev.err());
+        Run skip = dvp(args("evaluate", model, "--data", d, "--device", "cpu", "--workers", 2, "--skip-unreadable", "--output", dir.resolve("skip.json")));
+        assertEquals(0, skip.code(), skip.err());
+        assertTrue(skip.out().contains(", 17 images,"), "18 val images, 17 scored: " + skip.out());
+        assertTrue(skip.out().contains("not scored (unreadable): 1 image: " + badVal), skip.out());
+        assertEquals(badVal.toString(), Json.readFile(dir.resolve("skip.json")).get("not_scored").get(0).asText());
+
+        Path csv = dir.resolve("skip.csv");
+        assertOneLine(dvp(args("predict", model, "--data", d, "--output", csv, "--device", "cpu", "--workers", 2)), "unreadable image " + badTest);
+        assertFalse(Files.exists(csv));
+        Run pr = dvp(args("predict", model, "--data", d, "--output", csv, "--device", "cpu", "--workers", 2, "--skip-unreadable"));
+        assertEquals(0, pr.code(), pr.err());
+        assertTrue(pr.out().contains("6 rows (every readable test image once)"), pr.out());
+        assertTrue(pr.out().contains("not predicted, no row (unreadable): 1 image: " + badTest), pr.out());
+        List<String> rows = Files.readAllLines(csv);
+        assertEquals(7, rows.size());
+        assertTrue(rows.stream().noneMatch(r -> r.startsWith("img_3.png")), "no neighbour's prediction under the broken image's ID: " + rows);
+    }
+
+    @Test
+    void unreadableTrainingImagesAreReplacedAndSaidOncePerRunWithACount() throws Exception {
+        Path bad = copyWithUnreadable("vip-badtrain", "train/n01440764/i0.png", "train/n01484850/i5.png");
+        Run r = dvp(args("finetune", "--data", "vipriors:" + bad, NET, TINY, "--image-size", 16, "--eval-resize", 16, "--epochs", 3,
+                "--batch-size", 8, "--run-dir", dir.resolve("badtrain")));
+        assertEquals(0, r.code(), r.err());
+        List<String> warnings = r.err().lines().filter(l -> l.contains("unreadable")).toList();
+        assertEquals(1, warnings.size(), r.err());
+        assertTrue(warnings.getFirst().startsWith("dvp: warning: 2 unreadable images (" + bad.resolve("train/n01440764/i0.png") + ", "
+                + bad.resolve("train/n01484850/i5.png") + "; first: "), warnings.getFirst());
+        assertTrue(warnings.getFirst().endsWith(") replaced by other training samples, 6 times in this run"), warnings.getFirst());
+        assertFalse(r.err().contains("strict decoding"), r.err());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"pretrain", "linear-eval", "finetune", "distill", "evaluate", "predict", "pipeline", "demo"})
     void everyCommandHasHelpWithExitCodes(String command) {

@@ -8,6 +8,7 @@ import dvp.nn.Module;
 import dvp.training.data.ImageDataset;
 import dvp.training.data.loader.Batch;
 import dvp.training.data.loader.DataLoader;
+import dvp.training.data.loader.UnreadableImages;
 import dvp.training.data.transforms.Normalize;
 import dvp.training.loop.Loaders;
 import dvp.training.run.NonFiniteOutputException;
@@ -34,7 +35,8 @@ public final class Evaluator implements AutoCloseable {
     public Evaluator(ImageDataset data, Normalize normalize, EvalOptions options, Backend backend) {
         this.views = options.tenCrop() ? 10 : 1;
         this.data = data;
-        this.loader = Loaders.eval(data, options.views(), normalize, options.imagesPerBatch(), options.workers(), backend);
+        this.loader = Loaders.eval(data, options.views(), normalize, options.imagesPerBatch(), options.workers(),
+                options.skipUnreadable() ? UnreadableImages.SKIP : UnreadableImages.FAIL, backend);
     }
 
     /** One pass with a single model. */
@@ -56,8 +58,9 @@ public final class Evaluator implements AutoCloseable {
             modes.add(m.isTraining());
             m.eval();
         }
-        int n = 0, hit1 = 0, hit5 = 0;
+        int n = 0, scored = 0, hit1 = 0, hit5 = 0;
         boolean labelled = true;
+        List<String> unreadable = new ArrayList<>();
         List<int[]> preds = new ArrayList<>();
         try (DataLoader.Epoch it = loader.epoch(0)) {
             while (it.hasNext()) {
@@ -85,6 +88,12 @@ public final class Evaluator implements AutoCloseable {
                 long[] labels = b.labels().toLongArray();
                 int[] p = new int[b.size()];
                 for (int i = 0; i < b.size(); i++) {
+                    if (b.unreadable()[i]) {
+                        p[i] = -1;
+                        unreadable.add(data.describe(b.indices()[i]));
+                        continue;
+                    }
+                    scored++;
                     p[i] = argmax(probs[i]);
                     if (labels[i] < 0) {
                         labelled = false;
@@ -106,8 +115,10 @@ public final class Evaluator implements AutoCloseable {
             System.arraycopy(p, 0, all, at, p.length);
             at += p.length;
         }
-        return labelled ? new EvalResult(n, all, (double) hit1 / n, (double) hit5 / n, true)
-                : new EvalResult(n, all, Double.NaN, Double.NaN, false);
+        if (scored == 0) throw new dvp.training.run.BadInputException("no image could be read (" + unreadable.size() + " unreadable, e.g. "
+                + unreadable.getFirst() + ")");
+        return labelled ? new EvalResult(scored, all, (double) hit1 / scored, (double) hit5 / scored, true, unreadable)
+                : new EvalResult(scored, all, Double.NaN, Double.NaN, false, unreadable);
     }
 
     private void requireFinite(float[] logits, int classes, String model, Batch b) {

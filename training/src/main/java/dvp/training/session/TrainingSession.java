@@ -134,6 +134,9 @@ public final class TrainingSession implements AutoCloseable {
         return metrics;
     }
 
+    /** One line on the run's message stream: "dvp: warning: ...". */
+    public void warn(String message) { log.println("dvp: warning: " + message); }
+
     public Progress progress(String task, long total, long start) {
         return Progress.start(options.progress(), task, total, start, "step");
     }
