@@ -1,5 +1,6 @@
 package dvp.cli.train;
 
+import dvp.training.data.decode.PixelLimit;
 import dvp.training.pipeline.DataSpec;
 import dvp.training.run.BadInputException;
 import picocli.CommandLine.Option;
@@ -27,12 +28,19 @@ public final class DataOptions {
     @Option(names = "--trainval", description = "vipriors: train on train+val (the competition set-up); validate on test/labeled when present.")
     boolean trainval;
 
+    @Option(names = "--max-image-pixels", paramLabel = "N", defaultValue = "89478485",
+            description = "Larger images (width x height, read from the file's header) are refused as unreadable, against decompression "
+                    + "bombs; 0 = no limit. Default: ${DEFAULT-VALUE} (PIL's Image.MAX_IMAGE_PIXELS).")
+    long maxImagePixels;
+
     /**
      * The data described; an option of another kind of data is an error (it would be ignored: the run would not be the one asked for).
      *
      * @param seed the run's --seed, which also draws the split unless --split-seed is given
      */
     DataSpec spec(long seed) {
+        if (maxImagePixels < 0) throw new BadInputException("--max-image-pixels must be >= 0 (0 = no limit), got " + maxImagePixels);
+        PixelLimit.set(maxImagePixels); // process-wide, like PIL's Image.MAX_IMAGE_PIXELS: the decoders of every loader read it
         DataSpec d = DataSpec.parse(data);
         if (!d.kind().equals("fashion-mnist") && (trainPerClass != null || valPerClass != null || splitSeed != null))
             throw new BadInputException((trainPerClass != null ? "--train-per-class" : valPerClass != null ? "--val-per-class" : "--split-seed")

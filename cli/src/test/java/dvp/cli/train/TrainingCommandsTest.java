@@ -248,6 +248,19 @@ class TrainingCommandsTest {
     }
 
     @Test
+    void imagesOverThePixelLimitAreRefusedNamingTheLimitAndTheOption() throws Exception {
+        Path model = randomModel("limit-model.safetensors");
+        try {
+            Run r = dvp(args("evaluate", model, "--data", "vipriors:" + data, "--device", "cpu", "--workers", 2, "--max-image-pixels", 255));
+            assertOneLine(r, "16x16 = 256 pixels is over the limit of 255 (a decompression bomb? --max-image-pixels raises the limit");
+            assertEquals(0, dvp(args("evaluate", model, "--data", "vipriors:" + data, "--device", "cpu", "--workers", 2, "--max-image-pixels", 256)).code());
+            assertOneLine(dvp(args("evaluate", model, "--data", "vipriors:" + data, "--device", "cpu", "--max-image-pixels", -1)), "--max-image-pixels must be >= 0");
+        } finally {
+            dvp.training.data.decode.PixelLimit.set(dvp.training.data.decode.PixelLimit.PIL_DEFAULT);
+        }
+    }
+
+    @Test
     void unreadableTrainingImagesAreReplacedAndSaidOncePerRunWithACount() throws Exception {
         Path bad = copyWithUnreadable("vip-badtrain", "train/n01440764/i0.png", "train/n01484850/i5.png");
         Run r = dvp(args("finetune", "--data", "vipriors:" + bad, NET, TINY, "--image-size", 16, "--eval-resize", 16, "--epochs", 3,
