@@ -55,6 +55,13 @@ public final class Checkpointer {
     private boolean higherIsBetter;
     private CheckpointManifest.Best best;
     private Path last;
+    private IoAction beforeSave = () -> {};
+
+    /** Work that may throw IOException. */
+    @FunctionalInterface
+    public interface IoAction {
+        void run() throws IOException;
+    }
 
     public Checkpointer(Path dir, TensorFile format, Versions versions) throws IOException {
         this.dir = dir;
@@ -89,6 +96,15 @@ public final class Checkpointer {
         return this;
     }
 
+    /**
+     * Runs before every checkpoint is written: what must be on disk when the checkpoint is (the
+     * metrics logged up to its step, which a resumed run does not log again).
+     */
+    public Checkpointer beforeSave(IoAction action) {
+        this.beforeSave = action;
+        return this;
+    }
+
     public Path directory() { return dir; }
 
     /** The newest checkpoint written or restored by this checkpointer. */
@@ -104,6 +120,7 @@ public final class Checkpointer {
      *         the last good checkpoint stays as it was
      */
     public Path save(long step, long epoch, Map<String, Double> metrics) throws IOException {
+        beforeSave.run();
         SequencedMap<String, Tensor> tensors = new LinkedHashMap<>();
         ObjectNode state = Json.MAPPER.createObjectNode();
         for (var p : parts.entrySet())

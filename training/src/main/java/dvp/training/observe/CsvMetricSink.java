@@ -93,6 +93,11 @@ final class CsvMetricSink implements MetricSink {
     }
 
     @Override
+    public void sync() throws IOException {
+        for (String group : writers.keySet()) dvp.training.run.AtomicFiles.fsync(dir.resolve(group + ".csv"));
+    }
+
+    @Override
     public void close() throws IOException {
         IOException first = null;
         for (BufferedWriter w : writers.values()) {

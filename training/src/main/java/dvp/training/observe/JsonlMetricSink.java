@@ -20,8 +20,10 @@ import java.util.Map;
  */
 final class JsonlMetricSink implements MetricSink {
     private final BufferedWriter out;
+    private final Path file;
 
     JsonlMetricSink(Path file) throws IOException {
+        this.file = file;
         Files.createDirectories(file.toAbsolutePath().getParent());
         out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
@@ -81,6 +83,9 @@ final class JsonlMetricSink implements MetricSink {
 
     @Override
     public void flush() throws IOException { out.flush(); }
+
+    @Override
+    public void sync() throws IOException { AtomicFiles.fsync(file); }
 
     @Override
     public void close() throws IOException { out.close(); }

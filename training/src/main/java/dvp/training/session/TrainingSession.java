@@ -126,6 +126,7 @@ public final class TrainingSession implements AutoCloseable {
             log.println("dvp: resumed from " + r.checkpoint() + " (step " + r.step() + ", epoch " + r.epoch() + ")");
         }
         metrics = Metrics.open(run, options.tensorboard(), step);
+        checkpoints.beforeSave(metrics::flushDurably);
         return Math.max(step, 0);
     }
 

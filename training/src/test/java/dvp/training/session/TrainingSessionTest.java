@@ -92,6 +92,32 @@ class TrainingSessionTest {
         assertEquals(41, csv.size(), "each step logged once: " + csv);
     }
 
+    /** The step column of a metrics CSV. */
+    static List<Long> csvSteps(Path csv) throws java.io.IOException {
+        return Files.readAllLines(csv).stream().skip(1).map(l -> Long.parseLong(l.substring(0, l.indexOf(',')))).toList();
+    }
+
+    static List<Long> range(long from, long to) { return java.util.stream.LongStream.rangeClosed(from, to).boxed().toList(); }
+
+    @Test
+    void metricRowsUpToACheckpointAreOnDiskAsSoonAsTheCheckpointIs() throws Exception {
+        Path run = dir.resolve("durable");
+        try (TrainingSession s = TrainingSession.open("toy", ToyTrainer.options(run, null), ToyTrainer.config(12), Backends.cpu())) {
+            new ToyTrainer(7).run(s, 12, 0); // checkpoint at step 8, then steps 9..12 (well within the 3 s periodic flush)
+            // read while the session is open, as after a SIGKILL: what a resumed run finds
+            List<Long> onDisk = csvSteps(run.resolve("metrics/train.csv"));
+            assertEquals(range(1, 8), onDisk.subList(0, Math.min(8, onDisk.size())), "rows up to the checkpoint's step 8");
+            long jsonl = Files.readAllLines(run.resolve("metrics/metrics.jsonl")).size();
+            assertTrue(jsonl >= 8, "metrics.jsonl has the rows of steps 1..8: " + jsonl);
+            Path tb;
+            try (var files = Files.list(run.resolve("tensorboard"))) {
+                tb = files.findFirst().orElseThrow();
+            }
+            long scalars = dvp.training.observe.TfEventsReader.read(tb).stream().filter(e -> !e.values().isEmpty()).count();
+            assertTrue(scalars >= 8, "TensorBoard has the points of steps 1..8: " + scalars);
+        }
+    }
+
     @Test
     void nonFiniteLossNamesTheStepAndTheLastGoodCheckpoint() throws Exception {
         Path run = dir.resolve("nan");
@@ -144,6 +170,9 @@ class TrainingSessionTest {
             for (int i = 0; i < got.length; i++) got[i] = Float.intBitsToFloat(Integer.parseUnsignedInt(hex.get(i), 16));
             assertTrue(kills >= 1, "the first start (>= 1.2 s of steps) is always killed");
             assertArrayEquals(expected, got, "trial " + trial + " after " + kills + " kills");
+            // the metrics agree with an uninterrupted run: rows before each checkpoint were on disk with it, rows after it dropped
+            assertEquals(range(1, steps), csvSteps(run.resolve("metrics/train.csv")), "trial " + trial + " after " + kills + " kills");
+            assertEquals(steps, Files.readAllLines(run.resolve("metrics/metrics.jsonl")).size(), "one JSONL row per step");
             try (var s = Files.list(run.resolve("checkpoints"))) {
                 assertFalse(s.anyMatch(q -> q.getFileName().toString().startsWith(".tmp")), "no temporary folder left behind");
             }
