@@ -41,7 +41,9 @@ import java.util.stream.Stream;
  * is forced to disk, and only then is the folder renamed to its final name and the {@code last}
  * link swapped (both atomic renames). A crash or SIGKILL at any moment leaves the previous
  * checkpoint intact and {@code last} pointing at a complete one; leftover temporary folders are
- * removed by the next checkpointer. Non-finite weights are never saved (see {@link #save}).
+ * removed by the next checkpointer. Old checkpoints go the same way backwards: renamed to a hidden
+ * temporary name first, deleted after, so no visible {@code step-*} folder is ever half deleted.
+ * Non-finite weights are never saved (see {@link #save}).
  */
 public final class Checkpointer {
     private static final String TMP_PREFIX = ".tmp-step-";
@@ -56,6 +58,13 @@ public final class Checkpointer {
     private CheckpointManifest.Best best;
     private Path last;
     private IoAction beforeSave = () -> {};
+    private FileDeleter deleter = Files::deleteIfExists;
+
+    /** Deletes one file or empty folder (a seam for the test that interrupts a deletion half-way). */
+    @FunctionalInterface
+    interface FileDeleter {
+        void delete(Path p) throws IOException;
+    }
 
     /** Work that may throw IOException. */
     @FunctionalInterface
@@ -156,7 +165,7 @@ public final class Checkpointer {
             AtomicFiles.move(tmp, target);
             AtomicFiles.fsyncDirectory(dir);
         } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);
+            deleteTree(tmp, deleter);
             throw e;
         }
         AtomicFiles.pointLink(dir.resolve("last"), target.getFileName());
@@ -219,7 +228,12 @@ public final class Checkpointer {
         }
     }
 
-    /** Deletes every step folder that neither last nor best points at. */
+    Checkpointer deleteWith(FileDeleter d) {
+        this.deleter = d;
+        return this;
+    }
+
+    /** Deletes every step folder that neither last nor best points at (each renamed out of sight first). */
     private void prune() throws IOException {
         Set<Path> keep = new HashSet<>();
         for (String link : new String[] {"last", "best"}) {
@@ -229,8 +243,12 @@ public final class Checkpointer {
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.toList()) {
                 if (p.getFileName().toString().startsWith("step-") && Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                        && !keep.contains(p.toRealPath()))
-                    deleteTree(p);
+                        && !keep.contains(p.toRealPath())) {
+                    Path gone = dir.resolve(TMP_PREFIX + "discarded-" + p.getFileName() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+                    AtomicFiles.move(p, gone);
+                    AtomicFiles.fsyncDirectory(dir);
+                    deleteTree(gone, deleter);
+                }
             }
         }
     }
@@ -238,14 +256,14 @@ public final class Checkpointer {
     /** Temporary folders of a save that was killed half-way. */
     private void removeLeftovers() throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : s.toList()) if (p.getFileName().toString().startsWith(TMP_PREFIX)) deleteTree(p);
+            for (Path p : s.toList()) if (p.getFileName().toString().startsWith(TMP_PREFIX)) deleteTree(p, deleter);
         }
     }
 
-    static void deleteTree(Path p) throws IOException {
+    private static void deleteTree(Path p, FileDeleter deleter) throws IOException {
         if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
         try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) deleter.delete(q);
         }
     }
 }
