@@ -247,6 +247,47 @@ class TrainingCommandsTest {
         assertTrue(rows.stream().noneMatch(r -> r.startsWith("img_3.png")), "no neighbour's prediction under the broken image's ID: " + rows);
     }
 
+    /** Every file under dir with its bytes (a folder's exact state). */
+    static java.util.Map<Path, String> snapshot(Path dir) throws Exception {
+        java.util.Map<Path, String> m = new java.util.TreeMap<>();
+        try (var files = Files.walk(dir)) {
+            for (Path f : files.toList())
+                m.put(dir.relativize(f), Files.isRegularFile(f) ? java.util.HexFormat.of().formatHex(
+                        java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f))) : "dir");
+        }
+        return m;
+    }
+
+    @Test
+    void aResumeOrARunThatFailsValidationLeavesNoTrace() throws Exception {
+        String d = "vipriors:" + data;
+        Path fin = dir.resolve("trace-fin");
+        Run first = dvp(args("finetune", "--data", d, NET, TINY, "--image-size", 16, "--eval-resize", 16, "--epochs", 1, "--batch-size", 8,
+                "--run-dir", fin));
+        assertEquals(0, first.code(), first.err());
+        var before = snapshot(fin);
+        // another command's run: its checkpoint has no MoCo state
+        Run pre = dvp(args("pretrain", "--data", d, NET, TINY, "--image-size", 16, "--epochs", 2, "--batch-size", 8, "--queue-size", 16,
+                "--bn-splits", 2, "--dim", 8, "--resume", fin));
+        assertOneLine(pre, "has no state for [encoder_q, encoder_k, queue]");
+        assertEquals(before, snapshot(fin), "config.json, versions.json, metrics and checkpoints as they were");
+        // a setting that does not fit the checkpoint (another batch size: another number of steps per epoch)
+        Run batch = dvp(args("finetune", "--data", d, NET, TINY, "--image-size", 16, "--eval-resize", 16, "--epochs", 2, "--batch-size", 6,
+                "--resume", fin));
+        assertOneLine(batch, "steps per epoch");
+        assertEquals(before, snapshot(fin));
+
+        // bad input found while building the trainer: no stray run folder, neither new under --runs-dir nor a named --run-dir
+        Path runs = dir.resolve("trace-runs");
+        assertOneLine(dvp(args("finetune", "--data", d, NET, TINY, "--image-size", 16, "--batch-size", 500, "--drop-last", "--runs-dir", runs)),
+                "--batch-size 500 is larger than the training set (48 images)");
+        assertFalse(Files.exists(runs) && Files.list(runs).findAny().isPresent(), "no run folder left under " + runs);
+        Path named = dir.resolve("trace-new/a/b");
+        assertOneLine(dvp(args("pretrain", "--data", d, NET, TINY, "--image-size", 16, "--epochs", 1, "--batch-size", 500, "--queue-size", 500,
+                "--bn-splits", 2, "--dim", 8, "--run-dir", named)), "larger than the training set");
+        assertFalse(Files.exists(dir.resolve("trace-new")), "the folders --run-dir would have created are not left behind");
+    }
+
     @Test
     void imagesOverThePixelLimitAreRefusedNamingTheLimitAndTheOption() throws Exception {
         Path model = randomModel("limit-model.safetensors");

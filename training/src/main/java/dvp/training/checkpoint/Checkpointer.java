@@ -72,12 +72,12 @@ public final class Checkpointer {
         void run() throws IOException;
     }
 
+    /** The folder is created by the first {@link #save}, not here: a run that fails before training leaves none. */
     public Checkpointer(Path dir, TensorFile format, Versions versions) throws IOException {
         this.dir = dir;
         this.format = format;
         this.versions = versions;
-        Files.createDirectories(dir);
-        removeLeftovers();
+        if (Files.isDirectory(dir)) removeLeftovers();
     }
 
     /** Registers a part of the state under a unique name (its tensors are stored as {@code <name>.<key>}). */
@@ -146,6 +146,7 @@ public final class Checkpointer {
                 step, epoch, OffsetDateTime.now().toString(), new TreeMap<>(metrics), newBest, versions, config,
                 classNames, format.fileName(), tensors.size(), state);
 
+        Files.createDirectories(dir);
         String name = String.format("step-%09d", step);
         Path target = dir.resolve(name);
         for (int i = 2; Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS); i++) target = dir.resolve(name + "-" + i);

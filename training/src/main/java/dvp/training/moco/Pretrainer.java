@@ -85,12 +85,7 @@ public final class Pretrainer extends EpochLoop implements AutoCloseable {
                 .track("queue", Stateful.tensors(() -> Map.of("keys", model.queue(), "ptr", model.queuePtr())))
                 .track("optimizer", new OptimizerState(optimizer));
         var resolved = InputSpec.of(cfg.imageSize(), normalize).addTo(cfg);
-        session.checkpoints().config(resolved);
-        try {
-            session.run().writeConfig(resolved);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("writing " + session.run().configFile(), e);
-        }
+        session.config(resolved);
     }
 
     private static Parts build(PretrainConfig cfg, ImageDataset images, Normalize normalize, Backend backend, Scope scope) {
