@@ -117,8 +117,16 @@ public final class Dvp implements Runnable {
             err.flush();
             return ExitCodes.BAD_INPUT;
         }
+        String[] run;
         try {
-            return cmd.execute(args);
+            run = ResumeArgs.expand(args);
+        } catch (dvp.training.run.BadInputException e) {
+            err.println(e.getMessage());
+            err.flush();
+            return ExitCodes.BAD_INPUT;
+        }
+        try {
+            return cmd.execute(run);
         } catch (Error e) {
             // picocli hands only Exceptions to the execution handler; an Error (OutOfMemoryError above all)
             // would otherwise end the JVM with a stack trace and exit code 1

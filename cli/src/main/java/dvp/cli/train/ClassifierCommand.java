@@ -1,6 +1,7 @@
 package dvp.cli.train;
 
 import dvp.cli.Dvp;
+import dvp.cli.ResumeArgs;
 import dvp.cli.SessionOptionsMixin;
 import dvp.cli.perf.ProfileOptionsMixin;
 import dvp.engine.spi.Backend;
@@ -19,7 +20,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** What linear-eval, finetune and distill share: data, network, run folder, profiling and the labelled-phase options. */
-abstract class ClassifierCommand implements Callable<Integer> {
+abstract class ClassifierCommand implements Callable<Integer>, ResumeArgs.Resumable {
     @CommandLine.ParentCommand
     Dvp dvp;
 
@@ -61,7 +62,7 @@ abstract class ClassifierCommand implements Callable<Integer> {
         DataSpec.Splits splits = data.spec(dvp.seed()).open();
         StepProfiler.Options popts = profiling.toOptions(spec.commandLine());
         Backend be = StepProfiler.backendFor(dvp.device().select(err), popts);
-        try (TrainingSession s = TrainingSession.open(name(), run.toSessionOptions(dvp.progress()), cfg, be, SafetensorsTensorFile.INSTANCE,
+        try (TrainingSession s = TrainingSession.open(name(), run.toSessionOptions(dvp.progress(), spec), cfg, be, SafetensorsTensorFile.INSTANCE,
                      WriterStream.of(err));
              StepProfiler prof = StepProfiler.open(be, popts, s.run().path().resolve("profile"), err);
              ClassifierTrainer t = new ClassifierTrainer(cfg, splits.train(), splits.val(), splits.normalize(), be, s)) {

@@ -7,8 +7,8 @@ import picocli.CommandLine.Option;
 
 /** Where the images come from ({@code @Mixin DataOptions data;}). */
 public final class DataOptions {
-    @Option(names = "--data", paramLabel = "KIND:PATH", required = true,
-            description = "The images: vipriors:ROOT (train/, val/, test/imgs/), folder:ROOT (ImageFolders ROOT/train, ROOT/val, ROOT/test) "
+    @Option(names = "--data", paramLabel = "KIND:PATH",
+            description = "Required. The images: vipriors:ROOT (train/, val/, test/imgs/), folder:ROOT (ImageFolders ROOT/train, ROOT/val, ROOT/test) "
                     + "or fashion-mnist[:DIR] (IDX files; default /usr/share/datasets/fashion-mnist).")
     String data;
 
@@ -40,6 +40,7 @@ public final class DataOptions {
      */
     DataSpec spec(long seed) {
         if (maxImagePixels < 0) throw new BadInputException("--max-image-pixels must be >= 0 (0 = no limit), got " + maxImagePixels);
+        if (data == null) throw new BadInputException("missing --data KIND:PATH (the images; see --help)");
         PixelLimit.set(maxImagePixels); // process-wide, like PIL's Image.MAX_IMAGE_PIXELS: the decoders of every loader read it
         DataSpec d = DataSpec.parse(data);
         if (!d.kind().equals("fashion-mnist") && (trainPerClass != null || valPerClass != null || splitSeed != null))

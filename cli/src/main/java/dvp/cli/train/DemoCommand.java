@@ -1,6 +1,7 @@
 package dvp.cli.train;
 
 import dvp.cli.Dvp;
+import dvp.cli.ResumeArgs;
 import dvp.cli.SessionOptionsMixin;
 import dvp.training.pipeline.Demo;
 import dvp.training.pipeline.PipelineConfig;
@@ -19,7 +20,7 @@ import java.util.concurrent.Callable;
                 + "supervised baseline, phase 1 + linear classifier, phase 1 + fine-tuning, phase 1 + phase 2. Ends with the results table. "
                 + "About 10 minutes on a 2-core CPU by default (--device auto uses a GPU when there is one); the size options make it longer.",
                 "Needs Fashion-MNIST: apt-get install dataset-fashion-mnist (or --fashion-mnist DIR with its IDX files).", ""})
-public final class DemoCommand implements Callable<Integer> {
+public final class DemoCommand implements Callable<Integer>, ResumeArgs.Resumable {
     @CommandLine.ParentCommand
     Dvp dvp;
 
@@ -72,7 +73,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PipelineConfig cfg = Demo.config(size(), dir, dvp.seed(), workers);
-        return PipelineRunner.run(cfg, run.toSessionOptions(dvp.progress()), "demo", dvp.device().select(spec.commandLine().getErr()),
+        return PipelineRunner.run(cfg, run.toSessionOptions(dvp.progress(), spec), "demo", dvp.device().select(spec.commandLine().getErr()),
                 spec.commandLine().getOut(), spec.commandLine().getErr());
     }
 }

@@ -1,6 +1,7 @@
 package dvp.cli.train;
 
 import dvp.cli.Dvp;
+import dvp.cli.ResumeArgs;
 import dvp.cli.SessionOptionsMixin;
 import dvp.cli.perf.ProfileOptionsMixin;
 import dvp.engine.spi.Backend;
@@ -30,7 +31,7 @@ import java.util.concurrent.Callable;
                 + "torchvision keys) for linear-eval, finetune and distill.",
                 "Defaults are the paper's recipe: resnet50, 224 px, batch 256, SGD lr 0.03 momentum 0.9 wd 1e-4, cosine over 200 epochs, "
                         + "queue 4096, tau 0.2, margin 0.4, key momentum 0.999, split BN in 8 groups with key shuffling.", ""})
-public final class PretrainCommand implements Callable<Integer> {
+public final class PretrainCommand implements Callable<Integer>, ResumeArgs.Resumable {
     @CommandLine.ParentCommand
     Dvp dvp;
 
@@ -129,7 +130,7 @@ public final class PretrainCommand implements Callable<Integer> {
         DataSpec.Splits splits = data.spec(dvp.seed()).open();
         StepProfiler.Options popts = profiling.toOptions(spec.commandLine());
         Backend be = StepProfiler.backendFor(dvp.device().select(err), popts);
-        try (TrainingSession s = TrainingSession.open("pretrain", run.toSessionOptions(dvp.progress()), cfg, be, SafetensorsTensorFile.INSTANCE,
+        try (TrainingSession s = TrainingSession.open("pretrain", run.toSessionOptions(dvp.progress(), spec), cfg, be, SafetensorsTensorFile.INSTANCE,
                      WriterStream.of(err));
              StepProfiler prof = StepProfiler.open(be, popts, s.run().path().resolve("profile"), err);
              Pretrainer p = new Pretrainer(cfg, splits.train(), splits.normalize(), be, s)) {

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -160,7 +161,7 @@ class TrainingCommandsTest {
         assertOneLine(dvp("predict", dir.resolve("nope").toString(), "--data", "folder:" + data, "--device", "cpu"), "no unlabelled test images");
         assertOneLine(dvp("pipeline", "--data", d, "--device", "cpu", "--queue-size", "100", "--batch-size", "64"), "--queue-size 100");
         assertOneLine(dvp("demo", "--fashion-mnist", dir.resolve("nofmnist").toString(), "--device", "cpu"), "Fashion-MNIST not found");
-        assertOneLine(dvp("pretrain", "--device", "cpu"), "Missing required option: '--data");
+        assertOneLine(dvp("pretrain", "--device", "cpu"), "dvp pretrain: missing --data KIND:PATH");
     }
 
     @Test
@@ -269,12 +270,12 @@ class TrainingCommandsTest {
         // another command's run: its checkpoint has no MoCo state
         Run pre = dvp(args("pretrain", "--data", d, NET, TINY, "--image-size", 16, "--epochs", 2, "--batch-size", 8, "--queue-size", 16,
                 "--bn-splits", 2, "--dim", 8, "--resume", fin));
-        assertOneLine(pre, "has no state for [encoder_q, encoder_k, queue]");
+        assertOneLine(pre, "that run was started by 'dvp finetune'");
         assertEquals(before, snapshot(fin), "config.json, versions.json, metrics and checkpoints as they were");
         // a setting that does not fit the checkpoint (another batch size: another number of steps per epoch)
         Run batch = dvp(args("finetune", "--data", d, NET, TINY, "--image-size", 16, "--eval-resize", 16, "--epochs", 2, "--batch-size", 6,
                 "--resume", fin));
-        assertOneLine(batch, "steps per epoch");
+        assertOneLine(batch, "--batch-size 6, but the run in " + fin + " was started with --batch-size 8");
         assertEquals(before, snapshot(fin));
 
         // bad input found while building the trainer: no stray run folder, neither new under --runs-dir nor a named --run-dir
@@ -286,6 +287,40 @@ class TrainingCommandsTest {
         assertOneLine(dvp(args("pretrain", "--data", d, NET, TINY, "--image-size", 16, "--epochs", 1, "--batch-size", 500, "--queue-size", 500,
                 "--bn-splits", 2, "--dim", 8, "--run-dir", named)), "larger than the training set");
         assertFalse(Files.exists(dir.resolve("trace-new")), "the folders --run-dir would have created are not left behind");
+    }
+
+    @Test
+    void resumeAloneContinuesWithTheRecordedOptionsAndRefusesDifferentOnes() throws Exception {
+        String d = "vipriors:" + data;
+        Path run = dir.resolve("resume-alone");
+        Run first = dvp(args("--seed", 3, "pretrain", "--data", d, NET, TINY, "--image-size", 16, "--epochs", 1, "--batch-size", 8,
+                "--queue-size", 16, "--bn-splits", 2, "--dim", 8, "--lr", 0.05, "--run-dir", run));
+        assertEquals(0, first.code(), first.err());
+        byte[] config = Files.readAllBytes(run.resolve("config.json"));
+        var recorded = Json.readFile(run.resolve("config.json")).get("command_line");
+        assertEquals("dvp pretrain", recorded.get("command").asText());
+        assertEquals("[\"--lr\",\"0.05\"]", recorded.get("options").get("--lr").toString());
+
+        // any option but one that may change is refused, naming both values; nothing is written
+        Run lr = dvp(args("pretrain", "--resume", run, "--lr", 0.1));
+        assertOneLine(lr, "dvp pretrain: --lr 0.1, but the run in " + run + " was started with --lr 0.05 (its config.json)");
+        assertTrue(lr.err().contains("options that may change on resume: --debug, --device, --epochs,"), lr.err());
+        assertOneLine(dvp(args("pretrain", "--resume", run, "--seed", 4)), "--seed 4, but the run in " + run + " was started with --seed 3");
+        assertOneLine(dvp(args("pretrain", "--resume", run, "--schedule", "steps")), "--schedule steps, but the run");
+        assertOneLine(dvp(args("finetune", "--resume", run)), "that run was started by 'dvp pretrain', so continue it with 'dvp pretrain --resume");
+        assertArrayEquals(config, Files.readAllBytes(run.resolve("config.json")));
+
+        // --resume alone, extended by one epoch: the recorded data, network, seed and lr
+        Run more = dvp(args("pretrain", "--resume", run, "--epochs", 2, "--device", "cpu"));
+        assertEquals(0, more.code(), more.err());
+        assertTrue(more.err().contains("dvp: resumed from " + run.resolve("checkpoints").toRealPath()), more.err());
+        var cfg = Json.readFile(run.resolve("config.json"));
+        assertEquals(2, cfg.get("epochs").asInt());
+        assertEquals(0.05, cfg.get("optim").get("lr").asDouble());
+        assertEquals(3, cfg.get("seed").asLong());
+        List<String> epochRows = Files.readAllLines(run.resolve("metrics/epoch.csv"));
+        int col = List.of(epochRows.getFirst().split(",")).indexOf("epoch");
+        assertEquals(List.of("1", "2"), epochRows.stream().skip(1).map(l -> l.split(",")[col]).toList(), "epoch 1, then the resumed epoch 2");
     }
 
     @Test

@@ -99,7 +99,7 @@ public final class Pipeline {
         prepare();
         this.folder = folder;
         Files.createDirectories(folder);
-        Json.writeFile(folder.resolve("config.json"), cfg);
+        Json.writeFile(folder.resolve("config.json"), TrainingSession.withCommandLine(cfg, options.commandLine()));
         log.println("dvp: data: " + data.description());
         int stages = cfg.compare() ? 5 : 2, n = 0;
 
@@ -197,7 +197,8 @@ public final class Pipeline {
             return Json.MAPPER.treeToValue(Json.readFile(done), StageResult.class);
         }
         boolean resume = Files.exists(dir.resolve("checkpoints").resolve("last"));
-        SessionOptions so = options.withRunDir(dir).withResume(resume ? dir : null);
+        // the pipeline's folder records its command line; a stage's folder is resumed by the pipeline
+        SessionOptions so = options.withRunDir(dir).withResume(resume ? dir : null).withCommandLine(null);
         long t0 = System.nanoTime();
         double cpu0 = processCpuSeconds();
         StageResult r;

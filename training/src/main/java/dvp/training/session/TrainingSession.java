@@ -97,8 +97,8 @@ public final class TrainingSession implements AutoCloseable {
                         + dir + ", or choose another --run-dir");
             created = firstMissing(dir);
             run = RunDir.at(dir);
-        } else if (options.resume() != null && runFolderOf(Checkpoint.resolve(options.resume())) != null) {
-            run = RunDir.existing(runFolderOf(Checkpoint.resolve(options.resume())));
+        } else if (options.resume() != null && runFolderOf(options.resume()) != null) {
+            run = RunDir.existing(runFolderOf(options.resume()));
         } else {
             run = RunDir.createNew(options.runsRoot(), options.name() != null ? options.name() : command);
             created = run.path();
@@ -118,8 +118,20 @@ public final class TrainingSession implements AutoCloseable {
         return missing;
     }
 
+    /** config plus the command line it came from (under "command_line"), as config.json holds it. */
+    public static Object withCommandLine(Object config, Map<String, Object> commandLine) {
+        if (commandLine == null) return config;
+        var tree = dvp.training.run.Json.tree(config);
+        if (!(tree instanceof com.fasterxml.jackson.databind.node.ObjectNode o)) return config;
+        o.set("command_line", dvp.training.run.Json.tree(commandLine));
+        return o;
+    }
+
+    /** The run folder of what --resume names (a checkpoint, checkpoints folder or run folder), or null if it is not in one. */
+    public static Path runFolderOf(Path resume) throws IOException { return checkpointRunFolder(Checkpoint.resolve(resume)); }
+
     /** The run folder a checkpoint folder lives in (run/checkpoints/step-N), or null if it is elsewhere. */
-    private static Path runFolderOf(Path checkpoint) throws IOException {
+    private static Path checkpointRunFolder(Path checkpoint) throws IOException {
         Path real = checkpoint.toRealPath();
         Path ckDir = real.getParent();
         Path runDir = ckDir == null ? null : ckDir.getParent();
@@ -157,7 +169,7 @@ public final class TrainingSession implements AutoCloseable {
         long step = -1;
         Checkpointer.Restored restored = options.resume() == null ? null : checkpoints.restore(options.resume());
         Files.createDirectories(run.path());
-        run.writeConfig(config);
+        run.writeConfig(withCommandLine(config, options.commandLine()));
         run.writeVersions(versions);
         log.println("dvp: run folder " + run.path());
         if (restored != null) {

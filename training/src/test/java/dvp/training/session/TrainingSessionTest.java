@@ -69,6 +69,20 @@ class TrainingSessionTest {
     }
 
     @Test
+    void aCheckpointThatDoesNotFitIsRefusedBeforeAnythingIsWritten() throws Exception {
+        Path run = dir.resolve("fit");
+        uninterrupted(run, 8);
+        byte[] config = Files.readAllBytes(run.resolve("config.json")), csv = Files.readAllBytes(run.resolve("metrics/train.csv"));
+        try (TrainingSession s = TrainingSession.open("toy", ToyTrainer.options(null, run), Map.of("another", "config"), Backends.cpu())) {
+            s.checkpoints().track("encoder_q", dvp.training.checkpoint.Stateful.tensors(Map::of));
+            var e = assertThrows(dvp.training.checkpoint.CheckpointException.class, s::resume);
+            assertTrue(e.getMessage().contains("has no state for [encoder_q]"), e.getMessage());
+        }
+        assertArrayEquals(config, Files.readAllBytes(run.resolve("config.json")), "config.json still describes the run it holds");
+        assertArrayEquals(csv, Files.readAllBytes(run.resolve("metrics/train.csv")));
+    }
+
+    @Test
     void resumeInProcessIsBitIdentical() throws Exception {
         float[] expected = uninterrupted(dir.resolve("a"), 40);
         Path run = dir.resolve("b");
