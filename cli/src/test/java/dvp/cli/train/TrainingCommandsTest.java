@@ -324,6 +324,22 @@ class TrainingCommandsTest {
     }
 
     @Test
+    void resumingAFinishedRunSaysSoWithItsLastEpoch() throws Exception {
+        Path run = dir.resolve("finished");
+        Run first = dvp(args("finetune", "--data", "vipriors:" + data, NET, TINY, "--image-size", 16, "--eval-resize", 16, "--epochs", 2,
+                "--batch-size", 8, "--run-dir", run));
+        assertEquals(0, first.code(), first.err());
+        String line = first.out().lines().filter(l -> l.startsWith("finetune: ")).findFirst().orElseThrow();
+        String lastEpoch = line.substring(line.indexOf("last epoch: "));
+        Run again = dvp(args("finetune", "--resume", run));
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.err().contains("dvp: the run had already finished: all 2 epochs (12 steps) are done, nothing to train "
+                + "(a larger --epochs continues it)"), again.err());
+        assertTrue(again.out().contains(lastEpoch), "the summary keeps the last epoch's numbers (" + lastEpoch + "): " + again.out());
+        assertTrue(lastEpoch.matches("last epoch: loss \\S+ lr \\S+ val_top1 \\S+ val_top5 \\S+"), lastEpoch);
+    }
+
+    @Test
     void imagesOverThePixelLimitAreRefusedNamingTheLimitAndTheOption() throws Exception {
         Path model = randomModel("limit-model.safetensors");
         try {

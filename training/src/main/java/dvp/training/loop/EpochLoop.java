@@ -148,6 +148,10 @@ public abstract class EpochLoop {
         if (step > total)
             throw new dvp.training.run.BadInputException("the checkpoint is at step " + step + ", beyond this run's " + total
                     + " steps (" + epochs + " epochs of " + spe + "); pass at least as many --epochs as the resumed run");
+        if (step == total && session.restored().isPresent()) {
+            finished(session.restored().get().manifest().metrics(), total);
+            return;
+        }
         Flush flush = new Flush(loader.stats(), System.nanoTime());
         try (Progress progress = session.progress(task, total, step)) {
             runEpochs(progress, flush, spe, total);
@@ -205,6 +209,17 @@ public abstract class EpochLoop {
             Path saved = session.checkpoints().save(step, epoch + 1, lastEpoch);
             if (stopAfterEpoch) throw new RunInterruptedException(step, saved);
         }
+    }
+
+    /** A resumed run that had already done every step: says so, and keeps the last epoch's numbers for the summary. */
+    private void finished(Map<String, Double> saved, long total) {
+        session.log("the run had already finished: all " + epochs + " epochs (" + total + " steps) are done, nothing to train"
+                + " (a larger --epochs continues it)");
+        lastEpoch.clear();
+        if (saved == null) return;
+        for (String n : scalars.names()) if (saved.containsKey(n)) lastEpoch.put(n, saved.get(n)); // in the order of a live run
+        if (saved.containsKey("lr")) lastEpoch.put("lr", saved.get("lr"));
+        saved.forEach(lastEpoch::putIfAbsent);
     }
 
     private record Flush(LoaderStats stats, long nanos) {}

@@ -56,6 +56,7 @@ public final class TrainingSession implements AutoCloseable {
     private final Path createdFolder;
     private Object config;
     private Metrics metrics;
+    private Checkpointer.Restored restored;
 
     private TrainingSession(SessionOptions options, RunDir run, Checkpointer checkpoints, PrintStream log, Versions versions, Object config,
                             Path createdFolder) {
@@ -167,7 +168,7 @@ public final class TrainingSession implements AutoCloseable {
     public long resume() throws IOException {
         if (metrics != null) throw new IllegalStateException("resume() called twice");
         long step = -1;
-        Checkpointer.Restored restored = options.resume() == null ? null : checkpoints.restore(options.resume());
+        restored = options.resume() == null ? null : checkpoints.restore(options.resume());
         Files.createDirectories(run.path());
         run.writeConfig(withCommandLine(config, options.commandLine()));
         run.writeVersions(versions);
@@ -180,6 +181,9 @@ public final class TrainingSession implements AutoCloseable {
         checkpoints.beforeSave(metrics::flushDurably);
         return Math.max(step, 0);
     }
+
+    /** What {@link #resume()} restored (its step and manifest, with the metrics saved with it), or empty for a new run. */
+    public java.util.Optional<Checkpointer.Restored> restored() { return java.util.Optional.ofNullable(restored); }
 
     public Metrics metrics() {
         if (metrics == null) throw new IllegalStateException("call resume() before logging metrics");
@@ -200,6 +204,9 @@ public final class TrainingSession implements AutoCloseable {
 
     /** One line on the run's message stream: "dvp: warning: ...". */
     public void warn(String message) { log.println("dvp: warning: " + message); }
+
+    /** One line on the run's message stream: "dvp: ...". */
+    public void log(String message) { log.println("dvp: " + message); }
 
     public Progress progress(String task, long total, long start) {
         return Progress.start(options.progress(), task, total, start, "step");
