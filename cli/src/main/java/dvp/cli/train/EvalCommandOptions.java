@@ -6,6 +6,7 @@ import dvp.training.eval.EvalOptions;
 import dvp.training.eval.EvalResult;
 import dvp.training.eval.Evaluator;
 import dvp.training.run.BadInputException;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -15,9 +16,12 @@ import java.util.List;
 /** The options evaluate and predict share: the models and how images are presented. */
 public final class EvalCommandOptions {
     @Parameters(paramLabel = "MODEL", arity = "1..*",
-            description = "Trained classifiers: export/model.safetensors of a finetune/linear-eval/distill run, a checkpoint or a run folder. "
-                    + "Several models form an ensemble (softmax averaged).")
+            description = "Trained classifiers: export/model.safetensors of a finetune/linear-eval/distill run, a checkpoint, a run folder, "
+                    + "or a state dict saved from PyTorch as safetensors (with --arch). Several models form an ensemble (softmax averaged).")
     List<Path> models;
+
+    @Mixin
+    ModelFileOptions files;
 
     @Option(names = "--ten-crop", description = "TenCrop: the four corners and the centre, and their mirror images; softmax averaged over the 10 views.")
     boolean tenCrop;
@@ -52,6 +56,11 @@ public final class EvalCommandOptions {
         if (r.unreadable().isEmpty()) return null;
         return what + " (unreadable): " + r.unreadable().size() + " image" + (r.unreadable().size() == 1 ? "" : "s") + ": "
                 + String.join(", ", r.unreadable());
+    }
+
+    /** The models, with --arch and --classes for files that record neither. */
+    Classifiers.Ensemble load(dvp.engine.spi.Backend backend) {
+        return Classifiers.load(models, backend, files.spec(), files.classNames());
     }
 
     EvalOptions evalOptions(Classifiers.Ensemble e) {

@@ -62,8 +62,9 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (ds.numClasses() == 0) throw new BadInputException("the " + split + " split has no labels; use 'dvp predict' for a submission");
         Backend be = dvp.device().select(err);
         try (Scope scope = Scope.open("evaluate")) {
-            Classifiers.Ensemble ens = Classifiers.load(eval.models, be);
+            Classifiers.Ensemble ens = eval.load(be);
             checkClasses(ens, ds, split);
+            if (!ens.hasClassNames()) ens = ens.withClasses(ds.classes()); // a PyTorch state dict: the data's class names
             EvalOptions o = eval.evalOptions(ens);
             Normalize norm = ens.input() != null ? ens.input().normalize() : splits.normalize();
             EvalResult r;

@@ -30,7 +30,12 @@ public final class ModelOptions {
     /** The network described, starting from defaultArch; null when nothing was given and defaultArch is null. */
     ModelSpec spec(String defaultArch) {
         if (!given() && defaultArch == null) return null;
-        ModelSpec s = ModelSpec.of(arch != null ? arch : defaultArch != null ? defaultArch : "resnet50");
+        return spec(arch != null ? arch : defaultArch != null ? defaultArch : "resnet50", inChannels, smallStem, width, blocks);
+    }
+
+    /** torchvision's arch with the options that were given (null: the architecture's own). */
+    static ModelSpec spec(String arch, Integer inChannels, Boolean smallStem, Double width, List<Integer> blocks) {
+        ModelSpec s = ModelSpec.of(arch);
         if (inChannels != null) s = s.withInChannels(inChannels);
         if (smallStem != null) s = s.withSmallStem(smallStem);
         if (width != null) s = s.withWidth(width);

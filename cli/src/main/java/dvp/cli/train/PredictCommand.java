@@ -50,7 +50,14 @@ public final class PredictCommand implements Callable<Integer> {
             throw new BadInputException("--data " + data.data + " has no unlabelled test images (expected vipriors:ROOT with test/imgs/img_<i>.JPEG)");
         Backend be = dvp.device().select(err);
         try (Scope scope = Scope.open("predict")) {
-            Classifiers.Ensemble ens = Classifiers.load(eval.models, be);
+            Classifiers.Ensemble ens = eval.load(be);
+            if (!ens.hasClassNames()) {
+                // a PyTorch state dict: its outputs are taken to be the training set's classes, in their (sorted) order
+                if (ens.classes().size() != splits.classes().size())
+                    throw new BadInputException("the model predicts " + ens.classes().size() + " classes but the training set has "
+                            + splits.classes().size() + "; its indices would not be the challenge's");
+                ens = ens.withClasses(splits.classes());
+            }
             if (!ens.classes().equals(splits.classes()))
                 throw new BadInputException("the model's classes are not the training set's (" + ens.classes().size() + " vs "
                         + splits.classes().size() + "); its indices would not be the challenge's");

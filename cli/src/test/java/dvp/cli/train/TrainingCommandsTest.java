@@ -340,6 +340,43 @@ class TrainingCommandsTest {
     }
 
     @Test
+    void aPlainPyTorchStateDictIsEvaluatedAndPredictedWithArchAndTheDataOrGivenClassNames() throws Exception {
+        // what safetensors.torch.save_file(model.state_dict(), f) writes: torchvision keys, {"format": "pt"}, nothing about the network
+        ModelSpec spec = ModelSpec.of("resnet18").withSmallStem(true).withWidth(0.125).withBlocks(1, 1, 1, 1);
+        Path plain = dir.resolve("torch-state-dict.safetensors"), dvpFile = dir.resolve("same-weights-dvp.safetensors");
+        try (Scope s = Scope.open("model")) {
+            var net = spec.build(3, new Rng(5));
+            dvp.nn.io.ModelFiles.save(net, plain);
+            ModelExports.save(dvpFile, net, spec, ModelExports.Kind.CLASSIFIER, WNIDS, InputSpec.of(16, Normalize.IMAGENET));
+        }
+        String d = "vipriors:" + data;
+        assertOneLine(dvp(args("evaluate", plain, "--data", d, "--device", "cpu")), "does not record which network it belongs to (a PyTorch "
+                + "state dict?): give it with --arch (and --in-channels, --small-stem, --width, --blocks as it was built)");
+        Run ev = dvp(args("evaluate", plain, NET, "--data", d, "--device", "cpu", "--workers", 2, "--image-size", 16));
+        assertEquals(0, ev.code(), ev.err());
+        Run same = dvp(args("evaluate", dvpFile, "--data", d, "--device", "cpu", "--workers", 2, "--image-size", 16));
+        assertEquals(same.out(), ev.out(), "the same weights score the same from either file");
+        assertOneLine(dvp(args("evaluate", dvpFile, "--arch", "resnet34", "--data", d, "--device", "cpu")),
+                "--arch etc. describe resnet34 but " + dvpFile + " records resnet18 (small stem, width 0.125, blocks [1, 1, 1, 1])");
+
+        Path csv = dir.resolve("torch.csv"), csvDvp = dir.resolve("torch-dvp.csv");
+        Run pr = dvp(args("predict", plain, NET, "--data", d, "--output", csv, "--device", "cpu", "--workers", 2, "--image-size", 16));
+        assertEquals(0, pr.code(), "class names from the data folder: " + pr.err());
+        assertEquals(0, dvp(args("predict", dvpFile, "--data", d, "--output", csvDvp, "--device", "cpu", "--workers", 2)).code());
+        assertEquals(Files.readAllLines(csvDvp), Files.readAllLines(csv));
+        Path names = dir.resolve("classes.txt");
+        Files.write(names, WNIDS);
+        assertEquals(0, dvp(args("predict", plain, NET, "--classes", names, "--data", d, "--output", csv, "--device", "cpu", "--workers", 2,
+                "--image-size", 16)).code());
+        Files.write(names, List.of("n01443537", "n01440764", "n01484850"));
+        assertOneLine(dvp(args("predict", plain, NET, "--classes", names, "--data", d, "--output", csv, "--device", "cpu")),
+                "the model's classes are not the training set's");
+        Files.write(names, List.of("a", "b"));
+        assertOneLine(dvp(args("evaluate", plain, NET, "--classes", names, "--data", d, "--device", "cpu")),
+                "--classes names 2 classes but " + plain + "'s fc has 3 outputs");
+    }
+
+    @Test
     void imagesOverThePixelLimitAreRefusedNamingTheLimitAndTheOption() throws Exception {
         Path model = randomModel("limit-model.safetensors");
         try {
