@@ -12,6 +12,7 @@ import dvp.training.checkpoint.SafetensorsTensorFile;
 import dvp.training.session.TrainingSession;
 import dvp.training.supervised.ClassifierConfig;
 import dvp.training.supervised.ClassifierTrainer;
+import dvp.training.supervised.PretrainedSettings;
 import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
 
@@ -48,17 +49,25 @@ abstract class ClassifierCommand implements Callable<Integer>, ResumeArgs.Resuma
     /** The command's name (run folder prefix). */
     abstract String name();
 
-    ClassifierConfig config() {
+    ClassifierConfig config() { return settings().config(); }
+
+    /** The configuration, with the network and image size of the --pretrained weights where none is given. */
+    PretrainedSettings settings() {
         ClassifierConfig c = options.apply(base(), dvp.seed());
         var m = model.spec(null);
         if (m != null) c = c.with(b -> b.model = m);
-        return c.validate();
+        c.validate();
+        PretrainedSettings s = PretrainedSettings.inherit(c, m != null, options.imageSize != null);
+        s.config().validate();
+        return s;
     }
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        ClassifierConfig cfg = config();
+        PretrainedSettings settings = settings();
+        ClassifierConfig cfg = settings.config();
+        if (!settings.inherited().isEmpty()) err.println("dvp: " + settings.describe());
         DataSpec.Splits splits = data.spec(dvp.seed()).open();
         StepProfiler.Options popts = profiling.toOptions(spec.commandLine());
         Backend be = StepProfiler.backendFor(dvp.device().select(err), popts);

@@ -377,6 +377,30 @@ class TrainingCommandsTest {
     }
 
     @Test
+    void finetuneAndDistillInheritTheNetworkAndImageSizeOfThePretrainedWeightsAndSaySo() throws Exception {
+        String d = "vipriors:" + data;
+        Path pre = dir.resolve("inherit-pre");
+        Run p = dvp(args("pretrain", "--data", d, NET, TINY, "--image-size", 16, "--epochs", 1, "--batch-size", 8, "--queue-size", 16,
+                "--bn-splits", 2, "--dim", 8, "--run-dir", pre));
+        assertEquals(0, p.code(), p.err());
+        Path backbone = pre.resolve("export/backbone.safetensors");
+        for (String command : List.of("finetune", "distill")) {
+            Path run = dir.resolve("inherit-" + command);
+            Run r = dvp(args(command, "--data", d, TINY, "--pretrained", backbone, "--epochs", 1, "--batch-size", 8, "--run-dir", run));
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.err().contains("dvp: from --pretrained " + backbone + ": resnet18 (small stem, width 0.125, blocks [1, 1, 1, 1]), "
+                    + "image size 16 px (--arch, --in-channels, --small-stem, --width, --blocks and --image-size override them)"), r.err());
+            assertEquals(16, Json.readFile(run.resolve("config.json")).get("imageSize").asInt(), "trained at the pre-training's 16 px, not 224");
+        }
+        Run given = dvp(args("finetune", "--data", d, TINY, "--pretrained", pre, "--epochs", 1, "--batch-size", 8, "--image-size", 24,
+                "--run-dir", dir.resolve("inherit-given")));
+        assertEquals(0, given.code(), given.err());
+        assertTrue(given.err().contains("dvp: from --pretrained " + pre + ": resnet18 (small stem, width 0.125, "
+                + "blocks [1, 1, 1, 1]) (--arch"), "a run folder works too; the size given is kept: " + given.err());
+        assertEquals(24, Json.readFile(dir.resolve("inherit-given/config.json")).get("imageSize").asInt());
+    }
+
+    @Test
     void imagesOverThePixelLimitAreRefusedNamingTheLimitAndTheOption() throws Exception {
         Path model = randomModel("limit-model.safetensors");
         try {
