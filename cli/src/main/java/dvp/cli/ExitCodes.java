@@ -61,6 +61,7 @@ public final class ExitCodes implements CommandLine.IExitCodeExceptionMapper {
 
     static boolean isBadInput(Throwable t) {
         return t instanceof BadInputException || t instanceof CommandLine.ParameterException
-                || t instanceof NoSuchFileException || t instanceof AccessDeniedException || t instanceof NotDirectoryException;
+                || t instanceof NoSuchFileException || t instanceof AccessDeniedException || t instanceof NotDirectoryException
+                || t instanceof java.nio.file.FileAlreadyExistsException;
     }
 }

@@ -18,7 +18,12 @@ final class PipelineRunner {
     /** The pipeline's folder: --resume (an earlier pipeline folder), --run-dir, or a new one under --runs-dir. */
     static Path folder(SessionOptions o, String prefix) throws java.io.IOException {
         if (o.resume() != null) return o.resume();
-        if (o.runDir() != null) return o.runDir();
+        if (o.runDir() != null) {
+            if (java.nio.file.Files.exists(o.runDir()) && !java.nio.file.Files.isDirectory(o.runDir()))
+                throw new dvp.training.run.BadInputException("--run-dir " + o.runDir() + " is a file, not a folder; name a new folder or an earlier "
+                        + prefix + " folder");
+            return o.runDir();
+        }
         return RunDir.createNew(o.runsRoot(), o.name() != null ? o.name() : prefix).path();
     }
 

@@ -401,6 +401,20 @@ class TrainingCommandsTest {
     }
 
     @Test
+    void aFileWhereAFolderIsNeededAndGrayscaleOnRgbAreSentencesWithExitCode2() throws Exception {
+        String d = "vipriors:" + data;
+        Path file = Files.writeString(dir.resolve("a-file"), "not a folder");
+        assertOneLine(dvp(args("finetune", "--data", d, NET, TINY, "--run-dir", file)),
+                "dvp finetune: --run-dir " + file + " is a file, not a folder; name a new folder or an existing run folder");
+        assertOneLine(dvp(args("finetune", "--data", d, NET, TINY, "--runs-dir", file)), "--runs-dir " + file + " is a file, not a folder");
+        assertOneLine(dvp(args("pipeline", "--data", d, NET, TINY, "--run-dir", file)), "--run-dir " + file + " is a file, not a folder");
+        Run gray = dvp(args("pretrain", "--data", d, NET, TINY, "--in-channels", 1, "--image-size", 16, "--batch-size", 8, "--queue-size", 16,
+                "--bn-splits", 2, "--dim", 8, "--runs-dir", dir.resolve("gray-runs")));
+        assertOneLine(gray, "the images have 3 channels but the network, resnet18 (1-channel input, small stem, width 0.125, blocks [1, 1, 1, 1]), "
+                + "takes 1: image folders are read as RGB, 3 channels (as torchvision's ImageFolder does): leave --in-channels out");
+    }
+
+    @Test
     void imagesOverThePixelLimitAreRefusedNamingTheLimitAndTheOption() throws Exception {
         Path model = randomModel("limit-model.safetensors");
         try {

@@ -186,7 +186,16 @@ public final class SafetensorsWriter {
                 ch.force(true);
             }
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException | RuntimeException e) {
+        } catch (java.nio.file.FileSystemException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            // ENOSPC and EIO come without a file name: say which file could not be written
+            var named = new java.nio.file.FileSystemException(abs.toString(), null, e.getMessage() != null ? e.getMessage() : e.toString());
+            named.initCause(e);
+            throw named;
+        } catch (RuntimeException e) {
             Files.deleteIfExists(tmp);
             throw e;
         }

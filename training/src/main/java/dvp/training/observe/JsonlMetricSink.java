@@ -38,7 +38,11 @@ final class JsonlMetricSink implements MetricSink {
             double v = e.getValue();
             sb.append(",\"").append(e.getKey()).append("\":").append(Double.isFinite(v) ? MetricFormat.number(v) : "null");
         }
-        out.write(sb.append("}\n").toString());
+        try {
+            out.write(sb.append("}\n").toString());
+        } catch (IOException e) {
+            throw AtomicFiles.naming(file, e);
+        }
     }
 
     /** The rows of a metrics.jsonl file (a torn last line from a killed run is skipped). */
@@ -82,7 +86,13 @@ final class JsonlMetricSink implements MetricSink {
     }
 
     @Override
-    public void flush() throws IOException { out.flush(); }
+    public void flush() throws IOException {
+        try {
+            out.flush();
+        } catch (IOException e) {
+            throw AtomicFiles.naming(file, e);
+        }
+    }
 
     @Override
     public void sync() throws IOException { AtomicFiles.fsync(file); }

@@ -79,9 +79,7 @@ public final class Pipeline {
             c.with(b -> { b.pretrained = backbone; b.model = null; }).validate(false);
         if (cfg.compare()) cfg.supervised().with(b -> { b.pretrained = null; b.model = cfg.pretrain().model(); b.mode = "finetune"; }).validate();
         data = cfg.data().open();
-        if (data.normalize().channels() != cfg.pretrain().model().inChannels())
-            throw new dvp.training.run.BadInputException("the data has " + data.normalize().channels() + "-channel images but the network takes "
-                    + cfg.pretrain().model().inChannels() + " (--in-channels)");
+        cfg.pretrain().model().requireImageChannels(data.normalize().channels());
         // checked before any stage runs (a test folder missing one class, say, would fail only at the end)
         checkSameClasses("validation", data.val(), data.train());
         checkSameClasses("test", data.test(), data.train());

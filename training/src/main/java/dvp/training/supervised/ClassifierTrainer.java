@@ -144,9 +144,7 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
             try (Scope tmp = Scope.open("load-weights")) {
                 ModelExports.Weights w = cfg.pretrained() == null ? null : ModelExports.read(cfg.pretrained(), backend);
                 spec = resolveSpec(cfg.model(), w);
-                if (normalize.channels() != spec.inChannels())
-                    throw new BadInputException("the images are normalised as " + normalize.channels() + "-channel but the network takes "
-                            + spec.inChannels() + " (--in-channels)");
+                spec.requireImageChannels(normalize.channels());
                 model = Scope.allocatingIn(scope, () -> spec.build(train.numClasses(), rng.fork(1)));
                 if (w != null) ModelExports.loadBackbone(model, w);
                 if (cfg.isDistill()) {
