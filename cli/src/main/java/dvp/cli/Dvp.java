@@ -83,6 +83,17 @@ public final class Dvp implements Runnable {
         // picocli's GenerateCompletion is a "help command", which accepts any argument; ours is strict
         // (an annotation attribute left at its default cannot override the superclass's, hence here)
         cmd.getSubcommands().get("completion").getCommandSpec().helpCommand(false);
+        // the global options each command acts on; the others would only clutter its help (and be ignored)
+        withoutGlobals(cmd.getSubcommands().get("completion"), "--device", "--seed", "--progress");
+        withoutGlobals(cmd.getSubcommands().get("help"), "--device", "--seed", "--progress");
+        withoutGlobals(cmd.getSubcommands().get("doctor"), "--seed", "--progress");
+        withoutGlobals(cmd.getSubcommands().get("selftest"), "--progress");
+        withoutGlobals(cmd.getSubcommands().get("profile"), "--progress");
+        withoutGlobals(cmd.getSubcommands().get("bench"), "--progress");
+        withoutGlobals(cmd.getSubcommands().get("bench").getSubcommands().get("compare"), "--device", "--seed", "--progress");
+        withoutGlobals(cmd.getSubcommands().get("bench").getSubcommands().get("report"), "--device", "--seed", "--progress");
+        withoutGlobals(cmd.getSubcommands().get("evaluate"), "--progress");
+        withoutGlobals(cmd.getSubcommands().get("predict"), "--progress");
         cmd.setExitCodeExceptionMapper(new ExitCodes());
         cmd.setParameterExceptionHandler(new ErrorReporting.ParameterErrors());
         cmd.setExecutionExceptionHandler(new ErrorReporting.ExecutionErrors(() -> root.debug));
@@ -91,10 +102,19 @@ public final class Dvp implements Runnable {
         return cmd;
     }
 
+    /** Removes inherited global options from a command (still accepted before it: 'dvp --seed 1 help'). */
+    private static void withoutGlobals(CommandLine cmd, String... names) {
+        var spec = cmd.getCommandSpec();
+        for (String n : names) {
+            var o = spec.findOption(n);
+            if (o != null && o.inherited()) spec.remove(o);
+        }
+    }
+
     private static void applyToAll(CommandLine cmd) {
         cmd.getCommandSpec().usageMessage()
                 .exitCodeListHeading("%nExit codes:%n")
-                .exitCodeList(ExitCodes.descriptions());
+                .exitCodeList(ExitCodes.descriptions(kind(cmd)));
         if (cmd.getCommand() instanceof HelpAppendix h) {
             // lines known only at run time (a catalog's entries) after the annotation's description
             var usage = cmd.getCommandSpec().usageMessage();
@@ -103,6 +123,14 @@ public final class Dvp implements Runnable {
             usage.description(d.toArray(String[]::new));
         }
         for (CommandLine sub : cmd.getSubcommands().values()) applyToAll(sub);
+    }
+
+    private static ExitCodes.Kind kind(CommandLine cmd) {
+        Object c = cmd.getCommand();
+        if (c instanceof Dvp) return ExitCodes.Kind.ALL;
+        if (c instanceof ResumeArgs.Resumable) return ExitCodes.Kind.TRAINING;
+        if (c instanceof EvaluateCommand || c instanceof PredictCommand) return ExitCodes.Kind.SCORING;
+        return ExitCodes.Kind.OTHER;
     }
 
     /** Runs dvp with these arguments and returns the exit code (main without System.exit). */

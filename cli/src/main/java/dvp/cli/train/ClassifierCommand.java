@@ -32,6 +32,9 @@ abstract class ClassifierCommand implements Callable<Integer>, ResumeArgs.Resuma
     DataOptions data;
 
     @Mixin
+    SplitOptions splitting;
+
+    @Mixin
     ModelOptions model;
 
     @Mixin
@@ -68,7 +71,7 @@ abstract class ClassifierCommand implements Callable<Integer>, ResumeArgs.Resuma
         PretrainedSettings settings = settings();
         ClassifierConfig cfg = settings.config();
         if (!settings.inherited().isEmpty()) err.println("dvp: " + settings.describe());
-        DataSpec.Splits splits = data.spec(dvp.seed()).open();
+        DataSpec.Splits splits = data.spec(dvp.seed(), splitting).open();
         StepProfiler.Options popts = profiling.toOptions(spec.commandLine());
         Backend be = StepProfiler.backendFor(dvp.device().select(err), popts);
         try (TrainingSession s = TrainingSession.open(name(), run.toSessionOptions(dvp.progress(), spec), cfg, be, SafetensorsTensorFile.INSTANCE,

@@ -40,6 +40,9 @@ public final class EvaluateCommand implements Callable<Integer> {
     DataOptions data;
 
     @Mixin
+    SplitOptions splitting;
+
+    @Mixin
     EvalCommandOptions eval;
 
     @Option(names = "--split", paramLabel = "val|test|train", defaultValue = "val", description = "Which split to score. Default: ${DEFAULT-VALUE}.")
@@ -51,7 +54,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        DataSpec.Splits splits = data.spec(dvp.seed()).open();
+        DataSpec.Splits splits = data.spec(dvp.seed(), splitting).open();
         ImageDataset ds = switch (split) {
             case "val" -> splits.val();
             case "test" -> splits.test();

@@ -8,8 +8,8 @@ import java.util.List;
 /** The network options ({@code @Mixin ModelOptions model;}): a torchvision architecture and the small-network knobs. */
 public final class ModelOptions {
     @Option(names = "--arch", paramLabel = "NAME",
-            description = "torchvision architecture: resnet18, resnet34, resnet50, resnet101, resnet152, resnext50_32x4d, resnext101_32x8d "
-                    + "(default: resnet50, or the network recorded with --pretrained weights).")
+            description = "torchvision architecture: resnet18, resnet34, resnet50, resnet101, resnet152, resnext50_32x4d, resnext101_32x8d. "
+                    + "Default: resnet50.")
     String arch;
 
     @Option(names = "--in-channels", paramLabel = "N", description = "Input channels: 3 (RGB) or 1 (grayscale). Default: 3.")

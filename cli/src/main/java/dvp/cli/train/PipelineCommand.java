@@ -30,6 +30,9 @@ public final class PipelineCommand implements Callable<Integer>, ResumeArgs.Resu
     DataOptions data;
 
     @Mixin
+    SplitOptions splitting;
+
+    @Mixin
     ModelOptions model;
 
     @Mixin
@@ -75,7 +78,7 @@ public final class PipelineCommand implements Callable<Integer>, ResumeArgs.Resu
     PipelineConfig config() {
         long seed = dvp.seed();
         var m = model.spec("resnet50");
-        PipelineConfig c = PipelineConfig.defaults(data.spec(seed)).withCompare(compare).withTestTenCrop(tenCrop)
+        PipelineConfig c = PipelineConfig.defaults(data.spec(seed, splitting)).withCompare(compare).withTestTenCrop(tenCrop)
                 .withPretrain(p -> p.with(b -> {
                     b.model = m;
                     b.imageSize = imageSize;

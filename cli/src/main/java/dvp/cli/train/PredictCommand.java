@@ -45,7 +45,7 @@ public final class PredictCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        DataSpec.Splits splits = data.spec(dvp.seed()).open();
+        DataSpec.Splits splits = data.spec(dvp.seed(), null).open();
         if (!(splits.test() instanceof UnlabeledImages test))
             throw new BadInputException("--data " + data.data + " has no unlabelled test images (expected vipriors:ROOT with test/imgs/img_<i>.JPEG)");
         Backend be = dvp.device().select(err);

@@ -27,8 +27,8 @@ import java.util.concurrent.Callable;
 /** {@code dvp pretrain}: phase 1, MoCo v2 with the margin loss (ALGORITHMS §2). */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
         description = {"Phase 1: MoCo v2 self-supervised pre-training with the margin loss on the training images (labels unused). "
-                + "Writes checkpoints every epoch and, at the end, export/backbone.safetensors (the query encoder without its MLP head, "
-                + "torchvision keys) for linear-eval, finetune and distill.",
+                + "Writes a checkpoint after every epoch (the newest is kept) and, at the end, export/backbone.safetensors "
+                + "(the query encoder without its MLP head, torchvision keys) for linear-eval, finetune and distill.",
                 "Defaults are the paper's recipe: resnet50, 224 px, batch 256, SGD lr 0.03 momentum 0.9 wd 1e-4, cosine over 200 epochs, "
                         + "queue 4096, tau 0.2, margin 0.4, key momentum 0.999, split BN in 8 groups with key shuffling.", ""})
 public final class PretrainCommand implements Callable<Integer>, ResumeArgs.Resumable {
@@ -40,6 +40,9 @@ public final class PretrainCommand implements Callable<Integer>, ResumeArgs.Resu
 
     @Mixin
     DataOptions data;
+
+    @Mixin
+    SplitOptions splitting;
 
     @Mixin
     ModelOptions model;
@@ -127,7 +130,7 @@ public final class PretrainCommand implements Callable<Integer>, ResumeArgs.Resu
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         PretrainConfig cfg = config();
-        DataSpec.Splits splits = data.spec(dvp.seed()).open();
+        DataSpec.Splits splits = data.spec(dvp.seed(), splitting).open();
         StepProfiler.Options popts = profiling.toOptions(spec.commandLine());
         Backend be = StepProfiler.backendFor(dvp.device().select(err), popts);
         try (TrainingSession s = TrainingSession.open("pretrain", run.toSessionOptions(dvp.progress(), spec), cfg, be, SafetensorsTensorFile.INSTANCE,

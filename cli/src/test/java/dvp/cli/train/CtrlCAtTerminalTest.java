@@ -104,4 +104,38 @@ class CtrlCAtTerminalTest {
             tmux(socket, "kill-server");
         }
     }
+
+    /**
+     * Outside training there is no step boundary to stop at and nothing to checkpoint: evaluate
+     * once said "stopping after this step and writing a checkpoint" and went on to the end.
+     */
+    @Test
+    void ctrlCOutsideTrainingStopsAtOnceWith130() throws Exception {
+        Path data = dir.resolve("vip");
+        Random r = new Random(3);
+        for (String split : List.of("train", "val"))
+            for (int c = 0; c < 2; c++) {
+                Path f = Files.createDirectories(data.resolve(split).resolve("n0144076" + c));
+                for (int i = 0; i < (split.equals("val") ? 150 : 2); i++) ImageWriters.writePng(TrainingCommandsTest.image(c, r), f.resolve("i" + i + ".png"));
+            }
+        var spec = dvp.training.model.ModelSpec.of("resnet50");
+        Path model = dir.resolve("big.safetensors");
+        try (var s = dvp.engine.Scope.open("model")) {
+            dvp.training.model.ModelExports.save(model, spec.build(2, new dvp.engine.Rng(0)), spec, dvp.training.model.ModelExports.Kind.CLASSIFIER,
+                    List.of("n01440760", "n01440761"), null);
+        }
+        Path err = dir.resolve("err.log");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+                "--add-modules=jdk.incubator.vector", "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"),
+                Dvp.class.getName(), "evaluate", model.toString(), "--data", "vipriors:" + data, "--device", "cpu", "--ten-crop", "--batch-size", "20")
+                .redirectError(err.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        Thread.sleep(4000); // started and evaluating (300 images x 10 crops of a ResNet-50 at 224 px take far longer)
+        assertTrue(p.isAlive(), "still evaluating: " + Files.readString(err));
+        assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor());
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS), "stopped at once");
+        String e = Files.readString(err);
+        assertEquals(130, p.exitValue(), e);
+        assertTrue(e.contains("dvp: SIGINT received: stopping now (nothing to checkpoint here)"), e);
+        assertTrue(!e.contains("writing a checkpoint"), e);
+    }
 }

@@ -179,6 +179,7 @@ public final class TrainingSession implements AutoCloseable {
         }
         metrics = Metrics.open(run, options.tensorboard(), step);
         checkpoints.beforeSave(metrics::flushDurably);
+        StopSignal.training(true); // from here Ctrl-C means: checkpoint at the next step, exit 5
         return Math.max(step, 0);
     }
 
@@ -224,6 +225,7 @@ public final class TrainingSession implements AutoCloseable {
 
     @Override
     public void close() {
+        StopSignal.training(false);
         if (metrics == null) {
             removeUnused();
             return;
