@@ -14,8 +14,11 @@ import java.util.Map;
 /**
  * {@code dvp bench compare A.json B.json}: every figure present in both files with its two medians,
  * the ratio B/A and whether B is better or worse in the figure's direction; a change smaller than
- * the larger of the two spreads (IQR as % of the median) is called "within spread". Figures in
- * only one file are listed as such; figures whose units differ are an error of that row only.
+ * the larger of the two spreads (IQR as % of the median) is called "within spread". A rate derived
+ * from a time (GFLOP/s, img/s, GB/s) is judged by that time's spreads: it is the same measurement,
+ * and the spread of a rate understates a skewed time's (a time "within spread" had its GFLOP/s
+ * "better 391 %"). Figures in only one file are listed as such; figures whose units differ are an
+ * error of that row only.
  */
 public final class Compare {
     private Compare() {}
@@ -38,13 +41,24 @@ public final class Compare {
             double ratio = y.median() / x.median();
             double gain = y.gainOver(x); // > 1: B better
             String verdict = !Double.isFinite(ratio) ? "not comparable"
-                    : x.withinSpread(y, gain) ? "within spread"
+                    : noise(x, y, gain, fa, fb) ? "within spread"
                     : String.format(Locale.ROOT, "%s %.1f%%", gain > 1 ? "better" : "worse", 100 * Math.abs(gain - 1));
             rows.add(new Row(e.getKey(), x.unit(), x.median(), y.median(), ratio, verdict));
         }
         for (var e : fb.entrySet())
             if (!fa.containsKey(e.getKey())) rows.add(new Row(e.getKey(), e.getValue().unit(), null, e.getValue().median(), null, "only in B"));
         return rows;
+    }
+
+    /** Whether B's change from A is within the spread: a derived figure's by the spreads of the figure it comes from. */
+    private static boolean noise(Results.ReadFigure x, Results.ReadFigure y, double gain, Map<String, Results.ReadFigure> fa,
+                                 Map<String, Results.ReadFigure> fb) {
+        if (x.derivedFrom() != null && x.derivedFrom().equals(y.derivedFrom())) {
+            String key = x.scenario() + " / " + x.derivedFrom();
+            Results.ReadFigure sx = fa.get(key), sy = fb.get(key);
+            if (sx != null && sy != null) return sx.withinSpread(sy, sy.gainOver(sx));
+        }
+        return x.withinSpread(y, gain);
     }
 
     private static Map<String, Results.ReadFigure> index(Results.Read r) {

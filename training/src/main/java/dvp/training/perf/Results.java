@@ -45,8 +45,16 @@ public record Results(String schema, String kind, String created, RunEnvironment
         Json.writeFile(file, this);
     }
 
-    /** A figure as read back from a file (what {@code dvp bench compare} needs). */
-    public record ReadFigure(String scenario, String name, String unit, String better, int samples, double median, double spreadPct) {
+    /**
+     * A figure as read back from a file (what {@code dvp bench compare} needs); {@code derivedFrom}
+     * names the figure of the same scenario a rate was computed from, or is null.
+     */
+    public record ReadFigure(String scenario, String name, String unit, String better, int samples, double median, double spreadPct,
+                             String derivedFrom) {
+        public ReadFigure(String scenario, String name, String unit, String better, int samples, double median, double spreadPct) {
+            this(scenario, name, unit, better, samples, median, spreadPct, null);
+        }
+
         public String key() { return scenario + " / " + name; }
 
         /** How many times better this figure is than {@code base} in the figure's direction (> 1: better; same unit assumed). */
@@ -101,7 +109,8 @@ public record Results(String schema, String kind, String created, RunEnvironment
                 String where = "figure '" + name + "' of '" + scName + "'";
                 if (!f.path("median").isNumber()) throw new BadInputException(file + ": " + where + " has no numeric 'median'");
                 figs.add(new ReadFigure(scName, name, text(file, f, "unit", where), f.path("better").asText("lower"),
-                        f.path("samples").asInt(0), f.path("median").asDouble(), f.path("spread_pct").asDouble(0)));
+                        f.path("samples").asInt(0), f.path("median").asDouble(), f.path("spread_pct").asDouble(0),
+                        f.path("derived_from").isTextual() ? f.path("derived_from").asText() : null));
             }
         }
         Map<String, String> facts = new LinkedHashMap<>();
