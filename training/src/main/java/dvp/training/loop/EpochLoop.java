@@ -9,7 +9,6 @@ import dvp.training.data.loader.Batch;
 import dvp.training.data.loader.DataLoader;
 import dvp.training.data.loader.LoaderStats;
 import dvp.training.observe.Progress;
-import dvp.training.perf.StepProfiler;
 import dvp.training.run.RunInterruptedException;
 import dvp.training.run.StopSignal;
 import dvp.training.session.TrainingSession;
@@ -50,7 +49,7 @@ public abstract class EpochLoop {
     private long epochImages;
     private String status = "";
     private long stopAt = -1;
-    private StepProfiler profiler;
+    private StepHook profiler;
     private final Map<String, Double> lastEpoch = new LinkedHashMap<>();
 
     /**
@@ -86,8 +85,8 @@ public abstract class EpochLoop {
      */
     public void stopAt(long step) { stopAt = step; }
 
-    /** Profiles/annotates steps as {@code --profile}/{@code --nvtx} ask (the backend must come from {@link StepProfiler#backendFor}). */
-    public void profiler(StepProfiler p) { profiler = p; }
+    /** Runs around every step: the step profiler of {@code --profile}/{@code --nvtx} (its backend is the one the model is built on). */
+    public void profiler(StepHook p) { profiler = p; }
 
     public long step() { return step; }
 
