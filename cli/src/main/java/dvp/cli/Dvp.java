@@ -83,17 +83,10 @@ public final class Dvp implements Runnable {
         // picocli's GenerateCompletion is a "help command", which accepts any argument; ours is strict
         // (an annotation attribute left at its default cannot override the superclass's, hence here)
         cmd.getSubcommands().get("completion").getCommandSpec().helpCommand(false);
-        // the global options each command acts on; the others would only clutter its help (and be ignored)
-        withoutGlobals(cmd.getSubcommands().get("completion"), "--device", "--seed", "--progress");
-        withoutGlobals(cmd.getSubcommands().get("help"), "--device", "--seed", "--progress");
-        withoutGlobals(cmd.getSubcommands().get("doctor"), "--seed", "--progress");
-        withoutGlobals(cmd.getSubcommands().get("selftest"), "--progress");
-        withoutGlobals(cmd.getSubcommands().get("profile"), "--progress");
-        withoutGlobals(cmd.getSubcommands().get("bench"), "--progress");
-        withoutGlobals(cmd.getSubcommands().get("bench").getSubcommands().get("compare"), "--device", "--seed", "--progress");
-        withoutGlobals(cmd.getSubcommands().get("bench").getSubcommands().get("report"), "--device", "--seed", "--progress");
-        withoutGlobals(cmd.getSubcommands().get("evaluate"), "--progress");
-        withoutGlobals(cmd.getSubcommands().get("predict"), "--progress");
+        // commands that compute nothing: the device, seed and progress options would only clutter their help (and be ignored)
+        for (CommandLine c : List.of(cmd.getSubcommands().get("completion"), cmd.getSubcommands().get("help"),
+                cmd.getSubcommands().get("bench").getSubcommands().get("compare"), cmd.getSubcommands().get("bench").getSubcommands().get("report")))
+            withoutGlobals(c, "--device", "--seed", "--progress");
         cmd.setExitCodeExceptionMapper(new ExitCodes());
         cmd.setParameterExceptionHandler(new ErrorReporting.ParameterErrors());
         cmd.setExecutionExceptionHandler(new ErrorReporting.ExecutionErrors(() -> root.debug));

@@ -56,7 +56,7 @@ public final class BenchCommand implements Callable<Integer>, HelpAppendix {
     int warmup;
 
     @Option(names = "--warmup-tolerance", paramLabel = "PCT", defaultValue = "5",
-            description = "How close two successive warm-up medians must be, in % of the earlier one. Default: ${DEFAULT-VALUE}.")
+            description = "How close successive warm-up medians must be, in percent of the earlier one. Default: ${DEFAULT-VALUE}.")
     double warmupTolerance;
 
     @Option(names = "--warmup-max-seconds", paramLabel = "S", defaultValue = "10",
