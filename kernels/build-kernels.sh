@@ -6,13 +6,15 @@
 # - No nvcc: prints that the kernels were not built and exits 0 (the build succeeds; the CUDA backend
 #   then reports "kernels not built" as its unavailability reason).
 # - nvcc present: a kernel that does not compile fails the build (non-zero exit).
-# - ptxas -v prints registers / spills / shared memory per kernel and arch into the build log.
+# - ptxas -v's registers / spills / shared memory per kernel and arch go to the log file (third argument;
+#   the console otherwise, where they are ~360 lines of every build); a failed compile prints the log.
 # - Incremental: skipped when the sources, flags and nvcc version hash to what the last build recorded.
 # - Records the toolkit version next to the image (dvp_kernels.properties) and, inside the image, in
 #   the device global dvp_kernels_cuda_version (read back by the runtime / `dvp doctor`).
 set -euo pipefail
 src=$(cd "$1" && pwd)
 out=$2
+log=${3:-}
 mkdir -p "$out"
 fatbin="$out/dvp_kernels.fatbin"
 props="$out/dvp_kernels.properties"
@@ -46,7 +48,17 @@ echo "[dvp-kernels] $NVCC ($nvcc_version): compiling $src/dvp_kernels.cu for sm_
 start=$(date +%s)
 tmp="$fatbin.tmp"
 # shellcheck disable=SC2086
-"$NVCC" -fatbin $ARCH_FLAGS $FLAGS -I"$src" -o "$tmp" "$src/dvp_kernels.cu"
+if [ -n "$log" ]; then
+  mkdir -p "$(dirname "$log")"
+  if ! "$NVCC" -fatbin $ARCH_FLAGS $FLAGS -I"$src" -o "$tmp" "$src/dvp_kernels.cu" > "$log" 2>&1; then
+    grep -v '^ptxas info\|bytes stack frame' "$log" >&2 || true
+    echo "[dvp-kernels] nvcc failed; full output in $log" >&2
+    exit 1
+  fi
+  echo "[dvp-kernels] ptxas resource usage ($(grep -c '^ptxas info' "$log") lines) in $log"
+else
+  "$NVCC" -fatbin $ARCH_FLAGS $FLAGS -I"$src" -o "$tmp" "$src/dvp_kernels.cu"
+fi
 mv "$tmp" "$fatbin"
 kernels=$(grep -ho 'DVP_KERNEL void [a-z0-9_]*' "$src"/*.cu | awk '{print $3}' | sort | tr '\n' ',' | sed 's/,$//')
 cat > "$props" <<PROPS

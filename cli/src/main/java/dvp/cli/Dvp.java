@@ -83,6 +83,10 @@ public final class Dvp implements Runnable {
         // picocli's GenerateCompletion is a "help command", which accepts any argument; ours is strict
         // (an annotation attribute left at its default cannot override the superclass's, hence here)
         cmd.getSubcommands().get("completion").getCommandSpec().helpCommand(false);
+        // commands that compute nothing: the device, seed and progress options would only clutter their help (and be ignored)
+        for (CommandLine c : List.of(cmd.getSubcommands().get("completion"), cmd.getSubcommands().get("help"),
+                cmd.getSubcommands().get("bench").getSubcommands().get("compare"), cmd.getSubcommands().get("bench").getSubcommands().get("report")))
+            withoutGlobals(c, "--device", "--seed", "--progress");
         cmd.setExitCodeExceptionMapper(new ExitCodes());
         cmd.setParameterExceptionHandler(new ErrorReporting.ParameterErrors());
         cmd.setExecutionExceptionHandler(new ErrorReporting.ExecutionErrors(() -> root.debug));
@@ -91,10 +95,19 @@ public final class Dvp implements Runnable {
         return cmd;
     }
 
+    /** Removes inherited global options from a command (still accepted before it: 'dvp --seed 1 help'). */
+    private static void withoutGlobals(CommandLine cmd, String... names) {
+        var spec = cmd.getCommandSpec();
+        for (String n : names) {
+            var o = spec.findOption(n);
+            if (o != null && o.inherited()) spec.remove(o);
+        }
+    }
+
     private static void applyToAll(CommandLine cmd) {
         cmd.getCommandSpec().usageMessage()
                 .exitCodeListHeading("%nExit codes:%n")
-                .exitCodeList(ExitCodes.descriptions());
+                .exitCodeList(ExitCodes.descriptions(kind(cmd)));
         if (cmd.getCommand() instanceof HelpAppendix h) {
             // lines known only at run time (a catalog's entries) after the annotation's description
             var usage = cmd.getCommandSpec().usageMessage();
@@ -103,6 +116,14 @@ public final class Dvp implements Runnable {
             usage.description(d.toArray(String[]::new));
         }
         for (CommandLine sub : cmd.getSubcommands().values()) applyToAll(sub);
+    }
+
+    private static ExitCodes.Kind kind(CommandLine cmd) {
+        Object c = cmd.getCommand();
+        if (c instanceof Dvp) return ExitCodes.Kind.ALL;
+        if (c instanceof ResumeArgs.Resumable) return ExitCodes.Kind.TRAINING;
+        if (c instanceof EvaluateCommand || c instanceof PredictCommand) return ExitCodes.Kind.SCORING;
+        return ExitCodes.Kind.OTHER;
     }
 
     /** Runs dvp with these arguments and returns the exit code (main without System.exit). */
@@ -117,8 +138,16 @@ public final class Dvp implements Runnable {
             err.flush();
             return ExitCodes.BAD_INPUT;
         }
+        String[] run;
         try {
-            return cmd.execute(args);
+            run = ResumeArgs.expand(args);
+        } catch (dvp.training.run.BadInputException e) {
+            err.println(e.getMessage());
+            err.flush();
+            return ExitCodes.BAD_INPUT;
+        }
+        try {
+            return cmd.execute(run);
         } catch (Error e) {
             // picocli hands only Exceptions to the execution handler; an Error (OutOfMemoryError above all)
             // would otherwise end the JVM with a stack trace and exit code 1

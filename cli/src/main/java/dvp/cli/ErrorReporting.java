@@ -4,6 +4,9 @@ import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
@@ -84,7 +87,10 @@ final class ErrorReporting {
         if (t instanceof NoSuchFileException f) return "no such file or directory: " + f.getFile() + reason(f);
         if (t instanceof AccessDeniedException f) return "permission denied: " + f.getFile() + reason(f);
         if (t instanceof NotDirectoryException f) return "not a directory: " + f.getFile();
-        if (t instanceof FileSystemException f && f.getFile() != null) return f.getFile() + ": " + (f.getReason() != null ? f.getReason() : m);
+        if (t instanceof FileAlreadyExistsException f && f.getFile() != null)
+            return f.getFile() + (Files.isDirectory(Path.of(f.getFile())) ? " already exists" : " is a file where a folder is needed");
+        if (t instanceof FileSystemException f && f.getFile() != null)
+            return f.getFile() + ": " + (f.getReason() != null ? f.getReason() : !m.equals(f.getFile()) ? m : t.getClass().getSimpleName());
         return switch (code) {
             case ExitCodes.OUT_OF_MEMORY -> "out of memory: " + (m.isEmpty() ? t.getClass().getSimpleName() : m)
                     + " (use a smaller batch; the Java heap can be raised with DVP_JAVA_OPTS=-Xmx...)";

@@ -2,6 +2,7 @@ package dvp.cli;
 
 import dvp.training.observe.ProgressMode;
 import dvp.training.session.SessionOptions;
+import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -23,8 +24,12 @@ public final class SessionOptionsMixin {
     String name;
 
     @Option(names = "--resume", paramLabel = "PATH",
-            description = "Continue from a checkpoint: a checkpoint folder, a checkpoints folder or a run folder (its checkpoints/last). "
-                    + "On the CPU the result is bit-identical to an uninterrupted run.")
+            description = "Continue from a checkpoint: a checkpoint folder, a checkpoints folder or a run folder (its checkpoints/last), "
+                    + "with the options the run was started with (recorded in its config.json): --resume RUN_FOLDER alone is enough. "
+                    + "An option given again must have its recorded value, except --epochs (to extend the run; the learning-rate "
+                    + "schedule follows the new length), --workers, --progress, --device, --debug, --tensorboard, --plots, "
+                    + "--eval-batch-size, --profile, --profile-steps and --nvtx. On the CPU the result is bit-identical to an "
+                    + "uninterrupted run.")
     Path resume;
 
     @Option(names = "--tensorboard", negatable = true, defaultValue = "true", fallbackValue = "true",
@@ -35,7 +40,8 @@ public final class SessionOptionsMixin {
             description = "Draw PNG curves of the metrics at the end of the run (default: on).")
     boolean plots = true;
 
-    public SessionOptions toSessionOptions(ProgressMode progress) {
-        return new SessionOptions(runsDir, runDir, name, resume, progress, tensorboard, plots);
+    /** @param spec the command being run: its options are recorded for {@code --resume} ({@link ResumeArgs}) */
+    public SessionOptions toSessionOptions(ProgressMode progress, CommandLine.Model.CommandSpec spec) {
+        return new SessionOptions(runsDir, runDir, name, resume, progress, tensorboard, plots, ResumeArgs.record(spec));
     }
 }

@@ -13,7 +13,7 @@ class DoctorCommandTest {
         CliRun r = CliRun.of("doctor", "--device", "cpu");
         assertEquals(0, r.code(), r.out() + r.err());
         String out = r.out();
-        for (String label : new String[] {"dvp ", "java ", "os ", "cpu ", "vector ", "threads ", "memory ", "backend cpu ", "pytorch ", "turbojpeg "})
+        for (String label : new String[] {"dvp ", "java ", "os ", "cpu ", "vector ", "threads ", "memory ", "backend cpu ", "pytorch ", "turbojpeg ", "datasets "})
             assertTrue(out.lines().anyMatch(l -> l.startsWith(label)), "line " + label + " in\n" + out);
         assertTrue(out.lines().anyMatch(l -> l.matches("backend cpu\\s+ok\\s+available: .*")), out);
         assertTrue(out.lines().anyMatch(l -> l.matches("java\\s+ok\\s+25.*|java\\s+ok\\s+2[6-9].*")), out);

@@ -47,7 +47,7 @@ final class StateDictLoader {
             if (s == null) {
                 if (isBatchCounter(key, dst)) defaulted.add(key);
                 else missing.add(key);
-            } else if (!Arrays.equals(s.shape(), dst.shape()) || !TensorTransfer.canCopy(s.dtype(), dst.dtype())) {
+            } else if (!sameShape(key, s, dst) || !TensorTransfer.canCopy(s.dtype(), dst.dtype())) {
                 mismatched.add(new LoadReport.Mismatch(key, dst.dtype() + Shape.str(dst.shape()), s.dtype() + Shape.str(s.shape())));
             } else {
                 loaded.add(key);
@@ -66,6 +66,16 @@ final class StateDictLoader {
             for (String k : defaulted) own.get(k).backend().fill(own.get(k), 0);
         }
         return report;
+    }
+
+    /**
+     * Shapes match, or a BN batch counter is stored as [1] where the module has a scalar: PyTorch's
+     * {@code _load_from_state_dict} accepts that too (its "loading 1-dim tensor from 0.3.*" rule), and
+     * some exporters write scalars that way.
+     */
+    private static boolean sameShape(String key, Tensor src, Tensor dst) {
+        if (Arrays.equals(src.shape(), dst.shape())) return true;
+        return isBatchCounter(key, dst) && dst.shape().length == 0 && Arrays.equals(src.shape(), new int[]{1});
     }
 
     private static boolean isBatchCounter(String key, Tensor t) {

@@ -130,6 +130,23 @@ class StateDictLoadTest {
     }
 
     @Test
+    void batchCounterStoredWithShapeOneLoadsStrictlyLikeTorch() {
+        // torch.load_state_dict(strict=True) takes a [1] num_batches_tracked for its scalar buffer
+        ResNet a = tiny(1, 10), b = tiny(2, 10);
+        Map<String, Tensor> sd = new LinkedHashMap<>();
+        a.stateDict().forEach((k, v) -> sd.put(k, k.endsWith("num_batches_tracked") ? Tensor.ofLongs(cpu(), new long[]{42}, 1) : v));
+        LoadReport r = b.loadStateDict(sd, true);
+        assertTrue(r.isComplete(), r.toString());
+        assertEquals(42L, b.tensor("layer1.0.bn1.num_batches_tracked").toLongArray()[0]);
+        assertEquals(0, b.tensor("layer1.0.bn1.num_batches_tracked").shape().length, "the module's buffer stays a scalar");
+        // only the counter, and only [1]: a [2] counter or a [1] weight of a scalar-shaped key is still a mismatch
+        sd.put("layer1.0.bn1.num_batches_tracked", Tensor.ofLongs(cpu(), new long[]{1, 2}, 2));
+        StateDictException e = assertThrows(StateDictException.class, () -> tiny(3, 10).loadStateDict(sd, true));
+        assertTrue(e.getMessage().contains("1 size/dtype mismatch: layer1.0.bn1.num_batches_tracked: checkpoint has I64[2], model has I64[]"),
+                e.getMessage());
+    }
+
+    @Test
     void halfPrecisionCheckpointsWidenToF32() {
         Linear lin = new Linear(2, 2, new Rng(1));
         float[] w = {0.5f, -1.25f, 3f, 65504f}, bias = {1f / 3, -2f};

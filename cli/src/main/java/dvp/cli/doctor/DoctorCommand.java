@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
         description = {"Checks the JDK, the machine, each compute backend (available or not, and why), Python + PyTorch "
-                + "for the parity tests and libturbojpeg, then gives a verdict for --device.", ""})
+                + "for the parity tests, libturbojpeg, NVTX and the datasets (Fashion-MNIST for the demo), then gives a verdict for --device.", ""})
 public final class DoctorCommand implements Callable<Integer> {
     @CommandLine.ParentCommand
     Dvp dvp;

@@ -8,6 +8,7 @@ import dvp.training.perf.BenchReport;
 import dvp.training.perf.BenchRun;
 import dvp.training.perf.Compare;
 import dvp.training.perf.Scenarios;
+import dvp.training.perf.Warmup;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,8 +25,8 @@ import java.util.concurrent.Callable;
  * dvp bench compare A.json B.json} prints the ratio of every figure. See {@link BenchRun}.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchCommand.CompareCommand.class, BenchCommand.ReportCommand.class},
-        description = {"Times scenarios: per workload warm-up runs then timed samples (device events on a GPU, wall time on the CPU), "
-                + "reported as median ms with the IQR, img/s, GFLOP/s and GB/s (FLOPs and bytes from shapes) and their %% of this "
+        description = {"Times scenarios: per workload warm-up runs until the timing is stable, then timed samples (device events on "
+                + "a GPU, wall time on the CPU), reported as median ms with the IQR, img/s, GFLOP/s and GB/s (FLOPs and bytes from shapes) and their %% of this "
                 + "device's measured ceilings; optionally written as a results JSON file for 'dvp bench compare'. On a simulated "
                 + "device (DVP_CUDA_SIM=1) every figure is labelled 'simulated, not a speed' (table, JSON, compare, report).", "",
                 "Scenarios:"},
@@ -49,8 +50,19 @@ public final class BenchCommand implements Callable<Integer>, HelpAppendix {
     @Mixin
     CeilingsOptions ceilings;
 
-    @Option(names = "--warmup", paramLabel = "N", defaultValue = "3", description = "Untimed runs per workload first. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "3",
+            description = "Untimed runs per workload first, at least; then more, 5 at a time, until the medians of three successive "
+                    + "5-run windows agree within --warmup-tolerance (or --warmup-max-seconds of runs are spent: the table then says "
+                    + "'unstable'). Default: ${DEFAULT-VALUE}.")
     int warmup;
+
+    @Option(names = "--warmup-tolerance", paramLabel = "PCT", defaultValue = "5",
+            description = "How close successive warm-up medians must be, in percent of the earlier one. Default: ${DEFAULT-VALUE}.")
+    double warmupTolerance;
+
+    @Option(names = "--warmup-max-seconds", paramLabel = "S", defaultValue = "10",
+            description = "Run time after which the warm-up of a workload stops anyway (0: exactly --warmup runs). Default: ${DEFAULT-VALUE}.")
+    double warmupMaxSeconds;
 
     @Option(names = "--samples", paramLabel = "N", defaultValue = "10", description = "Timed runs per workload. Default: ${DEFAULT-VALUE}.")
     int samples;
@@ -65,7 +77,8 @@ public final class BenchCommand implements Callable<Integer>, HelpAppendix {
             if (!Scenarios.NAMES.contains(n))
                 throw new CommandLine.ParameterException(spec.commandLine(), "unknown scenario '" + n + "' (known: " + String.join(", ", Scenarios.NAMES) + ")");
         Backend backend = dvp.device().select(spec.commandLine().getErr());
-        var s = new BenchRun.Settings(names, scenarioOptions.toOptions(dvp.seed()), warmup, samples, json, ceilings.file(), ceilings.remeasure,
+        var s = new BenchRun.Settings(names, scenarioOptions.toOptions(dvp.seed()), new Warmup.Policy(warmup, warmupTolerance, warmupMaxSeconds),
+                samples, json, ceilings.file(), ceilings.remeasure,
                 ProfileCommand.commandLine(spec));
         BenchRun.run(backend, s, spec.commandLine().getOut(), spec.commandLine().getErr());
         return ExitCodes.OK;
@@ -78,7 +91,7 @@ public final class BenchCommand implements Callable<Integer>, HelpAppendix {
     @Command(name = "compare", mixinStandardHelpOptions = true,
             description = {"Prints every figure of two results files (of dvp bench or dvp profile) side by side: the medians, B/A, "
                     + "and whether B is better or worse in the figure's direction (changes smaller than the larger IQR are "
-                    + "'within spread').", ""})
+                    + "'within spread'; a rate such as GFLOP/s is judged by the IQR of the time it was computed from).", ""})
     static final class CompareCommand implements Callable<Integer> {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;

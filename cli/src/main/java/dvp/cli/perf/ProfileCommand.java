@@ -85,8 +85,30 @@ public final class ProfileCommand implements Callable<Integer>, HelpAppendix {
     @Override
     public java.util.List<String> descriptionAppendix() { return scenarioList(); }
 
-    /** The catalog, one indented line per scenario, for the usage help. */
-    static java.util.List<String> scenarioList() { return Scenarios.DESCRIPTIONS.stream().map(l -> "  " + l).toList(); }
+    /** Width of the help's lines (picocli's default). */
+    private static final int HELP_WIDTH = 80;
+
+    /**
+     * The catalog for the usage help: one entry per scenario, wrapped here under its description's
+     * column (picocli would wrap a long entry back to column 0, where it reads as a new scenario).
+     */
+    static java.util.List<String> scenarioList() {
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        for (String entry : Scenarios.DESCRIPTIONS) {
+            String line = "  " + entry;
+            int column = line.indexOf(' ', 2);
+            while (column < line.length() && line.charAt(column) == ' ') column++;
+            String indent = " ".repeat(column);
+            while (line.length() > HELP_WIDTH - 1) {
+                int cut = line.lastIndexOf(' ', HELP_WIDTH - 1);
+                if (cut <= column) break;
+                lines.add(line.substring(0, cut));
+                line = indent + line.substring(cut + 1);
+            }
+            lines.add(line);
+        }
+        return lines;
+    }
 
     static final class ScenarioNames implements Iterable<String> {
         @Override

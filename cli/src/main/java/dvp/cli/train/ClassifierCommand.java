@@ -1,15 +1,18 @@
 package dvp.cli.train;
 
 import dvp.cli.Dvp;
+import dvp.cli.ResumeArgs;
 import dvp.cli.SessionOptionsMixin;
 import dvp.cli.perf.ProfileOptionsMixin;
 import dvp.engine.spi.Backend;
 import dvp.training.loop.MetricsFormat;
 import dvp.training.perf.StepProfiler;
 import dvp.training.pipeline.DataSpec;
+import dvp.training.checkpoint.SafetensorsTensorFile;
 import dvp.training.session.TrainingSession;
 import dvp.training.supervised.ClassifierConfig;
 import dvp.training.supervised.ClassifierTrainer;
+import dvp.training.supervised.PretrainedSettings;
 import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
 
@@ -18,7 +21,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** What linear-eval, finetune and distill share: data, network, run folder, profiling and the labelled-phase options. */
-abstract class ClassifierCommand implements Callable<Integer> {
+abstract class ClassifierCommand implements Callable<Integer>, ResumeArgs.Resumable {
     @CommandLine.ParentCommand
     Dvp dvp;
 
@@ -27,6 +30,9 @@ abstract class ClassifierCommand implements Callable<Integer> {
 
     @Mixin
     DataOptions data;
+
+    @Mixin
+    SplitOptions splitting;
 
     @Mixin
     ModelOptions model;
@@ -46,21 +52,30 @@ abstract class ClassifierCommand implements Callable<Integer> {
     /** The command's name (run folder prefix). */
     abstract String name();
 
-    ClassifierConfig config() {
+    ClassifierConfig config() { return settings().config(); }
+
+    /** The configuration, with the network and image size of the --pretrained weights where none is given. */
+    PretrainedSettings settings() {
         ClassifierConfig c = options.apply(base(), dvp.seed());
         var m = model.spec(null);
         if (m != null) c = c.with(b -> b.model = m);
-        return c.validate();
+        c.validate();
+        PretrainedSettings s = PretrainedSettings.inherit(c, m != null, options.imageSize != null);
+        s.config().validate();
+        return s;
     }
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        ClassifierConfig cfg = config();
-        DataSpec.Splits splits = data.spec(dvp.seed()).open();
+        PretrainedSettings settings = settings();
+        ClassifierConfig cfg = settings.config();
+        if (!settings.inherited().isEmpty()) err.println("dvp: " + settings.describe());
+        DataSpec.Splits splits = data.spec(dvp.seed(), splitting).open();
         StepProfiler.Options popts = profiling.toOptions(spec.commandLine());
         Backend be = StepProfiler.backendFor(dvp.device().select(err), popts);
-        try (TrainingSession s = TrainingSession.open(name(), run.toSessionOptions(dvp.progress()), cfg, be);
+        try (TrainingSession s = TrainingSession.open(name(), run.toSessionOptions(dvp.progress(), spec), cfg, be, SafetensorsTensorFile.INSTANCE,
+                     WriterStream.of(err));
              StepProfiler prof = StepProfiler.open(be, popts, s.run().path().resolve("profile"), err);
              ClassifierTrainer t = new ClassifierTrainer(cfg, splits.train(), splits.val(), splits.normalize(), be, s)) {
             t.profiler(prof);

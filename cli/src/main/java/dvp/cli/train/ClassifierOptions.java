@@ -17,7 +17,8 @@ import java.util.Locale;
  */
 public final class ClassifierOptions {
     @Option(names = "--pretrained", paramLabel = "PATH",
-            description = "Phase-1 weights: export/backbone.safetensors of a pretrain run, a checkpoint, or a run folder.")
+            description = "Phase-1 weights: export/backbone.safetensors of a pretrain run, a checkpoint, or a run folder. The network "
+                    + "(--arch, --in-channels, --small-stem, --width, --blocks) and --image-size come from them unless given.")
     Path pretrained;
 
     @Option(names = "--image-size", paramLabel = "PX", description = "Training crop size (224; 448 for the competition).")

@@ -40,6 +40,9 @@ public final class EvaluateCommand implements Callable<Integer> {
     DataOptions data;
 
     @Mixin
+    SplitOptions splitting;
+
+    @Mixin
     EvalCommandOptions eval;
 
     @Option(names = "--split", paramLabel = "val|test|train", defaultValue = "val", description = "Which split to score. Default: ${DEFAULT-VALUE}.")
@@ -51,7 +54,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        DataSpec.Splits splits = data.spec(dvp.seed()).open();
+        DataSpec.Splits splits = data.spec(dvp.seed(), splitting).open();
         ImageDataset ds = switch (split) {
             case "val" -> splits.val();
             case "test" -> splits.test();
@@ -62,22 +65,26 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (ds.numClasses() == 0) throw new BadInputException("the " + split + " split has no labels; use 'dvp predict' for a submission");
         Backend be = dvp.device().select(err);
         try (Scope scope = Scope.open("evaluate")) {
-            Classifiers.Ensemble ens = Classifiers.load(eval.models, be);
+            Classifiers.Ensemble ens = eval.load(be);
             checkClasses(ens, ds, split);
+            if (!ens.hasClassNames()) ens = ens.withClasses(ds.classes()); // a PyTorch state dict: the data's class names
             EvalOptions o = eval.evalOptions(ens);
             Normalize norm = ens.input() != null ? ens.input().normalize() : splits.normalize();
             EvalResult r;
             try (Evaluator ev = new Evaluator(ds, norm, o, be)) {
-                r = ev.run(ens.models());
+                r = EvalCommandOptions.run(ev, ens);
             }
             String what = (ens.models().size() == 1 ? "1 model" : ens.models().size() + " models (ensemble)") + ", " + split + " of "
                     + splits.description() + ", " + r.count() + " images, " + (o.tenCrop() ? "TenCrop " : "centre crop ") + o.size() + " px";
             out.println("top-1 " + MetricsFormat.percent(r.top1()) + "%  top-5 " + MetricsFormat.percent(r.top5()) + "%  (" + what + ")");
+            String skipped = EvalCommandOptions.notScored(r, "not scored");
+            if (skipped != null) out.println(skipped);
             if (output != null) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("top1", r.top1());
                 m.put("top5", r.top5());
                 m.put("images", r.count());
+                m.put("not_scored", r.unreadable());
                 m.put("split", split);
                 m.put("ten_crop", o.tenCrop());
                 m.put("image_size", o.size());

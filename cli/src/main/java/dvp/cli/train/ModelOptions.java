@@ -8,8 +8,8 @@ import java.util.List;
 /** The network options ({@code @Mixin ModelOptions model;}): a torchvision architecture and the small-network knobs. */
 public final class ModelOptions {
     @Option(names = "--arch", paramLabel = "NAME",
-            description = "torchvision architecture: resnet18, resnet34, resnet50, resnet101, resnet152, resnext50_32x4d, resnext101_32x8d "
-                    + "(default: resnet50, or the network recorded with --pretrained weights).")
+            description = "torchvision architecture: resnet18, resnet34, resnet50, resnet101, resnet152, resnext50_32x4d, resnext101_32x8d. "
+                    + "Default: resnet50.")
     String arch;
 
     @Option(names = "--in-channels", paramLabel = "N", description = "Input channels: 3 (RGB) or 1 (grayscale). Default: 3.")
@@ -30,7 +30,12 @@ public final class ModelOptions {
     /** The network described, starting from defaultArch; null when nothing was given and defaultArch is null. */
     ModelSpec spec(String defaultArch) {
         if (!given() && defaultArch == null) return null;
-        ModelSpec s = ModelSpec.of(arch != null ? arch : defaultArch != null ? defaultArch : "resnet50");
+        return spec(arch != null ? arch : defaultArch != null ? defaultArch : "resnet50", inChannels, smallStem, width, blocks);
+    }
+
+    /** torchvision's arch with the options that were given (null: the architecture's own). */
+    static ModelSpec spec(String arch, Integer inChannels, Boolean smallStem, Double width, List<Integer> blocks) {
+        ModelSpec s = ModelSpec.of(arch);
         if (inChannels != null) s = s.withInChannels(inChannels);
         if (smallStem != null) s = s.withSmallStem(smallStem);
         if (width != null) s = s.withWidth(width);

@@ -1,6 +1,7 @@
 package dvp.cli.train;
 
 import dvp.cli.Dvp;
+import dvp.cli.ResumeArgs;
 import dvp.cli.SessionOptionsMixin;
 import dvp.training.loop.OptimSpec;
 import dvp.training.pipeline.PipelineConfig;
@@ -18,7 +19,7 @@ import java.util.concurrent.Callable;
                 + "classifier and phase 1 + fine-tuning (Table 1). For an unlabelled test set (vipriors) it writes submission.csv. "
                 + "--resume FOLDER reuses finished stages and continues the others.",
                 "Phases use their own recipes (see pretrain/distill/linear-eval/finetune --help); the options below change the common knobs.", ""})
-public final class PipelineCommand implements Callable<Integer> {
+public final class PipelineCommand implements Callable<Integer>, ResumeArgs.Resumable {
     @CommandLine.ParentCommand
     Dvp dvp;
 
@@ -27,6 +28,9 @@ public final class PipelineCommand implements Callable<Integer> {
 
     @Mixin
     DataOptions data;
+
+    @Mixin
+    SplitOptions splitting;
 
     @Mixin
     ModelOptions model;
@@ -74,7 +78,7 @@ public final class PipelineCommand implements Callable<Integer> {
     PipelineConfig config() {
         long seed = dvp.seed();
         var m = model.spec("resnet50");
-        PipelineConfig c = PipelineConfig.defaults(data.spec(seed)).withCompare(compare).withTestTenCrop(tenCrop)
+        PipelineConfig c = PipelineConfig.defaults(data.spec(seed, splitting)).withCompare(compare).withTestTenCrop(tenCrop)
                 .withPretrain(p -> p.with(b -> {
                     b.model = m;
                     b.imageSize = imageSize;
@@ -100,7 +104,7 @@ public final class PipelineCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PipelineConfig cfg = config();
-        return PipelineRunner.run(cfg, run.toSessionOptions(dvp.progress()), "pipeline", dvp.device().select(spec.commandLine().getErr()),
+        return PipelineRunner.run(cfg, run.toSessionOptions(dvp.progress(), spec), "pipeline", dvp.device().select(spec.commandLine().getErr()),
                 spec.commandLine().getOut(), spec.commandLine().getErr());
     }
 }

@@ -18,16 +18,17 @@ final class PipelineRunner {
     /** The pipeline's folder: --resume (an earlier pipeline folder), --run-dir, or a new one under --runs-dir. */
     static Path folder(SessionOptions o, String prefix) throws java.io.IOException {
         if (o.resume() != null) return o.resume();
-        if (o.runDir() != null) return o.runDir();
+        if (o.runDir() != null) {
+            if (java.nio.file.Files.exists(o.runDir()) && !java.nio.file.Files.isDirectory(o.runDir()))
+                throw new dvp.training.run.BadInputException("--run-dir " + o.runDir() + " is a file, not a folder; name a new folder or an earlier "
+                        + prefix + " folder");
+            return o.runDir();
+        }
         return RunDir.createNew(o.runsRoot(), o.name() != null ? o.name() : prefix).path();
     }
 
     static int run(PipelineConfig cfg, SessionOptions o, String prefix, Backend be, PrintWriter out, PrintWriter err) throws Exception {
-        PrintStream log = new PrintStream(new java.io.OutputStream() {
-            @Override public void write(int b) { err.write(b); }
-            @Override public void write(byte[] b, int off, int len) { err.write(new String(b, off, len, java.nio.charset.StandardCharsets.UTF_8)); }
-            @Override public void flush() { err.flush(); }
-        }, true, java.nio.charset.StandardCharsets.UTF_8);
+        PrintStream log = WriterStream.of(err);
         Pipeline pipeline = new Pipeline(cfg, o, be, log).prepare(); // bad input is reported before a folder is made
         Path folder = folder(o, prefix);
         err.println("dvp: " + prefix + " folder " + folder + (o.resume() != null ? " (finished stages are reused, the others resume)" : ""));

@@ -45,12 +45,19 @@ public final class PredictCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        DataSpec.Splits splits = data.spec(dvp.seed()).open();
+        DataSpec.Splits splits = data.spec(dvp.seed(), null).open();
         if (!(splits.test() instanceof UnlabeledImages test))
             throw new BadInputException("--data " + data.data + " has no unlabelled test images (expected vipriors:ROOT with test/imgs/img_<i>.JPEG)");
         Backend be = dvp.device().select(err);
         try (Scope scope = Scope.open("predict")) {
-            Classifiers.Ensemble ens = Classifiers.load(eval.models, be);
+            Classifiers.Ensemble ens = eval.load(be);
+            if (!ens.hasClassNames()) {
+                // a PyTorch state dict: its outputs are taken to be the training set's classes, in their (sorted) order
+                if (ens.classes().size() != splits.classes().size())
+                    throw new BadInputException("the model predicts " + ens.classes().size() + " classes but the training set has "
+                            + splits.classes().size() + "; its indices would not be the challenge's");
+                ens = ens.withClasses(splits.classes());
+            }
             if (!ens.classes().equals(splits.classes()))
                 throw new BadInputException("the model's classes are not the training set's (" + ens.classes().size() + " vs "
                         + splits.classes().size() + "); its indices would not be the challenge's");
@@ -58,11 +65,14 @@ public final class PredictCommand implements Callable<Integer> {
             Normalize norm = ens.input() != null ? ens.input().normalize() : splits.normalize();
             EvalResult r;
             try (Evaluator ev = new Evaluator(test, norm, o, be)) {
-                r = ev.run(ens.models());
+                r = EvalCommandOptions.run(ev, ens);
             }
             int rows = Submission.write(output, test, r.predictions(), ens.classes());
-            out.println("wrote " + output + ": " + rows + " rows (every test image once), " + (ens.models().size() == 1 ? "1 model" : ens.models().size()
-                    + " models averaged") + ", " + (o.tenCrop() ? "TenCrop" : "centre crop") + " " + o.size() + " px");
+            out.println("wrote " + output + ": " + rows + " rows (" + (r.unreadable().isEmpty() ? "every test image once" : "every readable test image once")
+                    + "), " + (ens.models().size() == 1 ? "1 model" : ens.models().size() + " models averaged") + ", "
+                    + (o.tenCrop() ? "TenCrop" : "centre crop") + " " + o.size() + " px");
+            String skipped = EvalCommandOptions.notScored(r, "not predicted, no row");
+            if (skipped != null) out.println(skipped);
         }
         return 0;
     }

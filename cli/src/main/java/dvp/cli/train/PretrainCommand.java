@@ -1,6 +1,7 @@
 package dvp.cli.train;
 
 import dvp.cli.Dvp;
+import dvp.cli.ResumeArgs;
 import dvp.cli.SessionOptionsMixin;
 import dvp.cli.perf.ProfileOptionsMixin;
 import dvp.engine.spi.Backend;
@@ -11,6 +12,7 @@ import dvp.training.moco.Pretrainer;
 import dvp.training.perf.StepProfiler;
 import dvp.training.pipeline.DataSpec;
 import dvp.training.run.BadInputException;
+import dvp.training.checkpoint.SafetensorsTensorFile;
 import dvp.training.session.TrainingSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -25,11 +27,11 @@ import java.util.concurrent.Callable;
 /** {@code dvp pretrain}: phase 1, MoCo v2 with the margin loss (ALGORITHMS §2). */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
         description = {"Phase 1: MoCo v2 self-supervised pre-training with the margin loss on the training images (labels unused). "
-                + "Writes checkpoints every epoch and, at the end, export/backbone.safetensors (the query encoder without its MLP head, "
-                + "torchvision keys) for linear-eval, finetune and distill.",
+                + "Writes a checkpoint after every epoch (the newest is kept) and, at the end, export/backbone.safetensors "
+                + "(the query encoder without its MLP head, torchvision keys) for linear-eval, finetune and distill.",
                 "Defaults are the paper's recipe: resnet50, 224 px, batch 256, SGD lr 0.03 momentum 0.9 wd 1e-4, cosine over 200 epochs, "
                         + "queue 4096, tau 0.2, margin 0.4, key momentum 0.999, split BN in 8 groups with key shuffling.", ""})
-public final class PretrainCommand implements Callable<Integer> {
+public final class PretrainCommand implements Callable<Integer>, ResumeArgs.Resumable {
     @CommandLine.ParentCommand
     Dvp dvp;
 
@@ -38,6 +40,9 @@ public final class PretrainCommand implements Callable<Integer> {
 
     @Mixin
     DataOptions data;
+
+    @Mixin
+    SplitOptions splitting;
 
     @Mixin
     ModelOptions model;
@@ -125,10 +130,11 @@ public final class PretrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         PretrainConfig cfg = config();
-        DataSpec.Splits splits = data.spec(dvp.seed()).open();
+        DataSpec.Splits splits = data.spec(dvp.seed(), splitting).open();
         StepProfiler.Options popts = profiling.toOptions(spec.commandLine());
         Backend be = StepProfiler.backendFor(dvp.device().select(err), popts);
-        try (TrainingSession s = TrainingSession.open("pretrain", run.toSessionOptions(dvp.progress()), cfg, be);
+        try (TrainingSession s = TrainingSession.open("pretrain", run.toSessionOptions(dvp.progress(), spec), cfg, be, SafetensorsTensorFile.INSTANCE,
+                     WriterStream.of(err));
              StepProfiler prof = StepProfiler.open(be, popts, s.run().path().resolve("profile"), err);
              Pretrainer p = new Pretrainer(cfg, splits.train(), splits.normalize(), be, s)) {
             p.profiler(prof);

@@ -62,6 +62,11 @@ class ClassifierOptionsTest {
     @Test
     void linearEvalStepsWithoutMilestonesIsItsRecipe() throws Exception {
         java.nio.file.Path weights = java.nio.file.Files.createTempFile("backbone", ".safetensors");
+        var spec = dvp.training.model.ModelSpec.of("resnet18").withWidth(0.125);
+        try (var s = dvp.engine.Scope.open("backbone")) {
+            dvp.training.model.ModelExports.save(weights, spec.build(10, new dvp.engine.Rng(0)), spec, dvp.training.model.ModelExports.Kind.BACKBONE,
+                    List.of(), null);
+        }
         try {
             ClassifierConfig c = parse("linear-eval", "--data", "vipriors:/nowhere", "--pretrained", weights.toString(), "--schedule", "steps").config();
             assertEquals(new ScheduleSpec("steps", List.of(60, 80), 0.1), c.effectiveSchedule());

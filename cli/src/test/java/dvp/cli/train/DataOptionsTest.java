@@ -9,7 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** --split-seed draws the fashion-mnist train/val split independently of --seed; without it the split follows --seed. */
 class DataOptionsTest {
-    private static DataOptions parse(String... args) { return CommandLine.populateCommand(new DataOptions(), args); }
+    @CommandLine.Command
+    static final class Both {
+        @CommandLine.Mixin DataOptions data;
+        @CommandLine.Mixin SplitOptions splits;
+
+        dvp.training.pipeline.DataSpec spec(long seed) { return data.spec(seed, splits); }
+    }
+
+    private static Both parse(String... args) { return CommandLine.populateCommand(new Both(), args); }
 
     @Test
     void splitFollowsTheRunSeedByDefault() {
@@ -18,7 +26,7 @@ class DataOptionsTest {
 
     @Test
     void splitSeedOverridesTheRunSeedForTheSplitOnly() {
-        DataOptions o = parse("--data", "fashion-mnist", "--split-seed", "0", "--train-per-class", "20");
+        Both o = parse("--data", "fashion-mnist", "--split-seed", "0", "--train-per-class", "20");
         assertEquals(0, o.spec(7).splitSeed());
         assertEquals(0, o.spec(3).splitSeed());
         assertEquals(20, o.spec(7).trainPerClass());

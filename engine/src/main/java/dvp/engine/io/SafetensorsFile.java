@@ -87,7 +87,7 @@ public final class SafetensorsFile implements AutoCloseable {
     public SafetensorsEntry entry(String name) {
         SafetensorsEntry e = header.byName.get(name);
         if (e == null)
-            throw new IllegalArgumentException("no tensor " + Json.quote(name) + " in safetensors file " + path
+            throw new IllegalArgumentException("no tensor " + HeaderJson.quote(name) + " in safetensors file " + path
                     + " (it holds " + header.entries.size() + " tensors)");
         return e;
     }
@@ -157,7 +157,7 @@ public final class SafetensorsFile implements AutoCloseable {
                 || (target == DType.F32 && from.isFloating())
                 || (target == DType.I64 && from.isInteger());
         if (!ok)
-            throw new SafetensorsException(path, "tensor " + Json.quote(e.name()) + " is " + from
+            throw new SafetensorsException(path, "tensor " + HeaderJson.quote(e.name()) + " is " + from
                     + ", which dvp cannot load as " + target);
     }
 

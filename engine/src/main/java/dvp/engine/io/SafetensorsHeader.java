@@ -75,8 +75,8 @@ final class SafetensorsHeader {
                     + (text.isEmpty() ? "nothing: the header is empty" : describe(text.charAt(0))) + ")");
         Object root;
         try {
-            root = Json.parse(text);
-        } catch (Json.ParseException e) {
+            root = HeaderJson.parse(text);
+        } catch (HeaderJson.ParseException e) {
             throw new SafetensorsException(file, "header is not valid JSON: " + e.getMessage());
         }
         @SuppressWarnings("unchecked") Map<String, Object> top = (Map<String, Object>) root; // starts with '{'
@@ -94,35 +94,35 @@ final class SafetensorsHeader {
 
     private static Map<String, String> metadata(Path file, Object v) throws SafetensorsException {
         if (!(v instanceof Map<?, ?> m))
-            throw new SafetensorsException(file, "__metadata__ must be an object mapping strings to strings, but it is " + Json.typeName(v));
+            throw new SafetensorsException(file, "__metadata__ must be an object mapping strings to strings, but it is " + HeaderJson.typeName(v));
         Map<String, String> out = new TreeMap<>();
         for (Map.Entry<?, ?> kv : m.entrySet()) {
             if (!(kv.getValue() instanceof String s))
                 throw new SafetensorsException(file, "__metadata__ must map strings to strings, but the value of "
-                        + Json.quote((String) kv.getKey()) + " is " + Json.typeName(kv.getValue()));
+                        + HeaderJson.quote((String) kv.getKey()) + " is " + HeaderJson.typeName(kv.getValue()));
             out.put((String) kv.getKey(), s);
         }
         return out;
     }
 
     private static SafetensorsEntry entry(Path file, String name, Object v, long dataLength) throws SafetensorsException {
-        String what = "tensor " + Json.quote(name) + ": ";
+        String what = "tensor " + HeaderJson.quote(name) + ": ";
         if (!(v instanceof Map<?, ?> m))
-            throw new SafetensorsException(file, what + "entry must be an object with dtype, shape and data_offsets, but it is " + Json.typeName(v));
+            throw new SafetensorsException(file, what + "entry must be an object with dtype, shape and data_offsets, but it is " + HeaderJson.typeName(v));
         for (Object key : m.keySet())
             if (!key.equals("dtype") && !key.equals("shape") && !key.equals("data_offsets"))
-                throw new SafetensorsException(file, what + "unexpected field " + Json.quote((String) key)
+                throw new SafetensorsException(file, what + "unexpected field " + HeaderJson.quote((String) key)
                         + " (allowed: dtype, shape, data_offsets)");
         for (String key : List.of("dtype", "shape", "data_offsets"))
             if (!m.containsKey(key)) throw new SafetensorsException(file, what + "missing field \"" + key + "\"");
 
         if (!(m.get("dtype") instanceof String dtypeName))
-            throw new SafetensorsException(file, what + "dtype must be a string, but it is " + Json.typeName(m.get("dtype")));
+            throw new SafetensorsException(file, what + "dtype must be a string, but it is " + HeaderJson.typeName(m.get("dtype")));
         SafetensorsDType dtype = SafetensorsDType.parse(dtypeName);
         if (dtype == null) {
             if (SafetensorsDType.SUB_BYTE_OR_EXOTIC.contains(dtypeName))
-                throw new SafetensorsException(file, what + "dtype " + Json.quote(dtypeName) + " is not supported by dvp");
-            throw new SafetensorsException(file, what + "unknown dtype " + Json.quote(dtypeName));
+                throw new SafetensorsException(file, what + "dtype " + HeaderJson.quote(dtypeName) + " is not supported by dvp");
+            throw new SafetensorsException(file, what + "unknown dtype " + HeaderJson.quote(dtypeName));
         }
 
         long[] shape = longs(file, what + "shape", m.get("shape"), -1);
@@ -147,7 +147,7 @@ final class SafetensorsHeader {
     /** A JSON array of non-negative integers that fit a long; exactly {@code count} of them unless count < 0. */
     private static long[] longs(Path file, String what, Object v, int count) throws SafetensorsException {
         String expected = count < 0 ? "a list of non-negative integers" : "a list of " + count + " non-negative integers";
-        if (!(v instanceof List<?> list)) throw new SafetensorsException(file, what + " must be " + expected + ", but it is " + Json.typeName(v));
+        if (!(v instanceof List<?> list)) throw new SafetensorsException(file, what + " must be " + expected + ", but it is " + HeaderJson.typeName(v));
         if (count >= 0 && list.size() != count)
             throw new SafetensorsException(file, what + " must be " + expected + ", but it has " + list.size());
         long[] out = new long[list.size()];
@@ -160,7 +160,7 @@ final class SafetensorsHeader {
                 throw new SafetensorsException(file, what + " value " + b + " is too large");
             } else {
                 throw new SafetensorsException(file, what + " must be " + expected + ", but element " + i + " is "
-                        + (x instanceof Number ? "the non-integer " + x : Json.typeName(x)));
+                        + (x instanceof Number ? "the non-integer " + x : HeaderJson.typeName(x)));
             }
         }
         return out;
@@ -173,11 +173,11 @@ final class SafetensorsHeader {
         SafetensorsEntry prev = null;
         for (SafetensorsEntry e : entries) {
             if (e.begin() < covered)
-                throw new SafetensorsException(file, "tensors " + Json.quote(prev.name()) + " [" + prev.begin() + ", " + prev.end()
-                        + "] and " + Json.quote(e.name()) + " [" + e.begin() + ", " + e.end() + "] overlap");
+                throw new SafetensorsException(file, "tensors " + HeaderJson.quote(prev.name()) + " [" + prev.begin() + ", " + prev.end()
+                        + "] and " + HeaderJson.quote(e.name()) + " [" + e.begin() + ", " + e.end() + "] overlap");
             if (e.begin() > covered)
                 throw new SafetensorsException(file, "data bytes [" + covered + ", " + e.begin() + ") before tensor "
-                        + Json.quote(e.name()) + " belong to no tensor (the data must be contiguous, without gaps)");
+                        + HeaderJson.quote(e.name()) + " belong to no tensor (the data must be contiguous, without gaps)");
             covered = e.end();
             prev = e;
         }

@@ -74,7 +74,7 @@ public final class SafetensorsWriter {
         SafetensorsDType own = SafetensorsDType.of(t.dtype());
         boolean narrowing = t.dtype() == DType.F32 && (as == SafetensorsDType.F16 || as == SafetensorsDType.BF16);
         if (as != own && !narrowing)
-            throw new IllegalArgumentException("safetensors put " + Json.quote(name) + ": cannot store " + t.describe()
+            throw new IllegalArgumentException("safetensors put " + HeaderJson.quote(name) + ": cannot store " + t.describe()
                     + " as " + as + " (allowed: " + own + (t.dtype() == DType.F32 ? ", F16, BF16" : "") + ")");
         long n = t.numel();
         MemorySegment host = arena.allocate(Math.max(1, n * t.dtype().byteSize()), 8);
@@ -105,7 +105,7 @@ public final class SafetensorsWriter {
             case F16 -> (m, i) -> m.setAtIndex(I16_LE, i, HalfFloats.floatToF16(values[i]));
             case BF16 -> (m, i) -> m.setAtIndex(I16_LE, i, HalfFloats.floatToBf16(values[i]));
             case F64 -> (m, i) -> m.setAtIndex(F64_LE, i, values[i]);
-            default -> throw new IllegalArgumentException("safetensors putFloats " + Json.quote(name)
+            default -> throw new IllegalArgumentException("safetensors putFloats " + HeaderJson.quote(name)
                     + ": cannot store floats as " + as + " (allowed: F32, F16, BF16, F64)");
         });
     }
@@ -148,11 +148,11 @@ public final class SafetensorsWriter {
     public SafetensorsWriter putRaw(String name, SafetensorsDType dtype, long[] shape, MemorySegment littleEndianBytes) {
         long expected = dtype.byteSize();
         for (long d : shape) {
-            if (d < 0) throw new IllegalArgumentException("safetensors put " + Json.quote(name) + ": negative dimension in " + Arrays.toString(shape));
+            if (d < 0) throw new IllegalArgumentException("safetensors put " + HeaderJson.quote(name) + ": negative dimension in " + Arrays.toString(shape));
             expected = Math.multiplyExact(expected, d);
         }
         if (littleEndianBytes.byteSize() != expected)
-            throw new IllegalArgumentException("safetensors put " + Json.quote(name) + ": " + littleEndianBytes.byteSize()
+            throw new IllegalArgumentException("safetensors put " + HeaderJson.quote(name) + ": " + littleEndianBytes.byteSize()
                     + " bytes for " + dtype + Arrays.toString(shape) + " (needs " + expected + ")");
         MemorySegment m = arena.allocate(Math.max(1, expected), 8);
         MemorySegment.copy(littleEndianBytes, 0, m, 0, expected);
@@ -186,7 +186,16 @@ public final class SafetensorsWriter {
                 ch.force(true);
             }
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException | RuntimeException e) {
+        } catch (java.nio.file.FileSystemException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            // ENOSPC and EIO come without a file name: say which file could not be written
+            var named = new java.nio.file.FileSystemException(abs.toString(), null, e.getMessage() != null ? e.getMessage() : e.toString());
+            named.initCause(e);
+            throw named;
+        } catch (RuntimeException e) {
             Files.deleteIfExists(tmp);
             throw e;
         }
@@ -208,7 +217,7 @@ public final class SafetensorsWriter {
             for (Map.Entry<String, String> kv : metadata.entrySet()) {
                 if (!first) j.append(',');
                 first = false;
-                j.append(Json.quote(kv.getKey())).append(':').append(Json.quote(kv.getValue()));
+                j.append(HeaderJson.quote(kv.getKey())).append(':').append(HeaderJson.quote(kv.getValue()));
             }
             j.append('}');
         }
@@ -216,7 +225,7 @@ public final class SafetensorsWriter {
         for (Pending p : order) {
             if (j.length() > 1) j.append(',');
             long end = offset + p.bytes.byteSize();
-            j.append(Json.quote(p.name)).append(":{\"dtype\":\"").append(p.dtype.name()).append("\",\"shape\":[");
+            j.append(HeaderJson.quote(p.name)).append(":{\"dtype\":\"").append(p.dtype.name()).append("\",\"shape\":[");
             for (int i = 0; i < p.shape.length; i++) j.append(i == 0 ? "" : ",").append(p.shape[i]);
             j.append("],\"data_offsets\":[").append(offset).append(',').append(end).append("]}");
             offset = end;
@@ -238,7 +247,7 @@ public final class SafetensorsWriter {
     private SafetensorsWriter add(String name, SafetensorsDType dtype, long[] shape, MemorySegment bytes) {
         if (name == null) throw new IllegalArgumentException("safetensors put: null tensor name");
         if (name.equals("__metadata__")) throw new IllegalArgumentException("safetensors put: \"__metadata__\" is reserved and cannot name a tensor");
-        if (tensors.containsKey(name)) throw new IllegalArgumentException("safetensors put: duplicate tensor name " + Json.quote(name));
+        if (tensors.containsKey(name)) throw new IllegalArgumentException("safetensors put: duplicate tensor name " + HeaderJson.quote(name));
         tensors.put(name, new Pending(name, dtype, shape, bytes));
         return this;
     }
@@ -246,7 +255,7 @@ public final class SafetensorsWriter {
     private static void checkCount(String name, int count, int[] shape) {
         long n = Shape.numel(shape);
         if (n != count)
-            throw new IllegalArgumentException("safetensors put " + Json.quote(name) + ": " + count + " values for shape " + Shape.str(shape));
+            throw new IllegalArgumentException("safetensors put " + HeaderJson.quote(name) + ": " + count + " values for shape " + Shape.str(shape));
     }
 
     private static long[] toLong(int[] shape) {

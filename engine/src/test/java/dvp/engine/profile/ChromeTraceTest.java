@@ -1,7 +1,7 @@
 package dvp.engine.profile;
 
 import dvp.engine.Scope;
-import dvp.engine.io.Json;
+import dvp.engine.io.HeaderJson;
 import dvp.engine.spi.Backends;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,7 +40,10 @@ class ChromeTraceTest {
                 ChromeTrace.write(p, Map.of("scenario", "mini \"net\""), file);
             }
         }
-        Map<String, Object> root = (Map<String, Object>) Json.parse(Files.readString(file));
+        Map<String, Object> root = (Map<String, Object>) HeaderJson.parse(Files.readString(file));
+        List<String> lines = Files.readAllLines(file);
+        assertEquals("{\"traceEvents\":[", lines.getFirst());
+        for (String l : lines.subList(1, lines.size() - 1)) assertTrue(l.matches("\\{\"ph\":\"[MX]\".*\\},?"), "one event per line: " + l);
         List<Object> events = (List<Object>) root.get("traceEvents");
         Map<String, Object> other = (Map<String, Object>) root.get("otherData");
         assertEquals("cpu", other.get("backend"));

@@ -41,7 +41,9 @@ import java.util.stream.Stream;
  * is forced to disk, and only then is the folder renamed to its final name and the {@code last}
  * link swapped (both atomic renames). A crash or SIGKILL at any moment leaves the previous
  * checkpoint intact and {@code last} pointing at a complete one; leftover temporary folders are
- * removed by the next checkpointer. Non-finite weights are never saved (see {@link #save}).
+ * removed by the next checkpointer. Old checkpoints go the same way backwards: renamed to a hidden
+ * temporary name first, deleted after, so no visible {@code step-*} folder is ever half deleted.
+ * Non-finite weights are never saved (see {@link #save}).
  */
 public final class Checkpointer {
     private static final String TMP_PREFIX = ".tmp-step-";
@@ -55,13 +57,27 @@ public final class Checkpointer {
     private boolean higherIsBetter;
     private CheckpointManifest.Best best;
     private Path last;
+    private IoAction beforeSave = () -> {};
+    private FileDeleter deleter = Files::deleteIfExists;
 
+    /** Deletes one file or empty folder (a seam for the test that interrupts a deletion half-way). */
+    @FunctionalInterface
+    interface FileDeleter {
+        void delete(Path p) throws IOException;
+    }
+
+    /** Work that may throw IOException. */
+    @FunctionalInterface
+    public interface IoAction {
+        void run() throws IOException;
+    }
+
+    /** The folder is created by the first {@link #save}, not here: a run that fails before training leaves none. */
     public Checkpointer(Path dir, TensorFile format, Versions versions) throws IOException {
         this.dir = dir;
         this.format = format;
         this.versions = versions;
-        Files.createDirectories(dir);
-        removeLeftovers();
+        if (Files.isDirectory(dir)) removeLeftovers();
     }
 
     /** Registers a part of the state under a unique name (its tensors are stored as {@code <name>.<key>}). */
@@ -89,6 +105,15 @@ public final class Checkpointer {
         return this;
     }
 
+    /**
+     * Runs before every checkpoint is written: what must be on disk when the checkpoint is (the
+     * metrics logged up to its step, which a resumed run does not log again).
+     */
+    public Checkpointer beforeSave(IoAction action) {
+        this.beforeSave = action;
+        return this;
+    }
+
     public Path directory() { return dir; }
 
     /** The newest checkpoint written or restored by this checkpointer. */
@@ -104,6 +129,7 @@ public final class Checkpointer {
      *         the last good checkpoint stays as it was
      */
     public Path save(long step, long epoch, Map<String, Double> metrics) throws IOException {
+        beforeSave.run();
         SequencedMap<String, Tensor> tensors = new LinkedHashMap<>();
         ObjectNode state = Json.MAPPER.createObjectNode();
         for (var p : parts.entrySet())
@@ -120,6 +146,7 @@ public final class Checkpointer {
                 step, epoch, OffsetDateTime.now().toString(), new TreeMap<>(metrics), newBest, versions, config,
                 classNames, format.fileName(), tensors.size(), state);
 
+        Files.createDirectories(dir);
         String name = String.format("step-%09d", step);
         Path target = dir.resolve(name);
         for (int i = 2; Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS); i++) target = dir.resolve(name + "-" + i);
@@ -139,7 +166,7 @@ public final class Checkpointer {
             AtomicFiles.move(tmp, target);
             AtomicFiles.fsyncDirectory(dir);
         } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);
+            deleteTree(tmp, deleter);
             throw e;
         }
         AtomicFiles.pointLink(dir.resolve("last"), target.getFileName());
@@ -202,7 +229,12 @@ public final class Checkpointer {
         }
     }
 
-    /** Deletes every step folder that neither last nor best points at. */
+    Checkpointer deleteWith(FileDeleter d) {
+        this.deleter = d;
+        return this;
+    }
+
+    /** Deletes every step folder that neither last nor best points at (each renamed out of sight first). */
     private void prune() throws IOException {
         Set<Path> keep = new HashSet<>();
         for (String link : new String[] {"last", "best"}) {
@@ -212,8 +244,12 @@ public final class Checkpointer {
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.toList()) {
                 if (p.getFileName().toString().startsWith("step-") && Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                        && !keep.contains(p.toRealPath()))
-                    deleteTree(p);
+                        && !keep.contains(p.toRealPath())) {
+                    Path gone = dir.resolve(TMP_PREFIX + "discarded-" + p.getFileName() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+                    AtomicFiles.move(p, gone);
+                    AtomicFiles.fsyncDirectory(dir);
+                    deleteTree(gone, deleter);
+                }
             }
         }
     }
@@ -221,14 +257,14 @@ public final class Checkpointer {
     /** Temporary folders of a save that was killed half-way. */
     private void removeLeftovers() throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : s.toList()) if (p.getFileName().toString().startsWith(TMP_PREFIX)) deleteTree(p);
+            for (Path p : s.toList()) if (p.getFileName().toString().startsWith(TMP_PREFIX)) deleteTree(p, deleter);
         }
     }
 
-    static void deleteTree(Path p) throws IOException {
+    private static void deleteTree(Path p, FileDeleter deleter) throws IOException {
         if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
         try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) deleter.delete(q);
         }
     }
 }

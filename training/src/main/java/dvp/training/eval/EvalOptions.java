@@ -13,18 +13,25 @@ import java.util.List;
  * {@code size}, or with {@code tenCrop} the ten crops of TenCrop(size) whose softmax outputs are
  * averaged.
  *
- * @param batchSize images per batch (with TenCrop, each image counts ten times)
+ * @param batchSize      images per batch (with TenCrop, each image counts ten times)
+ * @param skipUnreadable leave images that cannot be read out of the score and list them
+ *                       ({@link EvalResult#unreadable()}) instead of stopping at the first one
  */
-public record EvalOptions(int size, int resize, boolean tenCrop, int batchSize, int workers) {
+public record EvalOptions(int size, int resize, boolean tenCrop, int batchSize, int workers, boolean skipUnreadable) {
+    /** Stops at an unreadable image. */
+    public EvalOptions(int size, int resize, boolean tenCrop, int batchSize, int workers) { this(size, resize, tenCrop, batchSize, workers, false); }
+
     public static EvalOptions centerCrop(int size) { return new EvalOptions(size, 0, false, 256, 0); }
 
-    public EvalOptions withTenCrop(boolean v) { return new EvalOptions(size, resize, v, batchSize, workers); }
+    public EvalOptions withTenCrop(boolean v) { return new EvalOptions(size, resize, v, batchSize, workers, skipUnreadable); }
 
-    public EvalOptions withResize(int r) { return new EvalOptions(size, r, tenCrop, batchSize, workers); }
+    public EvalOptions withResize(int r) { return new EvalOptions(size, r, tenCrop, batchSize, workers, skipUnreadable); }
 
-    public EvalOptions withBatchSize(int b) { return new EvalOptions(size, resize, tenCrop, b, workers); }
+    public EvalOptions withBatchSize(int b) { return new EvalOptions(size, resize, tenCrop, b, workers, skipUnreadable); }
 
-    public EvalOptions withWorkers(int w) { return new EvalOptions(size, resize, tenCrop, batchSize, w); }
+    public EvalOptions withWorkers(int w) { return new EvalOptions(size, resize, tenCrop, batchSize, w, skipUnreadable); }
+
+    public EvalOptions withSkipUnreadable(boolean v) { return new EvalOptions(size, resize, tenCrop, batchSize, workers, v); }
 
     public int effectiveResize() { return resize > 0 ? resize : (int) (size / 0.875); }
 

@@ -9,7 +9,6 @@ import dvp.training.data.loader.Batch;
 import dvp.training.data.loader.DataLoader;
 import dvp.training.data.loader.LoaderStats;
 import dvp.training.observe.Progress;
-import dvp.training.perf.StepProfiler;
 import dvp.training.run.RunInterruptedException;
 import dvp.training.run.StopSignal;
 import dvp.training.session.TrainingSession;
@@ -50,7 +49,7 @@ public abstract class EpochLoop {
     private long epochImages;
     private String status = "";
     private long stopAt = -1;
-    private StepProfiler profiler;
+    private StepHook profiler;
     private final Map<String, Double> lastEpoch = new LinkedHashMap<>();
 
     /**
@@ -86,8 +85,8 @@ public abstract class EpochLoop {
      */
     public void stopAt(long step) { stopAt = step; }
 
-    /** Profiles/annotates steps as {@code --profile}/{@code --nvtx} ask (the backend must come from {@link StepProfiler#backendFor}). */
-    public void profiler(StepProfiler p) { profiler = p; }
+    /** Runs around every step: the step profiler of {@code --profile}/{@code --nvtx} (its backend is the one the model is built on). */
+    public void profiler(StepHook p) { profiler = p; }
 
     public long step() { return step; }
 
@@ -148,54 +147,78 @@ public abstract class EpochLoop {
         if (step > total)
             throw new dvp.training.run.BadInputException("the checkpoint is at step " + step + ", beyond this run's " + total
                     + " steps (" + epochs + " epochs of " + spe + "); pass at least as many --epochs as the resumed run");
+        if (step == total && session.restored().isPresent()) {
+            finished(session.restored().get().manifest().metrics(), total);
+            return;
+        }
         Flush flush = new Flush(loader.stats(), System.nanoTime());
         try (Progress progress = session.progress(task, total, step)) {
-            while (step < total) {
-                int epoch = (int) (step / spe);
-                int first = (int) (step % spe);
-                schedule.apply(optimizer, epoch, 0);
-                beforeEpoch(epoch);
-                boolean stopAfterEpoch = false;
-                try (DataLoader.Epoch it = loader.epoch(epoch)) {
-                    for (int i = 0; i < first; i++) it.next();
-                    for (int i = first; i < spe; i++) {
-                        Batch b = it.next();
-                        if (profiler != null) profiler.beforeStep(step);
-                        try (Scope s = Scope.open(task + "-step")) {
-                            scalars.record(step + 1, b.size(), trainStep(b, epoch, step));
-                        }
-                        if (profiler != null) profiler.afterStep(step);
-                        step++;
-                        boolean stop = StopSignal.requested() || step == stopAt;
-                        if (scalars.isFull() || i == spe - 1 || stop) flush = flush(flush, epoch, spe);
-                        progress.update(step, status);
-                        if (stop) {
-                            // on an epoch's last step, close the epoch first (its row, validation and
-                            // checkpoint): a resumed run would otherwise skip them and count the
-                            // epoch's running sums into the next epoch
-                            if (i == spe - 1) stopAfterEpoch = true;
-                            else throw new RunInterruptedException(step, session.checkpoints().save(step, epoch, Map.of()));
-                        }
+            runEpochs(progress, flush, spe, total);
+        } finally {
+            // once per run, however it ends: replaced images change what was trained on
+            String bad = loader.failures().summary(5);
+            if (bad != null) session.warn(bad + " replaced by other training samples, " + loader.failures().count() + " time"
+                    + (loader.failures().count() == 1 ? "" : "s") + " in this run");
+        }
+    }
+
+    private void runEpochs(Progress progress, Flush flush, int spe, long total) throws IOException {
+        while (step < total) {
+            int epoch = (int) (step / spe);
+            int first = (int) (step % spe);
+            schedule.apply(optimizer, epoch, 0);
+            beforeEpoch(epoch);
+            boolean stopAfterEpoch = false;
+            try (DataLoader.Epoch it = loader.epoch(epoch)) {
+                for (int i = 0; i < first; i++) it.next();
+                for (int i = first; i < spe; i++) {
+                    Batch b = it.next();
+                    if (profiler != null) profiler.beforeStep(step);
+                    try (Scope s = Scope.open(task + "-step")) {
+                        scalars.record(step + 1, b.size(), trainStep(b, epoch, step));
+                    }
+                    if (profiler != null) profiler.afterStep(step);
+                    step++;
+                    boolean stop = StopSignal.requested() || step == stopAt;
+                    if (scalars.isFull() || i == spe - 1 || stop) flush = flush(flush, epoch, spe);
+                    progress.update(step, status);
+                    if (stop) {
+                        // on an epoch's last step, close the epoch first (its row, validation and
+                        // checkpoint): a resumed run would otherwise skip them and count the
+                        // epoch's running sums into the next epoch
+                        if (i == spe - 1) stopAfterEpoch = true;
+                        else throw new RunInterruptedException(step, session.checkpoints().save(step, epoch, Map.of()));
                     }
                 }
-                lastEpoch.clear();
-                String[] names = scalars.names();
-                for (int j = 0; j < names.length; j++) lastEpoch.put(names[j], epochImages == 0 ? Double.NaN : epochSums[j] / epochImages);
-                lastEpoch.put("lr", optimizer.groups().getFirst().lr());
-                java.util.Arrays.fill(epochSums, 0);
-                epochImages = 0;
-                Metrics.log(session, "epoch", step, epoch + 1, lastEpoch);
-                Map<String, Double> validation = endOfEpoch(epoch);
-                if (!validation.isEmpty()) {
-                    Metrics.log(session, "val", step, epoch + 1, validation);
-                    lastEpoch.putAll(validation);
-                }
-                status = epochStatus(epoch + 1, lastEpoch);
-                progress.update(step, status);
-                Path saved = session.checkpoints().save(step, epoch + 1, lastEpoch);
-                if (stopAfterEpoch) throw new RunInterruptedException(step, saved);
             }
+            lastEpoch.clear();
+            String[] names = scalars.names();
+            for (int j = 0; j < names.length; j++) lastEpoch.put(names[j], epochImages == 0 ? Double.NaN : epochSums[j] / epochImages);
+            lastEpoch.put("lr", optimizer.groups().getFirst().lr());
+            java.util.Arrays.fill(epochSums, 0);
+            epochImages = 0;
+            Metrics.log(session, "epoch", step, epoch + 1, lastEpoch);
+            Map<String, Double> validation = endOfEpoch(epoch);
+            if (!validation.isEmpty()) {
+                Metrics.log(session, "val", step, epoch + 1, validation);
+                lastEpoch.putAll(validation);
+            }
+            status = epochStatus(epoch + 1, lastEpoch);
+            progress.update(step, status);
+            Path saved = session.checkpoints().save(step, epoch + 1, lastEpoch);
+            if (stopAfterEpoch) throw new RunInterruptedException(step, saved);
         }
+    }
+
+    /** A resumed run that had already done every step: says so, and keeps the last epoch's numbers for the summary. */
+    private void finished(Map<String, Double> saved, long total) {
+        session.log("the run had already finished: all " + epochs + " epochs (" + total + " steps) are done, nothing to train"
+                + " (a larger --epochs continues it)");
+        lastEpoch.clear();
+        if (saved == null) return;
+        for (String n : scalars.names()) if (saved.containsKey(n)) lastEpoch.put(n, saved.get(n)); // in the order of a live run
+        if (saved.containsKey("lr")) lastEpoch.put("lr", saved.get("lr"));
+        saved.forEach(lastEpoch::putIfAbsent);
     }
 
     private record Flush(LoaderStats stats, long nanos) {}

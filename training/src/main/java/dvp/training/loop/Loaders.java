@@ -3,6 +3,7 @@ package dvp.training.loop;
 import dvp.engine.spi.Backend;
 import dvp.training.data.ImageDataset;
 import dvp.training.data.loader.DataLoader;
+import dvp.training.data.loader.UnreadableImages;
 import dvp.training.data.transforms.Normalize;
 import dvp.training.data.transforms.ViewTransform;
 import dvp.training.run.BadInputException;
@@ -30,10 +31,15 @@ public final class Loaders {
                 .workers(workers(workers)).seed(seed).backend(backend).build();
     }
 
-    /** An evaluation loader: dataset order, every sample once (the last batch may be short). */
-    public static DataLoader eval(ImageDataset data, List<ViewTransform> views, Normalize normalize, int batchSize, int workers, Backend backend) {
+    /**
+     * An evaluation loader: dataset order, every sample once (the last batch may be short), an
+     * unreadable image stops it ({@link UnreadableImages#FAIL}) or is marked in its batch ({@code SKIP}).
+     */
+    public static DataLoader eval(ImageDataset data, List<ViewTransform> views, Normalize normalize, int batchSize, int workers,
+                                  UnreadableImages unreadable, Backend backend) {
         if (data.size() == 0) throw new BadInputException("the evaluation set is empty");
+        if (unreadable == UnreadableImages.REPLACE) throw new IllegalArgumentException("evaluation never replaces an image by another");
         return DataLoader.builder(data, views).normalize(normalize).batchSize(Math.min(batchSize, data.size())).dropLast(false).shuffle(false)
-                .workers(workers(workers)).seed(0).backend(backend).build();
+                .workers(workers(workers)).seed(0).unreadable(unreadable).backend(backend).build();
     }
 }

@@ -85,19 +85,12 @@ public final class Pretrainer extends EpochLoop implements AutoCloseable {
                 .track("queue", Stateful.tensors(() -> Map.of("keys", model.queue(), "ptr", model.queuePtr())))
                 .track("optimizer", new OptimizerState(optimizer));
         var resolved = InputSpec.of(cfg.imageSize(), normalize).addTo(cfg);
-        session.checkpoints().config(resolved);
-        try {
-            session.run().writeConfig(resolved);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("writing " + session.run().configFile(), e);
-        }
+        session.config(resolved);
     }
 
     private static Parts build(PretrainConfig cfg, ImageDataset images, Normalize normalize, Backend backend, Scope scope) {
         try (var use = Backends.use(backend)) {
-            if (normalize.channels() != cfg.model().inChannels())
-                throw new BadInputException("the images are normalised as " + normalize.channels() + "-channel but the network takes "
-                        + cfg.model().inChannels() + " (--in-channels)");
+            cfg.model().requireImageChannels(normalize.channels());
             MocoModel model = new MocoModel(cfg.model(), cfg.dim(), cfg.queueSize(), cfg.bnSplits(), cfg.keyMomentum(), cfg.margin(),
                     cfg.temperature(), new Rng(cfg.seed()));
             Sgd sgd = cfg.optim().build(model.encoderQ().namedParameters());

@@ -87,6 +87,33 @@ public final class ModelExports {
         }
     }
 
+    /** What a weights file or checkpoint records about its network and input, without reading its tensors. */
+    public record Recorded(String origin, ModelSpec spec, InputSpec input) {}
+
+    /** The network and input that {@code path} (as {@link #read} takes it) records; either may be null. */
+    public static Recorded recorded(Path path) {
+        if (path == null || !Files.exists(path)) throw new BadInputException(path + ": no such model file, checkpoint or run folder");
+        try {
+            if (Files.isRegularFile(path) && !path.getFileName().toString().equals(Checkpoint.MANIFEST)) {
+                Map<String, String> meta = dvp.nn.io.ModelFiles.metadata(path);
+                return new Recorded(path.toString(), meta.containsKey(SPEC) ? parseSpec(meta.get(SPEC), path) : null,
+                        meta.containsKey(INPUT) ? parse(meta.get(INPUT), InputSpec.class, INPUT, path) : null);
+            }
+            Path ckpt = Checkpoint.resolve(path);
+            CheckpointManifest m = Checkpoint.manifest(ckpt);
+            return new Recorded(ckpt.toString(), configPart(m, "model", ModelSpec.class), configPart(m, "input", InputSpec.class));
+        } catch (BadInputException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new BadInputException(e.getMessage(), e);
+        }
+    }
+
+    private static <T> T configPart(CheckpointManifest m, String key, Class<T> type) throws IOException {
+        JsonNode n = m.config() == null ? null : m.config().get(key);
+        return n != null && n.isObject() ? Json.MAPPER.treeToValue(n, type) : null;
+    }
+
     /** A safetensors state dict (dvp's or PyTorch's; F16/BF16 widened by {@link dvp.nn.io.ModelFiles#read}) and its metadata. */
     private static Weights readFile(Path file, Backend backend) throws IOException {
         Map<String, String> meta = dvp.nn.io.ModelFiles.metadata(file);
@@ -105,11 +132,8 @@ public final class ModelExports {
         for (String p : NETWORK_PARTS) if (m.state() != null && m.state().has(p)) { part = p; break; }
         if (part == null)
             throw new BadInputException(ckpt + ": the checkpoint holds no network (looked for parts " + NETWORK_PARTS + ")");
-        ModelSpec spec = null;
-        JsonNode model = m.config() == null ? null : m.config().get("model");
-        if (model != null && model.isObject()) spec = Json.MAPPER.treeToValue(model, ModelSpec.class);
-        JsonNode inputNode = m.config() == null ? null : m.config().get("input");
-        InputSpec input = inputNode != null && inputNode.isObject() ? Json.MAPPER.treeToValue(inputNode, InputSpec.class) : null;
+        ModelSpec spec = configPart(m, "model", ModelSpec.class);
+        InputSpec input = configPart(m, "input", InputSpec.class);
         boolean mocoEncoder = part.equals("encoder_q");
         String prefix = part + ".";
         Map<String, Tensor> t = new LinkedHashMap<>();

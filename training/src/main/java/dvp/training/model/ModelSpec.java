@@ -70,6 +70,17 @@ public record ModelSpec(String arch, int inChannels, boolean smallStem, double w
 
     public ResNet build(int numClasses, Rng rng) { return build(numClasses, NormFactory.batchNorm(), rng); }
 
+    /** Images of {@code channels} channels must meet a network that takes as many; the error says how to make them agree. */
+    public void requireImageChannels(int channels) {
+        if (channels == inChannels) return;
+        String fix = channels == 3 ? "image folders are read as RGB, 3 channels (as torchvision's ImageFolder does): leave --in-channels out "
+                + "(it is 3 unless given) or give --in-channels 3; --in-channels 1 is for fashion-mnist's grayscale images"
+                : channels == 1 ? "fashion-mnist's images are grayscale, 1 channel: give --in-channels 1"
+                : "give --in-channels " + channels;
+        throw new BadInputException("the images have " + channels + " channel" + (channels == 1 ? "" : "s") + " but the network, " + describe()
+                + ", takes " + inChannels + ": " + fix + " (a network from --pretrained weights takes what it was trained on)");
+    }
+
     /** A short human description, e.g. "resnet18 (1-channel input, small stem, width 0.25)". */
     public String describe() {
         StringBuilder sb = new StringBuilder(arch);

@@ -1,12 +1,17 @@
 package dvp.training.observe;
 
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 import java.time.Duration;
 
-/** A terminal progress bar (me.tongfei:progressbar; redrawn from its own thread on stderr). */
+/**
+ * A terminal progress bar (me.tongfei:progressbar; redrawn from its own thread on stderr). It is
+ * given its consumer and width, so the library never opens a JLine terminal: JLine would replace
+ * dvp's SIGINT handler ({@link dvp.training.run.StopSignal}) with the default one.
+ */
 final class BarProgress implements Progress {
     private final ProgressBar bar;
 
@@ -19,6 +24,7 @@ final class BarProgress implements Progress {
                 .setUnit(" " + unit, 1)
                 .showSpeed()
                 .startsFrom(start, Duration.ZERO)
+                .setConsumer(new ConsoleProgressBarConsumer(System.err, Terminal.stderrColumns() - 1))
                 .build();
     }
 

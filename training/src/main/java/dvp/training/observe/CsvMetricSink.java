@@ -1,5 +1,7 @@
 package dvp.training.observe;
 
+import dvp.training.run.AtomicFiles;
+
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -43,7 +45,7 @@ final class CsvMetricSink implements MetricSink {
                         // a torn last line from a killed run: dropped
                     }
                 }
-                dvp.training.run.AtomicFiles.write(f, out -> out.write((String.join("\n", kept) + "\n").getBytes(StandardCharsets.UTF_8)));
+                AtomicFiles.write(f, out -> out.write((String.join("\n", kept) + "\n").getBytes(StandardCharsets.UTF_8)));
             }
         }
     }
@@ -64,8 +66,14 @@ final class CsvMetricSink implements MetricSink {
             Double v = row.values().get(c);
             if (v != null) sb.append(MetricFormat.number(v));
         }
-        w.write(sb.append('\n').toString());
+        try {
+            w.write(sb.append('\n').toString());
+        } catch (IOException e) {
+            throw AtomicFiles.naming(file(row.group()), e);
+        }
     }
+
+    private Path file(String group) { return dir.resolve(group + ".csv"); }
 
     private BufferedWriter open(MetricRow row) throws IOException {
         Path f = dir.resolve(row.group() + ".csv");
@@ -79,7 +87,11 @@ final class CsvMetricSink implements MetricSink {
             cols = h.subList(2, h.size());
         } else {
             cols = List.copyOf(row.values().keySet());
-            Files.writeString(f, "step,time," + String.join(",", cols) + "\n", StandardCharsets.UTF_8);
+            try {
+                Files.writeString(f, "step,time," + String.join(",", cols) + "\n", StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw AtomicFiles.naming(f, e);
+            }
         }
         BufferedWriter w = Files.newBufferedWriter(f, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
         writers.put(row.group(), w);
@@ -89,7 +101,18 @@ final class CsvMetricSink implements MetricSink {
 
     @Override
     public void flush() throws IOException {
-        for (BufferedWriter w : writers.values()) w.flush();
+        for (var e : writers.entrySet()) {
+            try {
+                e.getValue().flush();
+            } catch (IOException x) {
+                throw AtomicFiles.naming(file(e.getKey()), x);
+            }
+        }
+    }
+
+    @Override
+    public void sync() throws IOException {
+        for (String group : writers.keySet()) AtomicFiles.fsync(file(group));
     }
 
     @Override

@@ -20,8 +20,10 @@ import java.util.Map;
  */
 final class JsonlMetricSink implements MetricSink {
     private final BufferedWriter out;
+    private final Path file;
 
     JsonlMetricSink(Path file) throws IOException {
+        this.file = file;
         Files.createDirectories(file.toAbsolutePath().getParent());
         out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
@@ -36,7 +38,11 @@ final class JsonlMetricSink implements MetricSink {
             double v = e.getValue();
             sb.append(",\"").append(e.getKey()).append("\":").append(Double.isFinite(v) ? MetricFormat.number(v) : "null");
         }
-        out.write(sb.append("}\n").toString());
+        try {
+            out.write(sb.append("}\n").toString());
+        } catch (IOException e) {
+            throw AtomicFiles.naming(file, e);
+        }
     }
 
     /** The rows of a metrics.jsonl file (a torn last line from a killed run is skipped). */
@@ -80,7 +86,16 @@ final class JsonlMetricSink implements MetricSink {
     }
 
     @Override
-    public void flush() throws IOException { out.flush(); }
+    public void flush() throws IOException {
+        try {
+            out.flush();
+        } catch (IOException e) {
+            throw AtomicFiles.naming(file, e);
+        }
+    }
+
+    @Override
+    public void sync() throws IOException { AtomicFiles.fsync(file); }
 
     @Override
     public void close() throws IOException { out.close(); }

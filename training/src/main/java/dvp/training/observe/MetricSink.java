@@ -9,4 +9,7 @@ interface MetricSink extends Closeable {
 
     /** Makes everything written so far visible to readers (called every few seconds and on close). */
     void flush() throws IOException;
+
+    /** After {@link #flush}: forces what was written to disk (with every checkpoint, which is durable too). */
+    default void sync() throws IOException {}
 }

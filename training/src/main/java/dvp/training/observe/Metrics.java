@@ -22,7 +22,9 @@ import java.util.SequencedMap;
  * Resuming: {@link #open} with the checkpoint's step drops rows logged after it (they will be
  * logged again by the resumed run), reloads the history from metrics.jsonl, and marks the restart
  * in the new TensorBoard file. Convention this relies on: a trainer logs everything of step S
- * before it saves the checkpoint of step S. Writers are flushed every few seconds and on close.
+ * before it saves the checkpoint of step S. Writers are flushed every few seconds, on close, and
+ * durably before every checkpoint ({@link #flushDurably}): rows up to a checkpoint's step are on
+ * disk whenever the checkpoint is, so a run killed with SIGKILL and resumed loses none.
  */
 public final class Metrics implements Closeable {
     private static final long FLUSH_NANOS = 3_000_000_000L;
@@ -44,6 +46,10 @@ public final class Metrics implements Closeable {
                 CsvMetricSink.truncateAfter(metricsDir, resumedFromStep);
                 JsonlMetricSink.truncateAfter(m.jsonl, resumedFromStep);
                 for (MetricRow r : JsonlMetricSink.read(m.jsonl)) m.history.write(r);
+            } else {
+                // a new run in a folder whose earlier run died before its first checkpoint: those rows describe nothing kept
+                deleteLogs(metricsDir, "glob:**/{*.csv,metrics.jsonl}");
+                if (tensorboardDir != null) deleteLogs(tensorboardDir, "glob:**/events.out.tfevents.*");
             }
             m.sinks.add(new CsvMetricSink(metricsDir));
             m.sinks.add(new JsonlMetricSink(m.jsonl));
@@ -58,6 +64,14 @@ public final class Metrics implements Closeable {
             throw e;
         }
         return m;
+    }
+
+    private static void deleteLogs(Path dir, String glob) throws IOException {
+        if (!java.nio.file.Files.isDirectory(dir)) return;
+        var match = dir.getFileSystem().getPathMatcher(glob);
+        try (var files = java.nio.file.Files.list(dir)) {
+            for (Path f : files.filter(match::matches).toList()) java.nio.file.Files.delete(f);
+        }
     }
 
     public static Metrics open(RunDir run, boolean tensorboard, long resumedFromStep) throws IOException {
@@ -83,6 +97,12 @@ public final class Metrics implements Closeable {
         } catch (IOException e) {
             throw new UncheckedIOException("writing metrics: " + e.getMessage(), e);
         }
+    }
+
+    /** Flushes every writer and forces the files to disk (called before each checkpoint is written). */
+    public synchronized void flushDurably() throws IOException {
+        flush();
+        for (MetricSink s : sinks) s.sync();
     }
 
     public MetricHistory history() { return history; }

@@ -19,5 +19,8 @@ final class TensorBoardSink implements MetricSink {
     public void flush() { tb.flush(); }
 
     @Override
+    public void sync() throws IOException { dvp.training.run.AtomicFiles.fsync(tb.file()); }
+
+    @Override
     public void close() throws IOException { tb.close(); }
 }

@@ -69,7 +69,7 @@ public final class TensorBoardWriter implements Closeable {
         try {
             records.write(event.toByteArray());
         } catch (IOException e) {
-            throw new UncheckedIOException("writing " + file, e);
+            throw new UncheckedIOException(dvp.training.run.AtomicFiles.naming(file, e));
         }
     }
 
@@ -77,7 +77,7 @@ public final class TensorBoardWriter implements Closeable {
         try {
             records.flush();
         } catch (IOException e) {
-            throw new UncheckedIOException("writing " + file, e);
+            throw new UncheckedIOException(dvp.training.run.AtomicFiles.naming(file, e));
         }
     }
 

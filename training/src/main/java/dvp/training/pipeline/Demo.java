@@ -12,8 +12,8 @@ import java.nio.file.Path;
  * {@code dvp demo}: the pipeline with Table 1's comparison rows on Fashion-MNIST in the
  * data-deficient regime of VIPriors (50 training + 50 validation images per class drawn from the
  * training file; the official 10,000-image test file as test), with a small ResNet (ResNet-18
- * layout, grayscale input, small stem, width multiplier) sized to finish in about ten minutes on
- * a 2-core CPU. {@link Size} scales it up for longer runs.
+ * layout, grayscale input, small stem, width multiplier) sized to finish in about three minutes
+ * on a 2-core CPU with oneDNN's convolutions (five with dvp's own). {@link Size} scales it up for longer runs.
  *
  * <p>Departures from the ResNet-50/VIPriors recipe, because the demo is ~100× shorter: the
  * key-encoder momentum is 0.99 (η = 0.999 averages over ~1000 steps, more than the whole demo's
@@ -37,7 +37,7 @@ public final class Demo {
     private Demo() {}
 
     /**
-     * How big the demo is. {@link #standard()} is the ~10-minute default on a 2-core CPU.
+     * How big the demo is. {@link #standard()} is the default, about three minutes on a 2-core CPU.
      *
      * @param width         width multiplier of the ResNet (0.25: 16-32-64-128 channels)
      * @param blocks        residual blocks per stage (1 = a ResNet-10 layout, 2 = ResNet-18)

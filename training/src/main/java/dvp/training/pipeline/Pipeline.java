@@ -79,9 +79,7 @@ public final class Pipeline {
             c.with(b -> { b.pretrained = backbone; b.model = null; }).validate(false);
         if (cfg.compare()) cfg.supervised().with(b -> { b.pretrained = null; b.model = cfg.pretrain().model(); b.mode = "finetune"; }).validate();
         data = cfg.data().open();
-        if (data.normalize().channels() != cfg.pretrain().model().inChannels())
-            throw new dvp.training.run.BadInputException("the data has " + data.normalize().channels() + "-channel images but the network takes "
-                    + cfg.pretrain().model().inChannels() + " (--in-channels)");
+        cfg.pretrain().model().requireImageChannels(data.normalize().channels());
         // checked before any stage runs (a test folder missing one class, say, would fail only at the end)
         checkSameClasses("validation", data.val(), data.train());
         checkSameClasses("test", data.test(), data.train());
@@ -99,7 +97,7 @@ public final class Pipeline {
         prepare();
         this.folder = folder;
         Files.createDirectories(folder);
-        Json.writeFile(folder.resolve("config.json"), cfg);
+        Json.writeFile(folder.resolve("config.json"), TrainingSession.withCommandLine(cfg, options.commandLine()));
         log.println("dvp: data: " + data.description());
         int stages = cfg.compare() ? 5 : 2, n = 0;
 
@@ -155,7 +153,7 @@ public final class Pipeline {
             ClassifierConfig d = cfg.distill();
             try (Evaluator ev = new Evaluator(test, data.normalize(), new EvalOptions(d.imageSize(), d.evalResize(), cfg.testTenCrop(),
                     d.evalBatchSize(), d.workers()), backend)) {
-                EvalResult r = ev.run(ens.models());
+                EvalResult r = ev.run(ens.models(), ens.origins());
                 int rowsWritten = Submission.write(csv, test, r.predictions(), ens.classes());
                 log.println("dvp: wrote " + csv + " (" + rowsWritten + " rows, every test image once)");
             }
@@ -197,7 +195,8 @@ public final class Pipeline {
             return Json.MAPPER.treeToValue(Json.readFile(done), StageResult.class);
         }
         boolean resume = Files.exists(dir.resolve("checkpoints").resolve("last"));
-        SessionOptions so = options.withRunDir(dir).withResume(resume ? dir : null);
+        // the pipeline's folder records its command line; a stage's folder is resumed by the pipeline
+        SessionOptions so = options.withRunDir(dir).withResume(resume ? dir : null).withCommandLine(null);
         long t0 = System.nanoTime();
         double cpu0 = processCpuSeconds();
         StageResult r;

@@ -7,6 +7,7 @@ import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -36,6 +37,14 @@ public final class AtomicFiles {
             writeDurably(tmp, writer);
             move(tmp, target);
             fsyncDirectory(dir);
+        } catch (FileSystemException e) {
+            if (!tmp.toString().equals(e.getFile())) throw e;
+            // the user knows the file, not its temporary name
+            FileSystemException named = new FileSystemException(target.toString(), null, e.getReason());
+            named.initCause(e);
+            throw named;
+        } catch (IOException e) {
+            throw naming(target, e);
         } finally {
             Files.deleteIfExists(tmp);
         }
@@ -48,6 +57,8 @@ public final class AtomicFiles {
             writer.writeTo(out);
             out.flush();
             ch.force(true);
+        } catch (IOException e) {
+            throw naming(file, e);
         }
     }
 
@@ -55,7 +66,20 @@ public final class AtomicFiles {
     public static void fsync(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
             ch.force(true);
+        } catch (IOException e) {
+            throw naming(file, e);
         }
+    }
+
+    /**
+     * An error writing {@code file} as one that names it: the kernel's ENOSPC ("No space left on
+     * device") and EIO reach Java without a file name, which leaves a user of a full disk guessing.
+     */
+    public static IOException naming(Path file, IOException e) {
+        if (e instanceof FileSystemException f && f.getFile() != null) return e;
+        FileSystemException named = new FileSystemException(file.toString(), null, e.getMessage() != null ? e.getMessage() : e.toString());
+        named.initCause(e);
+        return named;
     }
 
     /** Makes renames/creations inside dir durable (Linux: fsync on the directory descriptor). */

@@ -30,6 +30,8 @@ public final class RunDir {
      * that name is taken, e.g. two runs started in the same second).
      */
     public static RunDir createNew(Path root, String prefix) throws IOException {
+        if (Files.exists(root) && !Files.isDirectory(root))
+            throw new BadInputException("--runs-dir " + root + " is a file, not a folder; name the folder new run folders go into");
         Files.createDirectories(root);
         String base = prefix + "-" + LocalDateTime.now().format(STAMP);
         for (int i = 1; ; i++) {

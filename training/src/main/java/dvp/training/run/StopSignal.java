@@ -5,14 +5,17 @@ import sun.misc.Signal;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Ctrl-C (SIGINT) and SIGTERM ask a run to stop at the next step boundary instead of killing the
- * JVM: the trainer sees {@link #requested()}, writes a checkpoint and ends with exit code 5
- * ({@link RunInterruptedException}). A second signal ends the process at once (exit 130), for a
- * run that does not reach a step boundary. Installed by the command line, not by library code.
+ * Ctrl-C (SIGINT) and SIGTERM ask a training run to stop at the next step boundary instead of
+ * killing the JVM: the trainer sees {@link #requested()}, writes a checkpoint and ends with exit
+ * code 5 ({@link RunInterruptedException}). A second signal ends the process at once (exit 130),
+ * for a run that does not reach a step boundary. Outside training (evaluation, a pipeline between
+ * its stages, any other command) there is no step boundary to stop at and nothing to checkpoint,
+ * so the first signal ends the process at once. Installed by the command line, not by library code.
  */
 public final class StopSignal {
     private static final AtomicInteger SIGNALS = new AtomicInteger();
     private static volatile boolean installed;
+    private static volatile boolean training;
 
     private StopSignal() {}
 
@@ -29,6 +32,10 @@ public final class StopSignal {
     }
 
     private static void onSignal(Signal s) {
+        if (!training) {
+            System.err.println("\ndvp: SIG" + s.getName() + " received: stopping now (nothing to checkpoint here)");
+            Runtime.getRuntime().halt(128 + s.getNumber());
+        }
         if (SIGNALS.incrementAndGet() == 1) {
             System.err.println("\ndvp: SIG" + s.getName() + " received: stopping after this step and writing a checkpoint "
                     + "(send it again to stop at once, without a checkpoint)");
@@ -37,6 +44,12 @@ public final class StopSignal {
             Runtime.getRuntime().halt(128 + s.getNumber());
         }
     }
+
+    /**
+     * Whether a training loop is running, which checks {@link #requested()} at every step boundary
+     * (set by {@link dvp.training.session.TrainingSession} from its first step to its close).
+     */
+    public static void training(boolean on) { training = on; }
 
     /** Whether a stop was requested (checked by trainers once per step). */
     public static boolean requested() { return SIGNALS.get() > 0; }

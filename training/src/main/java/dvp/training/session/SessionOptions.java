@@ -3,6 +3,7 @@ package dvp.training.session;
 import dvp.training.observe.ProgressMode;
 
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * Where and how a training command keeps its run folder (the command line's common options).
@@ -14,16 +15,22 @@ import java.nio.file.Path;
  * @param progress    progress display
  * @param tensorboard whether to write TensorBoard event files
  * @param plots       whether to draw PNG curves at the end
+ * @param commandLine the command and its options as given (config.json's {@code "command_line"}, from which
+ *                    {@code --resume} alone restores them), or null when the run does not come from a command line
  */
 public record SessionOptions(Path runsRoot, Path runDir, String name, Path resume, ProgressMode progress,
-                             boolean tensorboard, boolean plots) {
+                             boolean tensorboard, boolean plots, Map<String, Object> commandLine) {
     public static SessionOptions defaults() {
-        return new SessionOptions(Path.of("runs"), null, null, null, ProgressMode.AUTO, true, true);
+        return new SessionOptions(Path.of("runs"), null, null, null, ProgressMode.AUTO, true, true, null);
     }
 
-    public SessionOptions withRunDir(Path dir) { return new SessionOptions(runsRoot, dir, name, resume, progress, tensorboard, plots); }
+    public SessionOptions withRunDir(Path dir) { return new SessionOptions(runsRoot, dir, name, resume, progress, tensorboard, plots, commandLine); }
 
-    public SessionOptions withResume(Path from) { return new SessionOptions(runsRoot, runDir, name, from, progress, tensorboard, plots); }
+    public SessionOptions withResume(Path from) { return new SessionOptions(runsRoot, runDir, name, from, progress, tensorboard, plots, commandLine); }
 
-    public SessionOptions withProgress(ProgressMode p) { return new SessionOptions(runsRoot, runDir, name, resume, p, tensorboard, plots); }
+    public SessionOptions withProgress(ProgressMode p) { return new SessionOptions(runsRoot, runDir, name, resume, p, tensorboard, plots, commandLine); }
+
+    public SessionOptions withCommandLine(Map<String, Object> c) {
+        return new SessionOptions(runsRoot, runDir, name, resume, progress, tensorboard, plots, c);
+    }
 }

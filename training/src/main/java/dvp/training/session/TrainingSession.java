@@ -52,18 +52,29 @@ public final class TrainingSession implements AutoCloseable {
     private final Checkpointer checkpoints;
     private final NonFiniteGuard guard;
     private final PrintStream log;
+    private final Versions versions;
+    private final Path createdFolder;
+    private Object config;
     private Metrics metrics;
+    private Checkpointer.Restored restored;
 
-    private TrainingSession(SessionOptions options, RunDir run, Checkpointer checkpoints, PrintStream log) {
+    private TrainingSession(SessionOptions options, RunDir run, Checkpointer checkpoints, PrintStream log, Versions versions, Object config,
+                            Path createdFolder) {
         this.options = options;
         this.run = run;
         this.checkpoints = checkpoints;
         this.guard = new NonFiniteGuard(checkpoints::last);
         this.log = log;
+        this.versions = versions;
+        this.config = config;
+        this.createdFolder = createdFolder;
     }
 
     /**
-     * Creates (or, when resuming, reopens) the run folder and writes config.json and versions.json.
+     * Picks the run folder (a new one is created empty, to reserve its name; --resume reopens the
+     * checkpoint's). Nothing is written into it until {@link #resume()}, which trainers call once
+     * everything is built and checked: a run that fails before (bad input, a checkpoint that does
+     * not fit) leaves an existing folder as it was and removes a new one on {@link #close()}.
      *
      * @param command the command's name, prefix of a new run folder's name
      * @param config  the resolved configuration (a record or map; stored verbatim as JSON)
@@ -75,28 +86,53 @@ public final class TrainingSession implements AutoCloseable {
     public static TrainingSession open(String command, SessionOptions options, Object config, Backend backend,
                                        TensorFile format, PrintStream log) throws IOException {
         RunDir run;
+        Path created = null;
         if (options.runDir() != null) {
+            Path dir = options.runDir();
+            if (Files.exists(dir) && !Files.isDirectory(dir))
+                throw new BadInputException("--run-dir " + dir + " is a file, not a folder; name a new folder or an existing run folder");
             // a folder that already holds a checkpointed run is continued with --resume, never silently
             // written over (its config.json, metrics and checkpoints would mix two runs)
-            if (options.resume() == null && Files.exists(options.runDir().resolve("checkpoints").resolve("last"), LinkOption.NOFOLLOW_LINKS))
-                throw new BadInputException("run folder " + options.runDir() + " already holds a run with checkpoints: continue it with --resume "
-                        + options.runDir() + ", or choose another --run-dir");
-            run = RunDir.at(options.runDir());
-        } else if (options.resume() != null && runFolderOf(Checkpoint.resolve(options.resume())) != null) {
-            run = RunDir.existing(runFolderOf(Checkpoint.resolve(options.resume())));
+            if (options.resume() == null && Files.exists(dir.resolve("checkpoints").resolve("last"), LinkOption.NOFOLLOW_LINKS))
+                throw new BadInputException("run folder " + dir + " already holds a run with checkpoints: continue it with --resume "
+                        + dir + ", or choose another --run-dir");
+            created = firstMissing(dir);
+            run = RunDir.at(dir);
+        } else if (options.resume() != null && runFolderOf(options.resume()) != null) {
+            run = RunDir.existing(runFolderOf(options.resume()));
         } else {
             run = RunDir.createNew(options.runsRoot(), options.name() != null ? options.name() : command);
+            created = run.path();
         }
         Versions versions = Versions.current(backend);
-        run.writeConfig(config);
-        run.writeVersions(versions);
         Checkpointer ck = new Checkpointer(run.checkpointsDir(), format, versions).config(config);
-        log.println("dvp: run folder " + run.path());
-        return new TrainingSession(options, run, ck, log);
+        return new TrainingSession(options, run, ck, log, versions, config, created);
     }
 
+    /** The outermost folder of dir that does not exist yet (what creating dir creates), or null. */
+    private static Path firstMissing(Path dir) {
+        Path p = dir.toAbsolutePath().normalize(), missing = null;
+        while (p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+            missing = p;
+            p = p.getParent();
+        }
+        return missing;
+    }
+
+    /** config plus the command line it came from (under "command_line"), as config.json holds it. */
+    public static Object withCommandLine(Object config, Map<String, Object> commandLine) {
+        if (commandLine == null) return config;
+        var tree = dvp.training.run.Json.tree(config);
+        if (!(tree instanceof com.fasterxml.jackson.databind.node.ObjectNode o)) return config;
+        o.set("command_line", dvp.training.run.Json.tree(commandLine));
+        return o;
+    }
+
+    /** The run folder of what --resume names (a checkpoint, checkpoints folder or run folder), or null if it is not in one. */
+    public static Path runFolderOf(Path resume) throws IOException { return checkpointRunFolder(Checkpoint.resolve(resume)); }
+
     /** The run folder a checkpoint folder lives in (run/checkpoints/step-N), or null if it is elsewhere. */
-    private static Path runFolderOf(Path checkpoint) throws IOException {
+    private static Path checkpointRunFolder(Path checkpoint) throws IOException {
         Path real = checkpoint.toRealPath();
         Path ckDir = real.getParent();
         Path runDir = ckDir == null ? null : ckDir.getParent();
@@ -112,27 +148,66 @@ public final class TrainingSession implements AutoCloseable {
     public NonFiniteGuard guard() { return guard; }
 
     /**
-     * Restores every tracked part from {@code --resume} (if given) and opens the metrics log
-     * (dropping rows logged after the checkpoint). Call after tracking all parts.
+     * The configuration config.json will hold, when the trainer knows more than the command did
+     * (the network and input resolved from the weights); also stored in every checkpoint.
+     */
+    public void config(Object resolved) {
+        if (metrics != null) throw new IllegalStateException("config(...) after resume(): config.json is already written");
+        this.config = resolved;
+        checkpoints.config(resolved);
+    }
+
+    /**
+     * Starts writing the run: restores every tracked part from {@code --resume} (if given; a
+     * checkpoint that does not fit fails here, before anything is written), then writes config.json
+     * and versions.json and opens the metrics log (dropping rows logged after the checkpoint). Call
+     * after tracking all parts and checking everything else.
      *
      * @return the step of the checkpoint resumed from, or 0 for a new run
      */
     public long resume() throws IOException {
         if (metrics != null) throw new IllegalStateException("resume() called twice");
         long step = -1;
-        if (options.resume() != null) {
-            Checkpointer.Restored r = checkpoints.restore(options.resume());
-            step = r.step();
-            log.println("dvp: resumed from " + r.checkpoint() + " (step " + r.step() + ", epoch " + r.epoch() + ")");
+        restored = options.resume() == null ? null : checkpoints.restore(options.resume());
+        Files.createDirectories(run.path());
+        run.writeConfig(withCommandLine(config, options.commandLine()));
+        run.writeVersions(versions);
+        log.println("dvp: run folder " + run.path());
+        if (restored != null) {
+            step = restored.step();
+            log.println("dvp: resumed from " + restored.checkpoint() + " (step " + restored.step() + ", epoch " + restored.epoch() + ")");
         }
         metrics = Metrics.open(run, options.tensorboard(), step);
+        checkpoints.beforeSave(metrics::flushDurably);
+        StopSignal.training(true); // from here Ctrl-C means: checkpoint at the next step, exit 5
         return Math.max(step, 0);
     }
+
+    /** What {@link #resume()} restored (its step and manifest, with the metrics saved with it), or empty for a new run. */
+    public java.util.Optional<Checkpointer.Restored> restored() { return java.util.Optional.ofNullable(restored); }
 
     public Metrics metrics() {
         if (metrics == null) throw new IllegalStateException("call resume() before logging metrics");
         return metrics;
     }
+
+    /** A run that never started writing leaves no folder it created (only empty folders are removed). */
+    private void removeUnused() {
+        if (createdFolder == null) return;
+        for (Path p = run.path().toAbsolutePath().normalize(); p != null && p.startsWith(createdFolder); p = p.getParent()) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                return; // not empty, or not ours to remove: leave it
+            }
+        }
+    }
+
+    /** One line on the run's message stream: "dvp: warning: ...". */
+    public void warn(String message) { log.println("dvp: warning: " + message); }
+
+    /** One line on the run's message stream: "dvp: ...". */
+    public void log(String message) { log.println("dvp: " + message); }
 
     public Progress progress(String task, long total, long start) {
         return Progress.start(options.progress(), task, total, start, "step");
@@ -150,7 +225,11 @@ public final class TrainingSession implements AutoCloseable {
 
     @Override
     public void close() {
-        if (metrics == null) return;
+        StopSignal.training(false);
+        if (metrics == null) {
+            removeUnused();
+            return;
+        }
         try {
             metrics.close();
         } catch (IOException e) {

@@ -112,12 +112,7 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
         var ck = session.checkpoints().classNames(classes).keepBestBy("val_top1", true);
         // the resolved network and input go into config.json and every checkpoint, so evaluate/distill can rebuild it
         var resolved = InputSpec.of(cfg.imageSize(), normalize).addTo(cfg.with(b -> b.model = spec));
-        ck.config(resolved);
-        try {
-            session.run().writeConfig(resolved);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("writing " + session.run().configFile(), e);
-        }
+        session.config(resolved);
         ck.track(cfg.isDistill() ? "student" : "model", Stateful.module(model));
         if (distiller != null) {
             ck.track("connectors", Stateful.module(distiller.connectors()));
@@ -149,9 +144,7 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
             try (Scope tmp = Scope.open("load-weights")) {
                 ModelExports.Weights w = cfg.pretrained() == null ? null : ModelExports.read(cfg.pretrained(), backend);
                 spec = resolveSpec(cfg.model(), w);
-                if (normalize.channels() != spec.inChannels())
-                    throw new BadInputException("the images are normalised as " + normalize.channels() + "-channel but the network takes "
-                            + spec.inChannels() + " (--in-channels)");
+                spec.requireImageChannels(normalize.channels());
                 model = Scope.allocatingIn(scope, () -> spec.build(train.numClasses(), rng.fork(1)));
                 if (w != null) ModelExports.loadBackbone(model, w);
                 if (cfg.isDistill()) {

@@ -142,6 +142,31 @@ class CheckpointerTest {
     }
 
     @Test
+    void aPruneKilledHalfWayLeavesNoVisibleHalfDeletedCheckpoint() throws IOException {
+        // Ctrl-C at a bar once left step-N/checkpoint.json without its tensor file: the JVM died between two deletions
+        Checkpointer c = checkpointer();
+        Path first = c.save(1, 1, Map.of());
+        class Killed extends RuntimeException {}
+        int[] deleted = {0};
+        c.deleteWith(p -> {
+            if (deleted[0]++ == 1) throw new Killed(); // the process "dies" after the first file of the old checkpoint
+            Files.deleteIfExists(p);
+        });
+        assertThrows(Killed.class, () -> c.save(2, 2, Map.of()));
+        Path ck = dir.resolve("checkpoints");
+        assertFalse(Files.exists(first), "the old checkpoint is out of sight before its files go");
+        try (var s = Files.list(ck)) {
+            for (Path p : s.filter(p -> p.getFileName().toString().startsWith("step-")).toList())
+                assertTrue(Files.exists(p.resolve("checkpoint.json")) && Files.exists(p.resolve("tensors.safetensors")), "complete: " + p);
+        }
+        assertEquals(2, Checkpoint.manifest(Checkpoint.resolve(ck)).step());
+        checkpointer();
+        try (var s = Files.list(ck)) {
+            assertFalse(s.anyMatch(p -> p.getFileName().toString().startsWith(".tmp")), "the next checkpointer removes what was left");
+        }
+    }
+
+    @Test
     void leftoverTemporaryFoldersAreRemoved() throws IOException {
         Path ck = Files.createDirectories(dir.resolve("checkpoints"));
         Files.createDirectories(ck.resolve(".tmp-step-000000007-abc").resolve("x"));

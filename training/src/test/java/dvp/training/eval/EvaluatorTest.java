@@ -106,6 +106,63 @@ class EvaluatorTest {
     }
 
     @Test
+    void nonFiniteLogitsAreAnErrorNamingTheModelNeverAScore() {
+        // NaN compares false, so the label would rank first: before, this scored 100 % top-1 and predicted class 0
+        ShapesDataset data = new ShapesDataset(6, 16, 1, 4);
+        try (Scope s = Scope.open("t"); Evaluator ev = new Evaluator(data, Normalize.none(1), EvalOptions.centerCrop(16).withResize(16), Backends.cpu())) {
+            var e = assertThrows(dvp.training.run.NonFiniteOutputException.class,
+                    () -> ev.run(List.of(new PixelProbe(1f), new PixelProbe(Float.NaN)), List.of("good.safetensors", "broken.safetensors")));
+            assertTrue(e.getMessage().startsWith("broken.safetensors gives NaN logits (image " + data.describe(0) + ", class 0)"), e.getMessage());
+            var inf = assertThrows(dvp.training.run.NonFiniteOutputException.class, () -> ev.run(new PixelProbe(Float.POSITIVE_INFINITY)));
+            assertTrue(inf.getMessage().startsWith("the model gives "), inf.getMessage());
+        }
+    }
+
+    /** ShapesDataset with sample {@code broken} replaced by bytes that are no image. */
+    private static ImageDataset withUnreadable(ShapesDataset base, int broken) {
+        return new ImageDataset() {
+            @Override public int size() { return base.size(); }
+            @Override public List<String> classes() { return base.classes(); }
+            @Override public int label(int index) { return base.label(index); }
+            @Override public String describe(int index) { return "img" + index + ".png"; }
+            @Override public SampleSource read(int index) throws java.io.IOException {
+                return index == broken ? new SampleSource.Encoded(new byte[]{1, 2, 3}) : base.read(index);
+            }
+        };
+    }
+
+    @Test
+    void anUnreadableImageStopsTheEvaluationOrIsLeftOutAndListedNeverReplaced() {
+        ShapesDataset base = new ShapesDataset(9, 16, 1, 4);
+        ImageDataset data = withUnreadable(base, 4);
+        EvalOptions opt = EvalOptions.centerCrop(16).withResize(16).withBatchSize(4);
+        PixelProbe model = new PixelProbe(3f);
+        try (Scope s = Scope.open("t")) {
+            try (Evaluator ev = new Evaluator(data, Normalize.none(1), opt, Backends.cpu())) {
+                var e = assertThrows(dvp.training.data.loader.UnreadableImageException.class, () -> ev.run(model));
+                assertTrue(e.getMessage().startsWith("unreadable image img4.png: "), e.getMessage());
+            }
+            EvalResult all, skipped;
+            try (Evaluator ev = new Evaluator(base, Normalize.none(1), opt, Backends.cpu())) {
+                all = ev.run(model);
+            }
+            try (Evaluator ev = new Evaluator(data, Normalize.none(1), opt.withSkipUnreadable(true), Backends.cpu())) {
+                skipped = ev.run(model);
+            }
+            assertEquals(List.of("img4.png"), skipped.unreadable());
+            assertEquals(8, skipped.count(), "8 images scored, the unreadable one is not counted (before: its neighbour was, twice)");
+            assertEquals(-1, skipped.predictions()[4]);
+            int hits = 0;
+            for (int i = 0; i < 9; i++) {
+                if (i == 4) continue;
+                assertEquals(all.predictions()[i], skipped.predictions()[i], "image " + i);
+                if (all.predictions()[i] == base.label(i)) hits++;
+            }
+            assertEquals(hits / 8.0, skipped.top1(), 1e-12);
+        }
+    }
+
+    @Test
     void topKCountsTiesInTorchOrder() {
         assertEquals(0, Evaluator.rank(new double[]{0.5, 0.5}, 0));
         assertEquals(1, Evaluator.rank(new double[]{0.5, 0.5}, 1));

@@ -40,6 +40,10 @@ class PretrainKillResumeTest {
         return false;
     }
 
+    private static List<String> steps(Path csv) throws java.io.IOException {
+        return Files.readAllLines(csv).stream().skip(1).map(l -> l.substring(0, l.indexOf(','))).toList();
+    }
+
     @Test
     void sigkillAtRandomPointsThenResumeIsBitIdentical() throws Exception {
         int epochs = 4;
@@ -88,6 +92,9 @@ class PretrainKillResumeTest {
             assertTrue(kills >= 1, "at least one start must have been killed (trial " + trial + ")");
             assertTrue(resumes >= 1, "at least one start must have resumed from a checkpoint (trial " + trial + ")");
             assertArrayEquals(expected, got, "trial " + trial + " after " + kills + " kills and " + starts + " starts");
+            for (String group : new String[]{"train", "epoch"})
+                assertEquals(steps(dir.resolve("reference/metrics/" + group + ".csv")), steps(run.resolve("metrics/" + group + ".csv")),
+                        group + ".csv of trial " + trial + ": the rows of an uninterrupted run, each once");
             try (var s = Files.list(run.resolve("checkpoints"))) {
                 assertFalse(s.anyMatch(q -> q.getFileName().toString().startsWith(".tmp")), "no temporary folder left behind");
             }

@@ -27,6 +27,33 @@ class MetricsTest {
     }
 
     @Test
+    void aFullDiskNamesTheMetricsFileBeingWritten() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/full")), "no /dev/full here");
+        // /dev/full answers every write with ENOSPC, which Java reports as "No space left on device" without a file name
+        Files.createDirectories(metrics());
+        Files.createSymbolicLink(metrics().resolve("train.csv"), Path.of("/dev/full"));
+        CsvMetricSink csv = new CsvMetricSink(metrics());
+        var row = new MetricRow("train", 1, 0, new java.util.LinkedHashMap<>(java.util.Map.of("loss", 1.0)));
+        var e = assertThrows(java.nio.file.FileSystemException.class, () -> {
+            csv.write(row);
+            csv.flush();
+        });
+        assertEquals(metrics().resolve("train.csv").toString(), e.getFile());
+        assertTrue(e.getMessage().contains("No space left on device"), e.getMessage());
+        Path jsonl = metrics().resolve("full.jsonl");
+        Files.createSymbolicLink(jsonl, Path.of("/dev/full"));
+        JsonlMetricSink j = new JsonlMetricSink(jsonl);
+        var je = assertThrows(java.nio.file.FileSystemException.class, () -> {
+            for (int i = 0; i < 10_000; i++) j.write(row); // more than its buffer
+            j.flush();
+        });
+        assertEquals(jsonl.toString(), je.getFile());
+        var ae = assertThrows(java.nio.file.FileSystemException.class,
+                () -> dvp.training.run.AtomicFiles.write(metrics().resolve("x.json"), out -> { throw new IOException("No space left on device"); }));
+        assertEquals(metrics().resolve("x.json").toString(), ae.getFile(), "the file being written, not its temporary name");
+    }
+
+    @Test
     void writesCsvPerGroupJsonlAndTensorBoard() throws IOException {
         try (Metrics m = Metrics.open(metrics(), tb(), -1)) {
             m.row("train", 1).put("loss", 2.5f).put("lr", 0.03).log();

@@ -14,12 +14,12 @@ import java.util.List;
  * A test-side reader of event files written independently of the writer's code: CRC32C computed bit
  * by bit (not java.util.zip), protobuf decoded field by field.
  */
-final class TfEventsReader {
-    record Value(String tag, float simpleValue) {}
+public final class TfEventsReader {
+    public record Value(String tag, float simpleValue) {}
 
-    record Event(double wallTime, long step, String fileVersion, List<Value> values, Long sessionStatus) {}
+    public record Event(double wallTime, long step, String fileVersion, List<Value> values, Long sessionStatus) {}
 
-    static List<Event> read(Path file) throws IOException {
+    public static List<Event> read(Path file) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
         List<Event> out = new ArrayList<>();
         while (b.hasRemaining()) {

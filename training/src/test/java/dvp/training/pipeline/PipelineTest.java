@@ -104,7 +104,8 @@ class PipelineTest {
         PipelineConfig gray = tiny(root).withPretrain(p -> p.with(b -> b.model = ShapesDataset.tinyModel(1)));
         BadInputException c = assertThrows(BadInputException.class,
                 () -> new Pipeline(gray, SessionOptions.defaults(), Backends.cpu(), System.err).prepare());
-        assertTrue(c.getMessage().contains("3-channel images but the network takes 1"), c.getMessage());
+        assertTrue(c.getMessage().contains("the images have 3 channels but the network, resnet18 (1-channel input"), c.getMessage());
+        assertTrue(c.getMessage().contains("leave --in-channels out"), "says how to fix it: " + c.getMessage());
         BadInputException fm = assertThrows(BadInputException.class, () -> DataSpec.parse("fashion-mnist:" + dir.resolve("none")).open());
         assertTrue(fm.getMessage().contains("Fashion-MNIST not found"), fm.getMessage());
         assertFalse(Files.exists(dir.resolve("runs")));

@@ -69,6 +69,20 @@ class TrainingSessionTest {
     }
 
     @Test
+    void aCheckpointThatDoesNotFitIsRefusedBeforeAnythingIsWritten() throws Exception {
+        Path run = dir.resolve("fit");
+        uninterrupted(run, 8);
+        byte[] config = Files.readAllBytes(run.resolve("config.json")), csv = Files.readAllBytes(run.resolve("metrics/train.csv"));
+        try (TrainingSession s = TrainingSession.open("toy", ToyTrainer.options(null, run), Map.of("another", "config"), Backends.cpu())) {
+            s.checkpoints().track("encoder_q", dvp.training.checkpoint.Stateful.tensors(Map::of));
+            var e = assertThrows(dvp.training.checkpoint.CheckpointException.class, s::resume);
+            assertTrue(e.getMessage().contains("has no state for [encoder_q]"), e.getMessage());
+        }
+        assertArrayEquals(config, Files.readAllBytes(run.resolve("config.json")), "config.json still describes the run it holds");
+        assertArrayEquals(csv, Files.readAllBytes(run.resolve("metrics/train.csv")));
+    }
+
+    @Test
     void resumeInProcessIsBitIdentical() throws Exception {
         float[] expected = uninterrupted(dir.resolve("a"), 40);
         Path run = dir.resolve("b");
@@ -90,6 +104,32 @@ class TrainingSessionTest {
         assertArrayEquals(expected, resumed);
         List<String> csv = Files.readAllLines(run.resolve("metrics/train.csv"));
         assertEquals(41, csv.size(), "each step logged once: " + csv);
+    }
+
+    /** The step column of a metrics CSV. */
+    static List<Long> csvSteps(Path csv) throws java.io.IOException {
+        return Files.readAllLines(csv).stream().skip(1).map(l -> Long.parseLong(l.substring(0, l.indexOf(',')))).toList();
+    }
+
+    static List<Long> range(long from, long to) { return java.util.stream.LongStream.rangeClosed(from, to).boxed().toList(); }
+
+    @Test
+    void metricRowsUpToACheckpointAreOnDiskAsSoonAsTheCheckpointIs() throws Exception {
+        Path run = dir.resolve("durable");
+        try (TrainingSession s = TrainingSession.open("toy", ToyTrainer.options(run, null), ToyTrainer.config(12), Backends.cpu())) {
+            new ToyTrainer(7).run(s, 12, 0); // checkpoint at step 8, then steps 9..12 (well within the 3 s periodic flush)
+            // read while the session is open, as after a SIGKILL: what a resumed run finds
+            List<Long> onDisk = csvSteps(run.resolve("metrics/train.csv"));
+            assertEquals(range(1, 8), onDisk.subList(0, Math.min(8, onDisk.size())), "rows up to the checkpoint's step 8");
+            long jsonl = Files.readAllLines(run.resolve("metrics/metrics.jsonl")).size();
+            assertTrue(jsonl >= 8, "metrics.jsonl has the rows of steps 1..8: " + jsonl);
+            Path tb;
+            try (var files = Files.list(run.resolve("tensorboard"))) {
+                tb = files.findFirst().orElseThrow();
+            }
+            long scalars = dvp.training.observe.TfEventsReader.read(tb).stream().filter(e -> !e.values().isEmpty()).count();
+            assertTrue(scalars >= 8, "TensorBoard has the points of steps 1..8: " + scalars);
+        }
     }
 
     @Test
@@ -144,6 +184,9 @@ class TrainingSessionTest {
             for (int i = 0; i < got.length; i++) got[i] = Float.intBitsToFloat(Integer.parseUnsignedInt(hex.get(i), 16));
             assertTrue(kills >= 1, "the first start (>= 1.2 s of steps) is always killed");
             assertArrayEquals(expected, got, "trial " + trial + " after " + kills + " kills");
+            // the metrics agree with an uninterrupted run: rows before each checkpoint were on disk with it, rows after it dropped
+            assertEquals(range(1, steps), csvSteps(run.resolve("metrics/train.csv")), "trial " + trial + " after " + kills + " kills");
+            assertEquals(steps, Files.readAllLines(run.resolve("metrics/metrics.jsonl")).size(), "one JSONL row per step");
             try (var s = Files.list(run.resolve("checkpoints"))) {
                 assertFalse(s.anyMatch(q -> q.getFileName().toString().startsWith(".tmp")), "no temporary folder left behind");
             }

@@ -1,28 +1,23 @@
 package dvp.training.data.decode;
 
-import java.util.logging.Logger;
-
-/** Picks the decoder: libjpeg-turbo for JPEGs when the library loads, ImageIO for everything else. */
+/**
+ * Picks the decoder: libjpeg-turbo for JPEGs when the library loads, ImageIO for everything else.
+ * Which one runs is a line of {@code dvp doctor}, not a message in every run (most runs read no JPEG).
+ */
 public final class Decoders {
-    private static final Logger LOG = Logger.getLogger(Decoders.class.getName());
     private static volatile ImageDecoder auto;
 
     private Decoders() {}
 
     public static ImageDecoder imageIo() { return new ImageIoDecoder(); }
 
-    /** TurboJPEG (with ImageIO for non-JPEG files) when available, otherwise ImageIO; logs which once. */
+    /** TurboJPEG (with ImageIO for non-JPEG files) when available, otherwise ImageIO. */
     public static ImageDecoder auto() {
         ImageDecoder d = auto;
         if (d == null) {
             synchronized (Decoders.class) {
                 if (auto == null) {
-                    if (TurboJpegDecoder.available()) {
-                        auto = new TurboJpegDecoder(new ImageIoDecoder());
-                    } else {
-                        LOG.info("JPEG decoding through ImageIO (slower, no DCT scaling): " + TurboJpegDecoder.unavailableReason());
-                        auto = new ImageIoDecoder();
-                    }
+                    auto = TurboJpegDecoder.available() ? new TurboJpegDecoder(new ImageIoDecoder()) : new ImageIoDecoder();
                 }
                 d = auto;
             }

@@ -52,6 +52,7 @@ public final class ImageIoDecoder implements ImageDecoder {
         try (ImageInputStream in = stream(data, file)) {
             ImageReader r = reader(in, file);
             try {
+                PixelLimit.check(file, r.getWidth(0), r.getHeight(0));
                 return new ImageInfo(r.getWidth(0), r.getHeight(0), r.getFormatName().toLowerCase(java.util.Locale.ROOT));
             } finally {
                 r.dispose();
@@ -70,6 +71,7 @@ public final class ImageIoDecoder implements ImageDecoder {
             List<String> warnings = new ArrayList<>();
             r.addIIOReadWarningListener((src, msg) -> warnings.add(msg));
             try {
+                PixelLimit.check(file, r.getWidth(0), r.getHeight(0)); // from the header, before any pixel is allocated
                 Image8 im;
                 if (PilConversions.isJpeg(data) && PilConversions.jpegComponents(data) == 4) {
                     // ImageIO would colour-manage CMYK/YCCK (or refuse it); PIL converts the raw samples

@@ -101,6 +101,7 @@ public final class TurboJpegDecoder implements ImageDecoder {
             s.resetHandle();
             throw new CorruptImageException(file, "bad JPEG header: image size " + w + "x" + h);
         }
+        PixelLimit.check(file, w, h);
         return new Header(s.ints.get(ValueLayout.JAVA_INT, 0), s.ints.get(ValueLayout.JAVA_INT, 4),
                 s.ints.get(ValueLayout.JAVA_INT, 8), s.ints.get(ValueLayout.JAVA_INT, 12));
     }

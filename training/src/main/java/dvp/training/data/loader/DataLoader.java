@@ -33,8 +33,10 @@ import java.util.NoSuchElementException;
  * bit-identical whatever the number of workers: a sample's augmentation depends only on
  * (seed, epoch, index) ({@link SampleSeeds}), and every sample has a fixed place in its batch.
  *
- * <p>Unreadable images are named in a warning, counted ({@link #failures()}) and replaced by the
- * next readable sample of the epoch order; with {@code strict(true)} the first one stops the run.
+ * <p>Unreadable images ({@link UnreadableImages}): by default counted ({@link #failures()}) and
+ * replaced by the next readable sample of the epoch order, for training; evaluation stops at the
+ * first one ({@link UnreadableImageException}) or keeps its place with zero pixels and marks it
+ * ({@link Batch#unreadable}).
  *
  * <p>The loader relies on {@code copyFromHost} having read its source when it returns (true for
  * the CPU backend, and for a device backend copying from pageable memory); a pinned-memory
@@ -45,7 +47,8 @@ public final class DataLoader implements AutoCloseable {
     private final SampleProcessor proc;
     private final Backend backend;
     private final int batchSize, prefetch, uploadRing;
-    private final boolean shuffle, dropLast, strict;
+    private final boolean shuffle, dropLast;
+    private final UnreadableImages unreadable;
     private final long seed;
     private final DecodeFailures failures = new DecodeFailures();
     private final Arena arena = Arena.ofShared();
@@ -67,6 +70,7 @@ public final class DataLoader implements AutoCloseable {
         final MemorySegment[] views;
         final MemorySegment labels;
         final int[] indices;
+        final boolean[] unreadable;
         int batch = -1; // the batch this buffer is being filled with
         int done;       // samples of that batch finished
 
@@ -74,6 +78,7 @@ public final class DataLoader implements AutoCloseable {
             this.views = views;
             this.labels = labels;
             this.indices = new int[batchSize];
+            this.unreadable = new boolean[batchSize];
         }
     }
 
@@ -101,7 +106,7 @@ public final class DataLoader implements AutoCloseable {
         this.uploadRing = b.uploadRing;
         this.shuffle = b.shuffle;
         this.dropLast = b.dropLast;
-        this.strict = b.strict;
+        this.unreadable = b.unreadable;
         this.seed = b.seed;
         this.proc = new SampleProcessor(dataset, b.views, b.normalize, b.decoder != null ? b.decoder : Decoders.auto(), b.dctOversample, b.seed);
         if (dataset.size() == 0) throw new IllegalArgumentException("loader: the dataset is empty");
@@ -139,7 +144,8 @@ public final class DataLoader implements AutoCloseable {
         private final List<ViewTransform> views;
         private Normalize normalize = Normalize.IMAGENET;
         private int batchSize = 256, workers = Math.max(1, Runtime.getRuntime().availableProcessors()), prefetch = 2, uploadRing = 2;
-        private boolean shuffle = true, dropLast = true, strict;
+        private boolean shuffle = true, dropLast = true;
+        private UnreadableImages unreadable = UnreadableImages.REPLACE;
         private long seed;
         private Backend backend;
         private ImageDecoder decoder;
@@ -159,8 +165,8 @@ public final class DataLoader implements AutoCloseable {
         public Builder uploadRing(int r) { if (r <= 0) throw new IllegalArgumentException("upload ring " + r); uploadRing = r; return this; }
         public Builder shuffle(boolean s) { shuffle = s; return this; }
         public Builder dropLast(boolean d) { dropLast = d; return this; }
-        /** Stop at the first unreadable image instead of replacing it. */
-        public Builder strict(boolean s) { strict = s; return this; }
+        /** What to do with an image that cannot be read or decoded (default: replace it, for training). */
+        public Builder unreadable(UnreadableImages u) { unreadable = u; return this; }
         public Builder seed(long s) { seed = s; return this; }
         public Builder backend(Backend b) { backend = b; return this; }
         public Builder decoder(ImageDecoder d) { decoder = d; return this; }
@@ -267,6 +273,7 @@ public final class DataLoader implements AutoCloseable {
             Tensor labels = len == batchSize ? ringLabels[ring] : ringLabels[ring].narrow0(0, len);
             backend.copyFromHost(slot.labels, labels);
             int[] indices = java.util.Arrays.copyOf(slot.indices, len);
+            boolean[] unreadableHere = java.util.Arrays.copyOf(slot.unreadable, len);
             long t2 = System.nanoTime();
             synchronized (lock) {
                 slot.batch = b + prefetch;
@@ -280,7 +287,7 @@ public final class DataLoader implements AutoCloseable {
                 r.lastHandout = t2;
                 lock.notifyAll();
             }
-            return new Batch(r.epoch, b, len, List.copyOf(views), labels, indices);
+            return new Batch(r.epoch, b, len, List.copyOf(views), labels, indices, unreadableHere);
         }
 
         /** Stops prefetching the rest of this epoch. */
@@ -294,7 +301,7 @@ public final class DataLoader implements AutoCloseable {
 
     private void rethrowFailure() {
         if (failure == null) return;
-        if (failure instanceof CorruptImageException c) throw new IllegalStateException("unreadable image (strict decoding): " + c.getMessage(), c);
+        if (failure instanceof CorruptImageException c) throw new UnreadableImageException(c.file(), c.getMessage(), c);
         throw new IllegalStateException("data loader worker failed: " + failure, failure);
     }
 
@@ -339,9 +346,26 @@ public final class DataLoader implements AutoCloseable {
         }
     }
 
-    /** Fills batch position pos with the sample at epoch position p, or its replacement when unreadable. */
+    /** Fills batch position pos with the sample at epoch position p, or with what the unreadable-image policy says. */
     private void fill(EpochRun r, int p, Slot slot, int pos, long[] offsets, long[] timing) throws IOException {
         int n = r.order.length;
+        slot.unreadable[pos] = false;
+        if (unreadable != UnreadableImages.REPLACE) {
+            int idx = r.order[p];
+            slot.indices[pos] = idx;
+            try {
+                slot.labels.setAtIndex(ValueLayout.JAVA_LONG, pos, proc.process(r.epoch, idx, slot.views, offsets, timing));
+            } catch (IOException e) {
+                CorruptImageException c = e instanceof CorruptImageException ce ? ce : new CorruptImageException(dataset.describe(idx), e.toString(), e);
+                if (unreadable == UnreadableImages.FAIL) throw c;
+                failures.record(idx, dataset.describe(idx), c.getMessage());
+                for (int v = 0; v < slot.views.length; v++)
+                    slot.views[v].asSlice(offsets[v] * 4, proc.viewElements(v) * 4).fill((byte) 0);
+                slot.labels.setAtIndex(ValueLayout.JAVA_LONG, pos, dataset.label(idx));
+                slot.unreadable[pos] = true;
+            }
+            return;
+        }
         for (int k = 0; k < n; k++) {
             int idx = r.order[(p + k) % n];
             if (failures.isKnownBad(idx)) {
@@ -354,7 +378,6 @@ public final class DataLoader implements AutoCloseable {
                 slot.indices[pos] = idx;
                 return;
             } catch (IOException e) {
-                if (strict) throw e instanceof CorruptImageException ? e : new CorruptImageException(dataset.describe(idx), e.toString(), e);
                 failures.record(idx, dataset.describe(idx), e.getMessage());
             }
         }

@@ -43,6 +43,90 @@ public class DecoderTest {
         return (double) s / a.data.length;
     }
 
+    /** A valid 8-bit grayscale PNG of w×h black pixels: a few hundred KB that declare w*h bytes of pixels. */
+    static byte[] blackPng(int w, int h) throws IOException {
+        var out = new java.io.ByteArrayOutputStream();
+        out.write(new byte[]{(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        var ihdr = java.nio.ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 0).put((byte) 0).put((byte) 0).put((byte) 0);
+        pngChunk(out, "IHDR", ihdr.array());
+        var z = new java.io.ByteArrayOutputStream();
+        try (var d = new java.util.zip.DeflaterOutputStream(z, new java.util.zip.Deflater(9), 1 << 16)) {
+            byte[] row = new byte[w + 1]; // filter type 0, then w zero pixels
+            for (int y = 0; y < h; y++) d.write(row);
+        }
+        pngChunk(out, "IDAT", z.toByteArray());
+        pngChunk(out, "IEND", new byte[0]);
+        return out.toByteArray();
+    }
+
+    private static void pngChunk(java.io.ByteArrayOutputStream out, String type, byte[] data) throws IOException {
+        var crc = new java.util.zip.CRC32();
+        byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        crc.update(t);
+        crc.update(data);
+        out.write(java.nio.ByteBuffer.allocate(4).putInt(data.length).array());
+        out.write(t);
+        out.write(data);
+        out.write(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    }
+
+    /** A real JPEG whose frame header (SOF0) is rewritten to declare w×h: its scan data ends long before such an image would. */
+    static byte[] jpegDeclaring(int w, int h) throws IOException {
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        ImageIO.write(toBuffered(TestImages.natural(32, 24, 3)), "jpeg", buf);
+        byte[] j = buf.toByteArray();
+        for (int i = 2; i + 9 < j.length; i++) {
+            if ((j[i] & 0xFF) == 0xFF && (j[i + 1] & 0xFF) == 0xC0) {
+                j[i + 5] = (byte) (h >> 8);
+                j[i + 6] = (byte) h;
+                j[i + 7] = (byte) (w >> 8);
+                j[i + 8] = (byte) w;
+                return j;
+            }
+        }
+        throw new AssertionError("no SOF0 marker");
+    }
+
+    private static BufferedImage toBuffered(Image8 im) {
+        BufferedImage bi = new BufferedImage(im.width, im.height, BufferedImage.TYPE_3BYTE_BGR);
+        for (int y = 0; y < im.height; y++)
+            for (int x = 0; x < im.width; x++) {
+                int o = (y * im.width + x) * 3;
+                bi.setRGB(x, y, (im.data[o] & 0xFF) << 16 | (im.data[o + 1] & 0xFF) << 8 | (im.data[o + 2] & 0xFF));
+            }
+        return bi;
+    }
+
+    @Test
+    void decompressionBombsAreRefusedFromTheirHeaderAtPilsLimit() throws Exception {
+        byte[] png = blackPng(9500, 9500); // 90.25 M pixels, PIL's limit is 89.48 M; the file is ~100 KB
+        assertTrue(png.length < 1 << 20, "a small file: " + png.length);
+        byte[] jpeg = jpegDeclaring(20000, 20000);
+        assertEquals(89_478_485L, PixelLimit.PIL_DEFAULT);
+        for (ImageDecoder d : decoders()) {
+            long t0 = System.nanoTime();
+            CorruptImageException e = assertThrows(CorruptImageException.class, () -> d.decode(png, "bomb.png"), d.name());
+            assertEquals("bomb.png: 9500x9500 = 90250000 pixels is over the limit of 89478485 (a decompression bomb? "
+                    + "--max-image-pixels raises the limit, 0 removes it)", e.getMessage());
+            assertThrows(CorruptImageException.class, () -> d.probe(png, "bomb.png"), d.name());
+            CorruptImageException j = assertThrows(CorruptImageException.class, () -> d.decode(jpeg, "bomb.jpg", 0.125), d.name());
+            assertTrue(j.getMessage().startsWith("bomb.jpg: 20000x20000 = 400000000 pixels is over the limit"), j.getMessage());
+            assertTrue(System.nanoTime() - t0 < 2_000_000_000L, d.name() + " refused from the header, without decoding");
+        }
+        byte[] small = blackPng(16, 16);
+        try {
+            PixelLimit.set(255);
+            for (ImageDecoder d : decoders())
+                assertTrue(assertThrows(CorruptImageException.class, () -> d.decode(small, "s.png")).getMessage().contains("16x16 = 256 pixels"));
+            PixelLimit.set(256);
+            for (ImageDecoder d : decoders()) assertEquals(16, d.decode(small, "s.png").image().width, "at the limit is fine");
+            PixelLimit.set(0);
+            assertEquals(16, new ImageIoDecoder().decode(small, "s.png").image().width);
+        } finally {
+            PixelLimit.set(PixelLimit.PIL_DEFAULT);
+        }
+    }
+
     @Test
     void turboJpegLibraryIsFoundOnThisMachine() {
         // CI installs libturbojpeg0; elsewhere this documents why the fast path is off

@@ -168,9 +168,34 @@ class DataLoaderTest {
             assertEquals(4, l.failures().count(), "met once per epoch each");
             assertEquals(4, l.stats().decodeFailures());
         }
-        try (DataLoader l = DataLoader.builder(bad, List.of(TrainView.of(16))).batchSize(3).workers(2).shuffle(false).strict(true).build()) {
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> runEpoch(l, 0));
-            assertTrue(e.getMessage().contains("x1.jpg") && e.getMessage().contains("empty file"), e.getMessage());
+        try (DataLoader l = DataLoader.builder(bad, List.of(TrainView.of(16))).batchSize(3).workers(2).shuffle(false)
+                .unreadable(UnreadableImages.FAIL).build()) {
+            UnreadableImageException e = assertThrows(UnreadableImageException.class, () -> runEpoch(l, 0));
+            assertEquals("unreadable image " + bad.describe(1) + ": empty file", e.getMessage());
+            assertEquals(bad.describe(1), e.file());
+        }
+    }
+
+    @Test
+    void skippedUnreadableImagesKeepTheirPlaceWithZeroPixelsAndAreMarked() throws IOException {
+        Path root = dir.resolve("skip");
+        for (int i = 0; i < 5; i++) {
+            Path f = root.resolve("a").resolve("x" + i + ".png");
+            Files.createDirectories(f.getParent());
+            ImageWriters.writePng(TestImages.natural(20, 20, i), f);
+        }
+        Files.write(root.resolve("a/x2.png"), new byte[]{1, 2, 3});
+        ImageFolder data = ImageFolder.open(root);
+        try (DataLoader l = DataLoader.builder(data, List.of(TrainView.of(16))).batchSize(5).workers(2).shuffle(false).dropLast(false)
+                .normalize(Normalize.IMAGENET).unreadable(UnreadableImages.SKIP).build()) {
+            var it = l.epoch(0);
+            Batch b = it.next();
+            assertArrayEquals(new int[]{0, 1, 2, 3, 4}, b.indices(), "no neighbour stands in for the unreadable image");
+            assertArrayEquals(new boolean[]{false, false, true, false, false}, b.unreadable());
+            float[] v = b.images().toFloatArray();
+            int per = 3 * 16 * 16;
+            for (int j = 2 * per; j < 3 * per; j++) assertEquals(0f, v[j]);
+            assertEquals(List.of(data.describe(2)), l.failures().files());
         }
     }
 

@@ -4,6 +4,7 @@ import dvp.engine.profile.ChromeTrace;
 import dvp.engine.profile.Profiler;
 import dvp.engine.profile.ProfilingBackend;
 import dvp.engine.spi.Backend;
+import dvp.training.loop.StepHook;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -34,7 +35,7 @@ import java.util.Map;
  * {@code --nvtx} every step (and with --profile every op of the window) is an NVTX range. Without
  * either, {@link #backendFor} returns the backend unchanged and every call here returns at once.
  */
-public final class StepProfiler implements AutoCloseable {
+public final class StepProfiler implements StepHook, AutoCloseable {
     /** @param profile whether to profile a window of steps; @param first first profiled step; @param count steps profiled */
     public record Options(boolean profile, long first, long count, boolean nvtx) {
         public static Options off() { return new Options(false, 0, 0, false); }
@@ -69,6 +70,7 @@ public final class StepProfiler implements AutoCloseable {
 
     private boolean inWindow(long step) { return options.profile() && step >= options.first() && step < options.first() + options.count(); }
 
+    @Override
     public void beforeStep(long step) {
         if (backend == null) return;
         if (inWindow(step) && !windowDone) {
@@ -82,6 +84,7 @@ public final class StepProfiler implements AutoCloseable {
         }
     }
 
+    @Override
     public void afterStep(long step) {
         if (profiler == null) return;
         profiler.stepEnd();

@@ -47,7 +47,7 @@ class SimulatedDeviceLabelTest {
     static BenchRun.Settings settings(Path json, Path ceilings) {
         // gemm 16³ and margin-InfoNCE with N 4, K 32: milliseconds on the simulator
         return new BenchRun.Settings(List.of("gemm", "margin-infonce"), new ScenarioOptions(4, null, null, null, 32, "16,16,16", null, 0),
-                1, 3, json, ceilings, false, "dvp bench test");
+                new Warmup.Policy(1, 5, 0), 3, json, ceilings, false, "dvp bench test");
     }
 
     /** Runs the two benches once for the tests that read them (each test skips, or fails in CI, without the simulator). */

@@ -14,10 +14,13 @@ import java.util.Map;
 /**
  * {@code dvp bench compare A.json B.json}: every figure present in both files with its two medians,
  * the ratio B/A and whether B is better or worse in the figure's direction; a change smaller than
- * the larger of the two spreads (IQR as % of the median) is called "within spread". Figures in
- * only one file are listed as such; figures whose units differ are an error of that row only.
- * A figure from a simulated device is {@value RunEnvironment#NOT_A_SPEED}: its row's verdict says
- * so instead of "better"/"worse" (B/A is then a ratio of simulation times, not a speed-up).
+ * the larger of the two spreads (IQR as % of the median) is called "within spread". A rate derived
+ * from a time (GFLOP/s, img/s, GB/s) is judged by that time's spreads: it is the same measurement,
+ * and the spread of a rate understates a skewed time's (a time "within spread" had its GFLOP/s
+ * "better 391 %"). Figures in only one file are listed as such; figures whose units differ are an
+ * error of that row only. A figure from a simulated device is {@value RunEnvironment#NOT_A_SPEED}:
+ * its row's verdict says so instead of "better"/"worse" (B/A is then a ratio of simulation times,
+ * not a speed-up).
  */
 public final class Compare {
     private Compare() {}
@@ -42,7 +45,7 @@ public final class Compare {
             double gain = y.gainOver(x); // > 1: B better
             String verdict = !Double.isFinite(ratio) ? labelled("not comparable", simulated)
                     : simulated ? RunEnvironment.NOT_A_SPEED + " (" + (x.simulated() && y.simulated() ? "A and B" : x.simulated() ? "A" : "B") + ")"
-                    : x.withinSpread(y, gain) ? "within spread"
+                    : noise(x, y, gain, fa, fb) ? "within spread"
                     : String.format(Locale.ROOT, "%s %.1f%%", gain > 1 ? "better" : "worse", 100 * Math.abs(gain - 1));
             rows.add(new Row(e.getKey(), x.unit(), x.median(), y.median(), ratio, verdict));
         }
@@ -53,6 +56,17 @@ public final class Compare {
     }
 
     private static String labelled(String verdict, boolean simulated) { return simulated ? verdict + "; " + RunEnvironment.NOT_A_SPEED : verdict; }
+
+    /** Whether B's change from A is within the spread: a derived figure's by the spreads of the figure it comes from. */
+    private static boolean noise(Results.ReadFigure x, Results.ReadFigure y, double gain, Map<String, Results.ReadFigure> fa,
+                                 Map<String, Results.ReadFigure> fb) {
+        if (x.derivedFrom() != null && x.derivedFrom().equals(y.derivedFrom())) {
+            String key = x.scenario() + " / " + x.derivedFrom();
+            Results.ReadFigure sx = fa.get(key), sy = fb.get(key);
+            if (sx != null && sy != null) return sx.withinSpread(sy, sy.gainOver(sx));
+        }
+        return x.withinSpread(y, gain);
+    }
 
     private static Map<String, Results.ReadFigure> index(Results.Read r) {
         Map<String, Results.ReadFigure> m = new LinkedHashMap<>();

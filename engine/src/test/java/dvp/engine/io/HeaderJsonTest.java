@@ -12,9 +12,10 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class JsonTest {
+/** The header reader's strictness and its messages (it was a hand-written parser; the cases are the same). */
+class HeaderJsonTest {
     @Test void parsesEveryValueKind() throws Exception {
-        Object v = Json.parse(" {\"a\": [1, -2, 3.5, 1e3, true, false, null, \"x\\n\\u00e9\\ud83d\\ude00\"], \"b\": {}} \n");
+        Object v = HeaderJson.parse(" {\"a\": [1, -2, 3.5, 1e3, true, false, null, \"x\\n\\u00e9\\ud83d\\ude00\"], \"b\": {}} \n");
         Map<?, ?> m = (Map<?, ?>) v;
         List<?> a = (List<?>) m.get("a");
         assertEquals(1L, a.get(0));
@@ -23,15 +24,15 @@ class JsonTest {
         assertEquals(new BigDecimal("1e3"), a.get(3));
         assertEquals(Boolean.TRUE, a.get(4));
         assertEquals(Boolean.FALSE, a.get(5));
-        assertSame(Json.NULL, a.get(6));
+        assertSame(HeaderJson.NULL, a.get(6));
         assertEquals("x\né\uD83D\uDE00", a.get(7));
         assertEquals(Map.of(), m.get("b"));
         assertEquals(List.of("a", "b"), List.copyOf(m.keySet()), "document order is kept");
     }
 
     @Test void hugeIntegersBecomeBigInteger() throws Exception {
-        assertEquals(Long.MAX_VALUE, Json.parse("9223372036854775807"));
-        assertEquals(new BigInteger("9223372036854775808"), Json.parse("9223372036854775808"));
+        assertEquals(Long.MAX_VALUE, HeaderJson.parse("9223372036854775807"));
+        assertEquals(new BigInteger("9223372036854775808"), HeaderJson.parse("9223372036854775808"));
     }
 
     @Test void rejectsDuplicateKeysAnywhere() {
@@ -60,12 +61,19 @@ class JsonTest {
         assertError("[".repeat(100_000), "nesting deeper than 64 levels");
     }
 
+    @Test void rejectsAbsurdNumbersThroughTheReadConstraints() throws Exception {
+        assertError("{\"a\":" + "9".repeat(101) + "}", "number longer than 100 characters");
+        // 100 digits pass the reader (the header's checks then call it too large for a shape)
+        Map<?, ?> m = (Map<?, ?>) HeaderJson.parse("{\"shape\":[" + "1".repeat(100) + "]}");
+        assertEquals(new BigInteger("1".repeat(100)), ((List<?>) m.get("shape")).getFirst());
+    }
+
     @Test void quotesLikeSerdeJson() {
-        assertEquals("\"a\\\"b\\\\c\\n\\t\\u0001é\"", Json.quote("a\"b\\c\n\t\u0001é"));
+        assertEquals("\"a\\\"b\\\\c\\n\\t\\u0001é\"", HeaderJson.quote("a\"b\\c\n\t\u0001é"));
     }
 
     private static void assertError(String text, String expectedPart) {
-        Json.ParseException e = assertThrows(Json.ParseException.class, () -> Json.parse(text));
+        HeaderJson.ParseException e = assertThrows(HeaderJson.ParseException.class, () -> HeaderJson.parse(text));
         assertTrue(e.getMessage().contains(expectedPart), () -> "message '" + e.getMessage() + "' lacks '" + expectedPart + "'");
     }
 }

@@ -17,22 +17,24 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code dvp bench}: for each scenario and each of its workloads, warm-up runs and then timed
- * samples (device markers on a device backend, host clock on the CPU), reported as medians with
- * spread; the FLOPs and bytes of one run (counted by the profiler in one extra, untimed run) turn
- * the median time into GFLOP/s and GB/s against the device's ceilings. Writes a results file.
+ * {@code dvp bench}: for each scenario and each of its workloads, warm-up runs until the timing is
+ * stable ({@link Warmup}) and then timed samples (device markers on a device backend, host clock on
+ * the CPU), reported as medians with spread; the FLOPs and bytes of one run (counted by the
+ * profiler in one extra, untimed run) turn each sample's time into GFLOP/s and GB/s against the
+ * device's ceilings (figures derived from the time, judged by its spread in {@link Compare}).
+ * Progress goes to the log; the results are one table at the end and the results file.
  */
 public final class BenchRun {
     private BenchRun() {}
 
-    public record Settings(List<String> scenarios, ScenarioOptions options, int warmup, int samples, Path json, Path ceilingsFile,
+    public record Settings(List<String> scenarios, ScenarioOptions options, Warmup.Policy warmup, int samples, Path json, Path ceilingsFile,
                            boolean remeasureCeilings, String commandLine) {
         void validate() {
             if (scenarios.isEmpty()) throw new BadInputException("no scenario given (known: " + String.join(", ", Scenarios.NAMES) + ")");
             for (String s : scenarios)
                 if (!Scenarios.NAMES.contains(s))
                     throw new BadInputException("unknown scenario '" + s + "' (known: " + String.join(", ", Scenarios.NAMES) + ")");
-            if (warmup < 0) throw new BadInputException("--warmup must be >= 0, got " + warmup);
+            warmup.validate();
             if (samples < 1) throw new BadInputException("--samples must be >= 1, got " + samples);
         }
     }
@@ -44,11 +46,13 @@ public final class BenchRun {
         Ceilings ceilings = null;
         boolean ceilingsLooked = false;
         String label = env.device().label(); // non-null on a simulated device: a last column on every row
-        out.println("dvp bench on " + env.device().backend() + " (" + env.device().name() + "), " + s.warmup() + " warm-up runs and "
-                + s.samples() + " timed samples per workload; medians, IQR as % of the median");
+        out.println("dvp bench on " + env.device().backend() + " (" + env.device().name() + "), per workload " + s.warmup().describe()
+                + ", then " + s.samples() + " timed samples; medians, IQR as % of the median");
         if (label != null) out.println(env.device().simulatedWarning());
+        out.flush();
         List<String[]> rows = new ArrayList<>();
-        rows.add(labelled(new String[]{"scenario", "workload", "median ms", "IQR %", "img/s", "GFLOP/s", "% gemm", "GB/s", "% copy"}, label, "note"));
+        rows.add(labelled(new String[]{"scenario", "workload", "median ms", "IQR %", "warm-up", "img/s", "GFLOP/s", "% gemm", "GB/s", "% copy"},
+                label, "note"));
         List<Results.ScenarioResult> parts = new ArrayList<>();
         for (String name : s.scenarios()) {
             boolean cpu = pb.inner().name().equals("cpu");
@@ -62,25 +66,29 @@ public final class BenchRun {
                 // the peak starts at what the built scenario holds (weights, optimizer state), not at the ceilings' buffers
                 if (cuda != null) cuda.resetPeakMemoryStats();
                 List<Figure> figures = new ArrayList<>();
+                Map<String, Object> warmups = new LinkedHashMap<>();
                 for (Scenario.Workload w : sc.workloads()) {
-                    for (int i = 0; i < s.warmup(); i++) timer.nanos(w.run());
+                    Warmup wu = Warmup.run(s.warmup(), () -> timer.nanos(w.run()) / 1e6);
+                    warmups.put(w.name(), Map.of("runs", wu.runs(), "seconds", wu.seconds(), "stable", wu.stable()));
+                    log.println("bench: " + name + " / " + w.name() + ": " + wu.runs() + " warm-up runs (" + ProfileReport.f(wu.seconds()) + " s"
+                            + (wu.stable() ? "" : ", not stable") + "), " + s.samples() + " timed samples");
+                    log.flush();
                     double[] ms = new double[s.samples()];
                     for (int i = 0; i < ms.length; i++) ms[i] = timer.nanos(w.run()) / 1e6;
                     long[] cost = countCost(pb, w);
                     Stats st = Stats.of(ms);
-                    String prefix = w.name() + "/";
-                    figures.add(Figure.of(prefix + "time", "ms", Figure.LOWER, ms, timer.clock() + " clock"));
+                    String prefix = w.name() + "/", time = prefix + "time";
+                    figures.add(Figure.of(time, "ms", Figure.LOWER, ms, timer.clock() + " clock"));
                     double[] tput = per(ms, w.items()), gflops = per(ms, cost[0] / 1e9), gbps = per(ms, cost[1] / 1e9);
-                    if (w.items() > 0) figures.add(Figure.of(prefix + "throughput", "img/s", Figure.HIGHER, tput, w.items() + " images per run"));
-                    if (cost[0] > 0) figures.add(Figure.of(prefix + "compute", "GFLOP/s", Figure.HIGHER, gflops, cost[0] + " FLOPs per run (from shapes)"));
-                    figures.add(Figure.of(prefix + "bandwidth", "GB/s", Figure.HIGHER, gbps, cost[1] + " bytes per run (inputs read + outputs written)"));
+                    if (w.items() > 0) figures.add(Figure.derived(prefix + "throughput", "img/s", tput, w.items() + " images per run", time));
+                    if (cost[0] > 0) figures.add(Figure.derived(prefix + "compute", "GFLOP/s", gflops, cost[0] + " FLOPs per run (from shapes)", time));
+                    figures.add(Figure.derived(prefix + "bandwidth", "GB/s", gbps, cost[1] + " bytes per run (inputs read + outputs written)", time));
                     double g = cost[0] / 1e6 / st.median(), b = cost[1] / 1e6 / st.median();
                     rows.add(labelled(new String[]{name, w.name(), ProfileReport.f(st.median()), ProfileReport.pct(st.spreadPct()),
+                            wu.runs() + (wu.stable() ? "" : " (unstable)"),
                             w.items() > 0 ? ProfileReport.f(w.items() / (st.median() / 1e3)) : "-", cost[0] > 0 ? ProfileReport.f(g) : "-",
                             ceilings != null && cost[0] > 0 ? ProfileReport.pct(100 * g / ceilings.matmulGflops()) : "-", ProfileReport.f(b),
                             ceilings != null ? ProfileReport.pct(100 * b / ceilings.copyGBps()) : "-"}, label, label));
-                    out.println(String.join("  ", rows.getLast()));
-                    out.flush();
                 }
                 if (cpu) figures.add(Figure.single("peak_memory", "MiB", Figure.LOWER, CpuMemoryStats.peakBytes() / 1048576.0,
                         "peak live CPU tensor memory while the scenario ran (model, optimizer state, activations)"));
@@ -89,7 +97,12 @@ public final class BenchRun {
                                 + "(weights, optimizer state, activations, cuBLAS/cuDNN workspaces; torch.cuda.max_memory_allocated's counterpart)"));
                 Map<String, Object> run = new LinkedHashMap<>();
                 run.put("command", s.commandLine());
-                run.put("warmup", s.warmup());
+                Map<String, Object> warmup = new LinkedHashMap<>();
+                warmup.put("min_runs", s.warmup().minRuns());
+                warmup.put("tolerance_pct", s.warmup().tolerancePct());
+                warmup.put("max_seconds", s.warmup().maxSeconds());
+                warmup.put("workloads", warmups);
+                run.put("warmup", warmup);
                 run.put("samples", s.samples());
                 run.put("timing", timer.clock().equals("device") ? "device markers around each run" : "host wall clock, synchronize after each run");
                 parts.add(new Results.ScenarioResult(name, new LinkedHashMap<>(sc.settings()), run, figures, null));

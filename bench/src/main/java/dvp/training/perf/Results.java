@@ -61,13 +61,14 @@ public record Results(String schema, String kind, String created, RunEnvironment
     }
 
     /**
-     * A figure as read back from a file (what {@code dvp bench compare} needs); {@code simulated}:
+     * A figure as read back from a file (what {@code dvp bench compare} needs); {@code derivedFrom}
+     * names the figure of the same scenario a rate was computed from, or is null; {@code simulated}:
      * the file's device is simulated, so the figure is {@value RunEnvironment#NOT_A_SPEED}.
      */
     public record ReadFigure(String scenario, String name, String unit, String better, int samples, double median, double spreadPct,
-                             boolean simulated) {
+                             String derivedFrom, boolean simulated) {
         public ReadFigure(String scenario, String name, String unit, String better, int samples, double median, double spreadPct) {
-            this(scenario, name, unit, better, samples, median, spreadPct, false);
+            this(scenario, name, unit, better, samples, median, spreadPct, null, false);
         }
 
         public String key() { return scenario + " / " + name; }
@@ -127,7 +128,8 @@ public record Results(String schema, String kind, String created, RunEnvironment
                 String where = "figure '" + name + "' of '" + scName + "'";
                 if (!f.path("median").isNumber()) throw new BadInputException(file + ": " + where + " has no numeric 'median'");
                 figs.add(new ReadFigure(scName, name, text(file, f, "unit", where), f.path("better").asText("lower"),
-                        f.path("samples").asInt(0), f.path("median").asDouble(), f.path("spread_pct").asDouble(0), simulated));
+                        f.path("samples").asInt(0), f.path("median").asDouble(), f.path("spread_pct").asDouble(0),
+                        f.path("derived_from").isTextual() ? f.path("derived_from").asText() : null, simulated));
             }
         }
         Map<String, String> facts = new LinkedHashMap<>();

@@ -78,7 +78,7 @@ class GpuBaselinesScriptTest {
         var o = new ScenarioOptions(4, 32, null, null, 16, "64,64,64", null, 0);
         List<String> ops = List.of("margin-infonce", "ofd-loss", "gemm");
         Path ours = dir.resolve("dvp.json");
-        BenchRun.run(Backends.cpu(), new BenchRun.Settings(ops, o, 0, 1, ours, null, false, "test"),
+        BenchRun.run(Backends.cpu(), new BenchRun.Settings(ops, o, new Warmup.Policy(0, 5, 0), 1, ours, null, false, "test"),
                 new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()));
         Results.Read a = Results.read(ours), b = Results.read(theirs);
         List<Compare.Row> rows = Compare.compare(a, b);
