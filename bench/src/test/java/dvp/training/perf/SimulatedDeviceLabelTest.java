@@ -106,10 +106,10 @@ class SimulatedDeviceLabelTest {
         String header = lines.stream().filter(l -> l.startsWith("scenario ")).findFirst().orElseThrow();
         assertTrue(header.endsWith("  note"), header);
         List<String> rows = lines.stream().filter(SimulatedDeviceLabelTest::isWorkloadRow).toList();
-        assertEquals(4, rows.size(), "two rows as measured, two in the table:\n" + simOut);
+        assertEquals(2, rows.size(), "one table row per workload:\n" + simOut);
         for (String row : rows) assertTrue(row.endsWith("  " + LABEL), row);
 
-        assertEquals(4, cpuOut.lines().filter(SimulatedDeviceLabelTest::isWorkloadRow).count(), cpuOut);
+        assertEquals(2, cpuOut.lines().filter(SimulatedDeviceLabelTest::isWorkloadRow).count(), cpuOut);
         assertFalse(cpuOut.toLowerCase(Locale.ROOT).contains("simulated"), cpuOut);
     }
 
