@@ -82,7 +82,7 @@ ours tf32 resnet50-train conv gemm
 torch eager-tf32 60 30 resnet50-train,conv,gemm
 
 notes=("Ours: dvp's CUDA backend in fp32 (TF32 off, cuDNN heuristics with deterministic algorithms only) and, where a row has it, with TF32 on (-Ddvp.cuda.tf32=true)."
-       "Not implemented in dvp yet (issue 8 items 1-2), so they have no column: bf16 autocast, NHWC activations, fused BN+ReLU kernels, CUDA-graph replay of the step. Our fp32 is shown against every PyTorch mode; the AMP/compile ratios measure that gap."
+       "Not implemented in dvp yet (issue 18 items 1-4), so they have no column: bf16 autocast, NHWC activations, fused BN+ReLU kernels, CUDA-graph replay of the step. Our fp32 is shown against every PyTorch mode; the AMP/compile ratios measure that gap."
        "PyTorch: bench/pytorch/gpu_baselines.py (its docstring states each mode's settings), cudnn.benchmark on. Same scenarios, sizes and timing (warm-up $WARMUP, $SAMPLES samples, CUDA events, medians).")
 series=(--ours "dvp fp32=$out/ours-fp32")
 ls "$out"/ours-tf32/*.json >/dev/null 2>&1 && series+=(--ours "dvp tf32=$out/ours-tf32")

@@ -8,6 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-/tmp/dvp-sim-session}
+# check.sh and compare.sh call the `java` first on PATH (on the GPU machine, the packed JRE); here that
+# must be a JDK 25, not the image's default 17
+is25() { [ -x "$1/bin/java" ] && "$1/bin/java" -version 2>&1 | grep -qE 'version "(2[5-9]|[3-9][0-9])'; }
+if [ -z "${JAVA_HOME:-}" ] || ! is25 "$JAVA_HOME"; then
+  JAVA_HOME=""
+  for d in /usr/lib/jvm/temurin-25* /usr/lib/jvm/*25*; do if is25 "$d"; then JAVA_HOME="$d"; break; fi; done
+  [ -n "$JAVA_HOME" ] || { echo "simulate-session: no JDK 25 found (looked at \$JAVA_HOME and /usr/lib/jvm/*25*)" >&2; exit 3; }
+fi
+export JAVA_HOME PATH="$JAVA_HOME/bin:$PATH"
 if [ ! -f cli/target/dvp.jar ]; then ./mvnw -q -B -DskipTests package -pl cli -am; fi
 export DVP_CUDA_SIM=1
 export DVP_JAR="$PWD/cli/target/dvp.jar"

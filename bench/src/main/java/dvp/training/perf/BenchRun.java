@@ -46,7 +46,10 @@ public final class BenchRun {
         Ceilings ceilings = null;
         boolean ceilingsLooked = false;
         String label = env.device().label(); // non-null on a simulated device: a last column on every row
-        out.println("dvp bench on " + env.device().backend() + " (" + env.device().name() + "), per workload " + s.warmup().describe()
+        // a simulated device's timings never settle into anything worth waiting for: the warm-up is the
+        // minimum runs only (up to --warmup-max-seconds per workload would be minutes of simulation)
+        Warmup.Policy warmupPolicy = label == null ? s.warmup() : new Warmup.Policy(s.warmup().minRuns(), s.warmup().tolerancePct(), 0);
+        out.println("dvp bench on " + env.device().backend() + " (" + env.device().name() + "), per workload " + warmupPolicy.describe()
                 + ", then " + s.samples() + " timed samples; medians, IQR as % of the median");
         if (label != null) out.println(env.device().simulatedWarning());
         out.flush();
@@ -68,7 +71,7 @@ public final class BenchRun {
                 List<Figure> figures = new ArrayList<>();
                 Map<String, Object> warmups = new LinkedHashMap<>();
                 for (Scenario.Workload w : sc.workloads()) {
-                    Warmup wu = Warmup.run(s.warmup(), () -> timer.nanos(w.run()) / 1e6);
+                    Warmup wu = Warmup.run(warmupPolicy, () -> timer.nanos(w.run()) / 1e6);
                     warmups.put(w.name(), Map.of("runs", wu.runs(), "seconds", wu.seconds(), "stable", wu.stable()));
                     log.println("bench: " + name + " / " + w.name() + ": " + wu.runs() + " warm-up runs (" + ProfileReport.f(wu.seconds()) + " s"
                             + (wu.stable() ? "" : ", not stable") + "), " + s.samples() + " timed samples");
@@ -98,9 +101,9 @@ public final class BenchRun {
                 Map<String, Object> run = new LinkedHashMap<>();
                 run.put("command", s.commandLine());
                 Map<String, Object> warmup = new LinkedHashMap<>();
-                warmup.put("min_runs", s.warmup().minRuns());
-                warmup.put("tolerance_pct", s.warmup().tolerancePct());
-                warmup.put("max_seconds", s.warmup().maxSeconds());
+                warmup.put("min_runs", warmupPolicy.minRuns());
+                warmup.put("tolerance_pct", warmupPolicy.tolerancePct());
+                warmup.put("max_seconds", warmupPolicy.maxSeconds());
                 warmup.put("workloads", warmups);
                 run.put("warmup", warmup);
                 run.put("samples", s.samples());

@@ -49,9 +49,13 @@ class SelfTestTest {
                             () -> "no " + b.name().toUpperCase() + " device (" + av.reason() + ")");
                     StringWriter buf = new StringWriter();
                     SelfTest.Options d = SelfTest.Options.defaults(b.name());
-                    SelfTest.Options o = new SelfTest.Options(b.name(), d.seed(), false, true, 2, 64, 0, 2, 64, 0, d.arch());
+                    // one timed step at a tiny size too: its line exists, and on the simulator says it is no speed
+                    SelfTest.Options o = new SelfTest.Options(b.name(), d.seed(), false, true, 2, 64, 1, 2, 32, 0, d.arch());
                     boolean ok = new SelfTest(new PrintWriter(buf, true)).run(o);
-                    assertTrue(ok, buf.toString());
+                    String text = buf.toString();
+                    assertTrue(ok, text);
+                    String timing = text.lines().filter(l -> l.contains("ms/step")).findFirst().orElseThrow(() -> new AssertionError(text));
+                    assertEquals(b.simulated(), timing.contains("[simulated, not a speed]"), timing);
                 }));
     }
 
