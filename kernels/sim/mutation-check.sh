@@ -7,7 +7,7 @@
 # build; the first variant that fails catches the mutation. Every mutation must be caught. The
 # repository is never written (all builds go to a temporary folder).
 # Usage: kernels/sim/mutation-check.sh [N ...]   (mutation numbers; default all)
-# Needs: nvcc, g++, cli/target/dvp.jar (./mvnw -q -B -DskipTests package -pl cli -am). ~1 minute per mutation.
+# Needs: nvcc, g++, cli/target/dvp.jar (./mvnw -q -B -DskipTests package -pl cli -am). 3–5 minutes per mutation on 2 cores.
 # Output: one markdown table row per mutation on stdout; logs in $MUTATION_LOGS (default /tmp/dvp-mutations).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
