@@ -379,6 +379,61 @@ public final class ParityChecks {
                 if (v != 0) c.compare("buffer", buf, BITWISE);
             }));
         }
+        // ---- multi-tensor optimizer updates: a list of odd sizes (1 to 3 chunks of the CUDA table's 4096
+        // elements) including views at a 4-byte offset (the kernel's scalar path next to its 16-byte one).
+        // Compared bit for bit with the CPU reference and with the same backend's per-tensor primitive
+        // (sgdUpdate / axpby on copies of the inputs): the multi-tensor kernels round like them.
+        for (int variant = 0; variant < 3; variant++) {
+            final int v = variant;
+            String name = switch (v) { case 0 -> "plain"; case 1 -> "momentum+wd+dampening"; default -> "nesterov+wd, 2 steps"; };
+            l.add(new Check("sgdUpdateMulti " + name, Arrays.toString(MULTI_SIZES) + " (2 at offset 1)", c -> {
+                float mom = v == 0 ? 0f : 0.9f, wd = v == 0 ? 0f : 1e-4f, damp = v == 1 ? 0.1f : 0f;
+                int k = MULTI_SIZES.length;
+                Pair[] p = new Pair[k], g = new Pair[k], buf = new Pair[k];
+                Tensor[] pSingle = new Tensor[k], bufSingle = new Tensor[k];
+                for (int i = 0; i < k; i++) {
+                    p[i] = multiTensor(c, i, i == 1);
+                    g[i] = multiTensor(c, i, i == 3);
+                    buf[i] = multiTensor(c, i, false);
+                    pSingle[i] = p[i].dut().copyContiguous();
+                    bufSingle[i] = buf[i].dut().copyContiguous();
+                }
+                Pair lr = c.of(new float[]{0.1f}, 1);
+                for (int step = 0; step < (v == 2 ? 2 : 1); step++) {
+                    boolean first = step == 0 && v != 1;
+                    c.ref.sgdUpdateMulti(refs(p), refs(g), v == 0 ? null : refs(buf), lr.ref(), mom, damp, wd, v == 2, first);
+                    c.dut.sgdUpdateMulti(duts(p), duts(g), v == 0 ? null : duts(buf), lr.dut(), mom, damp, wd, v == 2, first);
+                    for (int i = 0; i < k; i++)
+                        c.dut.sgdUpdate(pSingle[i], g[i].dut(), v == 0 ? null : bufSingle[i], 0.1f, mom, damp, wd, v == 2, first);
+                }
+                for (int i = 0; i < k; i++) {
+                    c.compare("param" + i, p[i], BITWISE);
+                    c.compare("param" + i + " vs per-tensor", new Pair(pSingle[i], p[i].dut()), BITWISE);
+                    if (v != 0) {
+                        c.compare("buffer" + i, buf[i], BITWISE);
+                        c.compare("buffer" + i + " vs per-tensor", new Pair(bufSingle[i], buf[i].dut()), BITWISE);
+                    }
+                }
+            }));
+        }
+        l.add(new Check("axpbyMulti (out = a, MoCo's EMA)", Arrays.toString(MULTI_SIZES) + " (2 at offset 1)", c -> {
+            int k = MULTI_SIZES.length;
+            Pair[] a = new Pair[k], b = new Pair[k];
+            Tensor[] single = new Tensor[k];
+            for (int i = 0; i < k; i++) {
+                a[i] = multiTensor(c, i, i == 2);
+                b[i] = multiTensor(c, i, i == 4);
+                single[i] = a[i].dut().copyContiguous();
+            }
+            float eta = 0.999f, rest = (float) (1.0 - 0.999);
+            c.ref.axpbyMulti(eta, refs(a), rest, refs(b), refs(a));
+            c.dut.axpbyMulti(eta, duts(a), rest, duts(b), duts(a));
+            for (int i = 0; i < k; i++) c.dut.axpby(eta, single[i], rest, b[i].dut(), single[i]);
+            for (int i = 0; i < k; i++) {
+                c.compare("a" + i, a[i], BITWISE);
+                c.compare("a" + i + " vs per-tensor", new Pair(single[i], a[i].dut()), BITWISE);
+            }
+        }));
         // ---- contrastive and distillation losses
         for (int dims : new int[]{128, 67}) {
             l.add(new Check("marginInfoNce", "N=37 d=" + dims + " K=4133", c -> {
@@ -437,6 +492,21 @@ public final class ParityChecks {
         }
         return l;
     }
+
+    /** Tensor sizes of the multi-tensor checks: odd, from one element to three CUDA table chunks. */
+    static final int[] MULTI_SIZES = {1, 4099, 37, 8195, 3, 1027};
+
+    /** Tensor i of a multi-tensor check: fresh normal values, as a view at a 4-byte offset when {@code offset}. */
+    private static Pair multiTensor(Ctx c, int i, boolean offset) {
+        int n = MULTI_SIZES[i];
+        if (!offset) return c.randn(n);
+        Pair whole = c.randn(n + 1);
+        return new Pair(whole.ref().narrow0(1, n), whole.dut().narrow0(1, n));
+    }
+
+    private static Tensor[] refs(Pair[] p) { return Arrays.stream(p).map(Pair::ref).toArray(Tensor[]::new); }
+
+    private static Tensor[] duts(Pair[] p) { return Arrays.stream(p).map(Pair::dut).toArray(Tensor[]::new); }
 
     /** Each row of a [rows, d] matrix scaled to unit L2 norm (MoCo's features are normalised). */
     static float[] unitRows(float[] x, int d) {
