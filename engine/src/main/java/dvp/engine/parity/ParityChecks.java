@@ -498,20 +498,20 @@ public final class ParityChecks {
             c.compare("queue", queue, 0);
             c.compare("ptr", ptr, 0);
         }));
-        for (boolean nhwc : new boolean[]{false, true}) {
-            l.add(new Check("ofdLoss " + (nhwc ? "NHWC" : "NCHW"), nhwc ? "[3,7,9,5] stride 1" : "[3,5,7,9] stride 63", c -> {
-                int[] shape = nhwc ? new int[]{3, 7, 9, 5} : new int[]{3, 5, 7, 9};
-                int stride = nhwc ? 1 : 63;
-                Pair s = c.randn(shape), t = c.randn(shape), m = c.uniform(-1f, -0.05f, 5), g = c.uniform(0.5f, 2f, 1);
-                Pair loss = c.out(1), ds = c.out(shape);
-                c.ref.ofdLossForward(s.ref(), t.ref(), m.ref(), 1e-4f, stride, loss.ref());
-                c.dut.ofdLossForward(s.dut(), t.dut(), m.dut(), 1e-4f, stride, loss.dut());
-                c.compare("loss", loss, REDUCE);
-                c.ref.ofdLossBackward(s.ref(), t.ref(), m.ref(), 1e-4f, stride, g.ref(), ds.ref());
-                c.dut.ofdLossBackward(s.dut(), t.dut(), m.dut(), 1e-4f, stride, g.dut(), ds.dut());
-                c.compare("ds", ds, BITWISE);
-            }));
-        }
+        // OFD: the CUDA kernels see rows (NCHW: one channel per row of H·W; NHWC: one channel per
+        // column of a row of C) with a scalar head and tail around 16-byte quads; these shapes give rows
+        // of odd length (the quads' phase moves from row to row), rows of whole quads, rows split over
+        // two column chunks, channels-last with one and with several quads per row, and views at an
+        // odd element offset (s and t in the same phase: quads; in different phases: all scalar).
+        ofd(l, "NCHW", new int[]{3, 5, 7, 9}, 63, 0, 0);
+        ofd(l, "NHWC", new int[]{3, 7, 9, 5}, 1, 0, 0);
+        ofd(l, "NCHW rows of whole quads", new int[]{2, 3, 20, 20}, 400, 0, 0);
+        ofd(l, "NCHW two column chunks", new int[]{1, 2, 67, 67}, 67 * 67, 0, 0);
+        ofd(l, "NHWC C=64", new int[]{2, 5, 7, 64}, 1, 0, 0);
+        ofd(l, "NCHW s, t at offset 1", new int[]{3, 3, 7, 9}, 63, 1, 1);
+        ofd(l, "NCHW s at offset 1", new int[]{3, 3, 7, 9}, 63, 1, 0);
+        ofd(l, "NHWC t at offset 1", new int[]{2, 3, 5, 12}, 1, 0, 1);
+        ofd(l, "NCHW 3x3 planes", new int[]{5, 7, 3, 3}, 9, 0, 0);
         return l;
     }
 
@@ -539,6 +539,33 @@ public final class ParityChecks {
             for (int j = 0; j < d; j++) x[r * d + j] *= inv;
         }
         return x;
+    }
+
+    /**
+     * OFD loss and gradient on s, t of {@code shape} (the given channel stride; the channel count is
+     * shape[1] for NCHW, shape[3] for NHWC). With an offset, the tensor is a view that starts
+     * {@code offset} elements into its storage (rows of a bigger tensor, flattened).
+     */
+    private static void ofd(List<Check> l, String name, int[] shape, int stride, int sOffset, int tOffset) {
+        int channels = stride == 1 ? shape[3] : shape[1];
+        l.add(new Check("ofdLoss " + name, Shape.str(shape) + " stride " + stride, c -> {
+            Pair s = ofdInput(c, shape, sOffset), t = ofdInput(c, shape, tOffset);
+            Pair m = c.uniform(-1f, -0.05f, channels), g = c.uniform(0.5f, 2f, 1);
+            Pair loss = c.out(1), ds = c.out(shape);
+            c.ref.ofdLossForward(s.ref(), t.ref(), m.ref(), 1e-4f, stride, loss.ref());
+            c.dut.ofdLossForward(s.dut(), t.dut(), m.dut(), 1e-4f, stride, loss.dut());
+            c.compare("loss", loss, REDUCE);
+            c.ref.ofdLossBackward(s.ref(), t.ref(), m.ref(), 1e-4f, stride, g.ref(), ds.ref());
+            c.dut.ofdLossBackward(s.dut(), t.dut(), m.dut(), 1e-4f, stride, g.dut(), ds.dut());
+            c.compare("ds", ds, BITWISE);
+        }));
+    }
+
+    private static Pair ofdInput(Ctx c, int[] shape, int offset) {
+        if (offset == 0) return c.randn(shape);
+        int n = (int) Shape.numel(shape);
+        Pair flat = c.randn(n + offset);
+        return new Pair(flat.ref().narrow0(offset, n).view(shape), flat.dut().narrow0(offset, n).view(shape));
     }
 
     private static void conv(List<Check> l, String name, int[] xs, int[] ws, ConvSpec spec) {
