@@ -33,9 +33,9 @@ MUTATIONS=(
   "common.cuh|  sh[threadIdx.x] = v;\n  __syncthreads();|  sh[threadIdx.x] = v;|block sum: the barrier after the shared-memory store deleted"
   "common.cuh|    if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];\n    __syncthreads();|    if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];|block sum: the barrier inside the tree loop deleted"
   "common.cuh|for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync|for (int o = 8; o > 0; o >>= 1) v += __shfl_xor_sync|warp sum: one butterfly level (offset 16) missing"
-  "margin_infonce.cu|    __syncthreads();  // the previous tile is no longer read|    // (barrier deleted)|margin-InfoNCE: the barrier before a tile is overwritten deleted"
-  "margin_infonce.cu|      tile[j * stride + c] = queue[(j0 + j) * d + c];\n    }\n    __syncthreads();|      tile[j * stride + c] = queue[(j0 + j) * d + c];\n    }|margin-InfoNCE: the barrier after the tile is loaded deleted"
-  "margin_infonce.cu|float wj = __shfl_sync(0xffffffffu, w, j);|float wj = __shfl_sync(0xffffffffu, w, j + 1);|margin-InfoNCE: shuffle source lane off by one"
+  "margin_infonce.cu|  __syncthreads();\n  if (dq == nullptr) return;|  if (dq == nullptr) return;|margin-InfoNCE: the barrier before the row statistics are read deleted"
+  "margin_infonce.cu|      if (sum != 0) sum *= exp((double)m - (double)z);|      if (sum != 0) sum *= 1.0;|margin-InfoNCE: the running sum not rescaled when the running max grows"
+  "margin_infonce.cu|    rowStats[3] = (exp((double)z0 - lse) - 1.0) * scale;|    rowStats[3] = exp((double)z0 - lse) * scale;|margin-InfoNCE: the positive's gradient without its -1 (softmax minus one-hot)"
   "rows.cu|mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));|mx = fmaxf(mx, __shfl_down_sync(0xffffffffu, mx, o));|softmax: the row max reduced with shfl_down (valid in lane 0 only)"
   "rows.cu|  for (long long j = lane; j < d; j += 32) y[r * d + j] = __fdiv_rn(xr[j], denom);|  for (long long j = lane; j < d - 1; j += 32) y[r * d + j] = __fdiv_rn(xr[j], denom);|L2 normalise: the last element of each row never written"
   "reduce.cu|  for (long long i = from + threadIdx.x; i < to; i += DVP_BLOCK) acc += x[i];|  for (long long i = from + threadIdx.x; i <= to; i += DVP_BLOCK) acc += x[i];|sum: off by one at each chunk's end (reads the next chunk's first element)"
@@ -44,10 +44,13 @@ MUTATIONS=(
   "pool.cu|  if (lane == 0) y[warp] = (float)(acc / hw);|  if (lane == 0) y[warp] = (float)(acc / (hw - 1));|global average pool: wrong divisor"
   "copy.cu|    for (int k = (int)d.rank - 1; k >= 0; k--) {|    for (int k = (int)d.rank - 1; k > 0; k--) {|strided copy: the outermost dimension's stride ignored"
   "elementwise.cu|DVP_FOR(i, n) out[i] = __fadd_rn(__fmul_rn(alpha, a[i]), __fmul_rn(beta, b[i]));|DVP_FOR(i, n) out[i] = alpha * a[i] + beta * b[i];|axpby: + and * instead of __fadd_rn/__fmul_rn (nvcc contracts into an FMA)"
-  "sgd.cu|    p[i] = __fsub_rn(pv, __fmul_rn(lr, d));|    p[i] = pv - lr * d;|SGD: - and * instead of __fsub_rn/__fmul_rn (nvcc contracts into an FMA)"
-  "ofd.cu|    float tp = dvp_max_nan(t[i], margin[(i / channelStride) % channels]);\n    ds[i]|    float tp = dvp_max_nan(t[i], margin[(i / channelStride + 1) % channels]);\n    ds[i]|OFD backward: the margin of the wrong channel"
+  "sgd.cu|  return __fsub_rn(pv, __fmul_rn(lr, d));|  return pv - lr * d;|SGD (per-tensor and multi-tensor): - and * instead of __fsub_rn/__fmul_rn (nvcc contracts into an FMA)"
+  "ofd.cu|  const float mRow = g.channelsLast ? 0.f : margin[r % g.channels];|  const float mRow = g.channelsLast ? 0.f : margin[(r + 1) % g.channels];|OFD: the margin of the wrong channel (NCHW rows)"
   "batchnorm.cu|momentum * (count > 1 ? sq / (count - 1) : var)|momentum * var|batch norm (dvp's kernels): running variance biased instead of unbiased"
   "margin_infonce.cu|  const bool ok = p >= 0 \&\& p + b <= k;|  const bool ok = p >= 0 \&\& p + b < k;|enqueue: off by one in the queue bound (a full last slot refused)"
+  "ofd.cu|      for (long long j = tx; j < head; j += tPerRow)|      for (long long j = tx + 1; j < head; j += tPerRow)|OFD: the first element of a row's scalar head skipped"
+  "sgd.cu|      pv.w = dvp_sgd_elem(pv.w, gv.w,|      pv.w = dvp_sgd_elem(pv.w, gv.z,|multi-tensor SGD: the fourth lane of a float4 takes the third lane's gradient"
+  "sgd.cu|  for (long long e = i + threadIdx.x; e < c.to; e += blockDim.x) out[e]|  for (long long e = i + threadIdx.x; e < c.to - 1; e += blockDim.x) out[e]|multi-tensor axpby: the last element of a chunk's scalar part never written"
 )
 
 apply() { # apply FILE ORIGINAL REPLACEMENT (\n in the texts are newlines); fails if ORIGINAL is not found once

@@ -1,24 +1,24 @@
-// Margin-InfoNCE (MoCo v2 with a margin on the positive logit), flash-style: the N x (K+1) logits
-// are never materialised. CPU reference: dvp.engine.cpu.CpuContrastive (Backend.marginInfoNceForward)
-// and CpuBackend.enqueueKeys.
+// Margin-InfoNCE (MoCo v2 with a margin on the positive logit) on cuBLAS. CPU reference:
+// dvp.engine.cpu.CpuContrastive (Backend.marginInfoNceForward) and CpuBackend.enqueueKeys.
+// dvp.engine.cuda.CudaContrastive drives it:
 //
-// Stage 1 (dvp_infonce_partials): grid (ceil(N/8), S). Block (b, s) owns rows 8b..8b+7 (one warp
-// per row) and keys [s*keysPer, (s+1)*keysPer) of the queue, walked in tiles of 32 keys staged in
-// shared memory (row stride d+1: conflict-free column reads). Per row it keeps a running max M, a
-// running sum S = sum e^{z-M} (double) and a weighted key sum A = sum e^{z-M} key (double, d <= 256
-// components spread over the lanes), rescaled when M grows; it writes (M, S, A) for its split.
-// Stage 2 (dvp_infonce_combine): one warp per row merges the S splits in split order with the
-// positive logit z0 = (q.k+ - margin)/tau, writes the row loss, whether the positive wins, and dq.
-// Stage 3 (dvp_infonce_final): one block: loss = mean of row losses, accuracy = hits / N.
+// 1. logits[N, K] = q . queue^T: a cuBLAS GEMM (fp32; TF32 only when the backend's TF32 switch is
+//    on), the queue read once per output tile instead of once per 8 rows.
+// 2. dvp_infonce_rows: one block per row i, over that row of logits only (the [N, K+1]
+//    concatenation of PyTorch's formulation is never built: the positive logit is a scalar of the
+//    block). z0 = (q_i . k+_i - margin)/tau (one thread, FMAs in ascending feature order, exactly
+//    the reference's), z_j = logit_ij/tau; pass 1: online (max, sum of e^{z-max}) per thread, sums
+//    in double, merged by a fixed tree; row loss = logsumexp - z0, hit = z0 >= max_j z_j. With dq,
+//    pass 2 overwrites the row with the logit gradient G_ij = p_ij / (N tau) and writes
+//    dq_i = (p_i0 - 1)/(N tau) k+_i; then
+// 3. dq += G . queue: a second GEMM (beta = 1). The keys and the queue get no gradient.
+// 4. dvp_infonce_final: loss = mean row loss (rows in order), accuracy = hits / N.
 //
-// fp32 logits are FMA dot products in ascending feature order and the weights use the reference's
-// exp polynomial (expNonPositive), so logits and weights match the CPU bit for bit; only the
-// summation order of S and A differs. The split count depends on K alone: deterministic.
+// Every reduction has a fixed shape (block size, tree, row order): deterministic. The logits are
+// summed in cuBLAS's order, not the reference's, so the results agree within fp32 GEMM error (see
+// ParityChecks). Design for an H100 (not timed): N 256, d 128, K 65,536 is two 4.3 GFLOP GEMMs
+// plus ~3 passes over the 64 MiB logits (row-sized re-reads, mostly L2).
 #include "common.cuh"
-
-#define DVP_NCE_ROWS 8
-#define DVP_NCE_TILE 32
-#define DVP_NCE_MAXD 256
 
 // e^x for x <= 0, the same IEEE operations as CpuContrastive.expNonPositive (Cody-Waite reduction,
 // degree-7 Taylor polynomial, 2^n in the exponent bits); x < -87 gives 0.
@@ -42,108 +42,56 @@ __device__ __forceinline__ float dvp_exp_nonpositive(float x) {
   return x < -87.0f ? 0.f : __fmul_rn(p, scale);
 }
 
-DVP_KERNEL void dvp_infonce_partials(long long n, long long d, long long k, long long keysPer, float tau,
-                                     const float* q, const float* queue, float* pmax, double* psum, double* pacc) {
-  __shared__ float tile[DVP_NCE_TILE * (DVP_NCE_MAXD + 1)];
-  __shared__ float qs[DVP_NCE_ROWS * DVP_NCE_MAXD];
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const long long row = (long long)blockIdx.x * DVP_NCE_ROWS + warp;
-  const long long s = blockIdx.y, splits = gridDim.y;
-  const long long k0 = s * keysPer, k1 = min(k, k0 + keysPer);
-  const bool active = row < n;
-  const int stride = (int)d + 1;
-  if (active)
-    for (long long c = lane; c < d; c += 32) qs[warp * DVP_NCE_MAXD + c] = q[row * d + c];
-  float runMax = -INFINITY;
+// Block (DVP_BLOCK threads) i: row i. logits [N, K] row-major from the GEMM; overwritten with
+// G_ij = p_ij / (N tau) when dq is not null. rowLoss[i] (double), hit[i] (0/1) for dvp_infonce_final.
+DVP_KERNEL void dvp_infonce_rows(long long n, long long d, long long k, float margin, float tau, const float* q,
+                                 const float* kpos, float* logits, double* rowLoss, int* hit, float* dq) {
+  __shared__ double rowStats[4];  // M (max over all logits), S (sum of e^{z-M}), 1/(S N tau), (p0 - 1)/(N tau)
+  const long long i = blockIdx.x;
+  float* row = logits + i * k;
+  // pass 1: per thread, online max and sum over the keys j = threadIdx.x + DVP_BLOCK t
+  float m = -INFINITY;
   double sum = 0;
-  double acc[DVP_NCE_MAXD / 32];
-#pragma unroll
-  for (int m = 0; m < DVP_NCE_MAXD / 32; m++) acc[m] = 0;
-
-  for (long long j0 = k0; j0 < k1; j0 += DVP_NCE_TILE) {
-    const int valid = (int)min((long long)DVP_NCE_TILE, k1 - j0);
-    __syncthreads();  // the previous tile is no longer read
-    for (long long e = threadIdx.x; e < (long long)valid * d; e += blockDim.x) {
-      long long j = e / d, c = e - j * d;
-      tile[j * stride + c] = queue[(j0 + j) * d + c];
+  for (long long j = threadIdx.x; j < k; j += DVP_BLOCK) {
+    const float z = __fdiv_rn(row[j], tau);
+    if (z > m) {
+      if (sum != 0) sum *= exp((double)m - (double)z);
+      m = z;
     }
-    __syncthreads();
-    if (!active) continue;
-    // lane j: z_j = (q . key_j) / tau, FMAs in ascending feature order like the reference
-    float z = -INFINITY;
-    if (lane < valid) {
-      float a = 0.f;
-      for (int c = 0; c < d; c++) a = __fmaf_rn(tile[lane * stride + c], qs[warp * DVP_NCE_MAXD + c], a);
-      z = __fdiv_rn(a, tau);
-    }
-    float tmax = z;
-    for (int o = 16; o > 0; o >>= 1) tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, o));
-    if (tmax > runMax) {
-      double shrink = exp((double)runMax - (double)tmax);
-      sum *= shrink;
-#pragma unroll
-      for (int m = 0; m < DVP_NCE_MAXD / 32; m++) acc[m] *= shrink;
-      runMax = tmax;
-    }
-    float w = lane < valid ? dvp_exp_nonpositive(__fsub_rn(z, runMax)) : 0.f;
-    float wsum = w;
-    for (int o = 16; o > 0; o >>= 1) wsum += __shfl_xor_sync(0xffffffffu, wsum, o);
-    sum += wsum;
-    // A[c] += sum_j w_j key_j[c]: lane owns c = lane + 32m; keys in ascending order (F32 FMAs)
-#pragma unroll
-    for (int m = 0; m < DVP_NCE_MAXD / 32; m++) {
-      int c = lane + 32 * m;
-      float part = 0.f;
-      for (int j = 0; j < valid; j++) {
-        float wj = __shfl_sync(0xffffffffu, w, j);
-        if (c < d) part = __fmaf_rn(tile[j * stride + c], wj, part);
-      }
-      if (c < d) acc[m] += part;
-    }
+    sum += (double)dvp_exp_nonpositive(__fsub_rn(z, m));
   }
-  if (!active) return;
-  long long at = row * splits + s;
-  if (lane == 0) {
-    pmax[at] = runMax;
-    psum[at] = sum;
+  const float queueMax = dvp_block_max(m);
+  const double part = (sum != 0 && m != queueMax) ? sum * exp((double)m - (double)queueMax) : sum;
+  const double queueSum = dvp_block_sum(part);  // valid in thread 0
+  if (threadIdx.x == 0) {
+    const float* qi = q + i * d;
+    const float* ki = kpos + i * d;
+    float dot = 0.f;
+    for (long long c = 0; c < d; c++) dot = __fmaf_rn(ki[c], qi[c], dot);
+    const float z0 = __fdiv_rn(__fsub_rn(dot, margin), tau);
+    // merge the positive (e^{z0 - M}) with the queue's sum, rescaled to the common max
+    const float mx = z0 >= queueMax ? z0 : queueMax;
+    double s = exp((double)z0 - (double)mx);
+    if (queueSum != 0) s += queueSum * exp((double)queueMax - (double)mx);
+    const double lse = (double)mx + log(s);
+    rowLoss[i] = lse - (double)z0;
+    hit[i] = z0 >= queueMax ? 1 : 0;
+    const double scale = 1.0 / ((double)n * (double)tau);
+    rowStats[0] = mx;
+    rowStats[1] = s;
+    rowStats[2] = scale / s;
+    rowStats[3] = (exp((double)z0 - lse) - 1.0) * scale;
   }
-#pragma unroll
-  for (int m = 0; m < DVP_NCE_MAXD / 32; m++) {
-    int c = lane + 32 * m;
-    if (c < d) pacc[at * d + c] = acc[m];
+  __syncthreads();
+  if (dq == nullptr) return;
+  const float mx = (float)rowStats[0];
+  const double gradScale = rowStats[2];
+  for (long long j = threadIdx.x; j < k; j += DVP_BLOCK) {
+    const float z = __fdiv_rn(row[j], tau);
+    row[j] = (float)((double)dvp_exp_nonpositive(__fsub_rn(z, mx)) * gradScale);
   }
-}
-
-// One warp per row: merge the splits with the positive logit; rowLoss, hit and (if dq) the gradient
-// dq = (1/(N tau)) [(p0 - 1) k+ + A / S].
-DVP_KERNEL void dvp_infonce_combine(long long n, long long d, long long splits, float margin, float tau,
-                                    const float* q, const float* kpos, const float* pmax, const double* psum,
-                                    const double* pacc, double* rowLoss, int* hit, float* dq) {
-  long long row = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
-  int lane = threadIdx.x & 31;
-  if (row >= n) return;
-  // z0 = (q . k+ - margin) / tau with the reference's FMA order (every lane computes it)
-  float dot = 0.f;
-  for (long long c = 0; c < d; c++) dot = __fmaf_rn(kpos[row * d + c], q[row * d + c], dot);
-  float z0 = __fdiv_rn(__fsub_rn(dot, margin), tau);
-  float qmax = -INFINITY;
-  for (long long s = 0; s < splits; s++) qmax = fmaxf(qmax, pmax[row * splits + s]);
-  double m = fmax((double)z0, (double)qmax);
-  double sum = exp((double)z0 - m);
-  for (long long s = 0; s < splits; s++) sum += psum[row * splits + s] * exp((double)pmax[row * splits + s] - m);
-  double lse = m + log(sum);
-  if (lane == 0) {
-    rowLoss[row] = lse - z0;
-    hit[row] = z0 >= qmax ? 1 : 0;
-  }
-  if (dq) {
-    double p0 = exp((double)z0 - lse), inv = 1.0 / sum, scale = 1.0 / ((double)n * tau);
-    for (long long c = lane; c < d; c += 32) {
-      double a = 0;
-      for (long long s = 0; s < splits; s++) a += pacc[(row * splits + s) * d + c] * exp((double)pmax[row * splits + s] - m);
-      dq[row * d + c] = (float)(scale * ((p0 - 1) * kpos[row * d + c] + a * inv));
-    }
-  }
+  const float p0term = (float)rowStats[3];
+  for (long long c = threadIdx.x; c < d; c += DVP_BLOCK) dq[i * d + c] = __fmul_rn(p0term, kpos[i * d + c]);
 }
 
 // loss[0] = mean row loss (rows in order), accuracy[0] = hits / N.

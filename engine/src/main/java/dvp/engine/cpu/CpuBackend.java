@@ -202,4 +202,26 @@ public final class CpuBackend implements Backend {
                           float weightDecay, boolean nesterov, boolean firstStep) {
         CpuSgd.update(param, grad, momentumBuffer, lr, momentum, dampening, weightDecay, nesterov, firstStep);
     }
+
+    /** The reference: {@link #sgdUpdate} per parameter, in order, with lr read from its tensor. */
+    @Override
+    public void sgdUpdateMulti(Tensor[] params, Tensor[] grads, Tensor[] momentumBuffers, Tensor lr, float momentum, float dampening,
+                               float weightDecay, boolean nesterov, boolean firstStep) {
+        if (grads.length != params.length || (momentumBuffers != null && momentumBuffers.length != params.length))
+            throw new IllegalArgumentException("sgdUpdateMulti: " + params.length + " parameters, " + grads.length + " gradients"
+                    + (momentumBuffers == null ? "" : ", " + momentumBuffers.length + " momentum buffers"));
+        if (lr.dtype() != DType.F32 || lr.numel() != 1) throw new IllegalArgumentException("sgdUpdateMulti: lr must be one F32 element, got " + lr.describe());
+        float lrv = Mem.getF(lr, 0);
+        for (int i = 0; i < params.length; i++)
+            CpuSgd.update(params[i], grads[i], momentumBuffers == null ? null : momentumBuffers[i], lrv, momentum, dampening, weightDecay,
+                    nesterov, firstStep);
+    }
+
+    /** The reference: {@link #axpby} per list entry, in order. */
+    @Override
+    public void axpbyMulti(float alpha, Tensor[] a, float beta, Tensor[] b, Tensor[] out) {
+        if (b.length != a.length || out.length != a.length)
+            throw new IllegalArgumentException("axpbyMulti: lists of " + a.length + ", " + b.length + " and " + out.length + " tensors");
+        for (int i = 0; i < a.length; i++) CpuElementwise.axpby(alpha, a[i], beta, b[i], out[i]);
+    }
 }

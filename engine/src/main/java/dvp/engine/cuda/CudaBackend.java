@@ -326,6 +326,24 @@ public final class CudaBackend implements Backend, BackendDiagnostics, DeviceClo
         c.exit();
     }
 
+    /** Multi-tensor launches; their device tables are cached per tensor set (see {@link CudaMultiTensor}). */
+    private final CudaMultiTensor multiTensor = new CudaMultiTensor();
+
+    @Override
+    public void sgdUpdateMulti(Tensor[] params, Tensor[] grads, Tensor[] momentumBuffers, Tensor lr, float momentum, float dampening,
+                               float weightDecay, boolean nesterov, boolean firstStep) {
+        CudaContext c = ctx("sgdUpdateMulti");
+        multiTensor.sgd(c, params, grads, momentumBuffers, lr, momentum, dampening, weightDecay, nesterov, firstStep);
+        c.exit();
+    }
+
+    @Override
+    public void axpbyMulti(float alpha, Tensor[] a, float beta, Tensor[] b, Tensor[] out) {
+        CudaContext c = ctx("axpbyMulti");
+        multiTensor.axpby(c, alpha, a, beta, b, out);
+        c.exit();
+    }
+
     // ---- contrastive and distillation losses --------------------------------------------------------
 
     @Override

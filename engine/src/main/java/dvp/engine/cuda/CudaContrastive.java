@@ -2,56 +2,53 @@ package dvp.engine.cuda;
 
 import dvp.engine.DType;
 import dvp.engine.Tensor;
+import dvp.engine.cuda.ffm.Cublas;
 
 import static dvp.engine.cuda.Addr.of;
 import static dvp.engine.cuda.Addr.orNull;
 
 /**
- * Margin-InfoNCE, flash-style over queue tiles with fp32 logits and double running sums, and the
- * device-side ring-buffer enqueue: kernels/src/main/cuda/margin_infonce.cu. CPU reference:
- * CpuContrastive / CpuBackend.enqueueKeys. UNVERIFIED on a GPU.
+ * Margin-InfoNCE on cuBLAS and the device-side ring-buffer enqueue: kernels/src/main/cuda/margin_infonce.cu.
+ * Forward: logits = q·queue^T (GEMM, fp32), one fused kernel per row (margin, temperature,
+ * log-sum-exp, row loss, hit, and the logit gradient written over the logits), then dq += G·queue
+ * (GEMM) and the mean. CPU reference: CpuContrastive / CpuBackend.enqueueKeys. Verified in
+ * simulation, not on hardware.
  */
 final class CudaContrastive {
-    static final int ROWS = 8, TILE = 32, MAX_D = 256;
-    /** Keys per split aimed at; the split count depends on K alone (deterministic results). */
-    static final long KEYS_PER_SPLIT = 2048, MAX_SPLITS = 32;
-
     private CudaContrastive() {}
 
     static void forward(CudaContext c, Tensor q, Tensor kPos, Tensor queue, float margin, float tau, Tensor loss,
                         Tensor accuracy, Tensor dq) {
-        Addr.f32("marginInfoNceForward", q, kPos, queue, loss, accuracy, dq);
+        String op = "marginInfoNceForward";
+        Addr.f32(op, q, kPos, queue, loss, accuracy, dq);
+        for (Tensor t : new Tensor[]{q, kPos, queue, dq})
+            if (t != null && !t.isContiguous()) throw new IllegalArgumentException(op + ": " + t.describe() + " must be contiguous");
         long n = q.dim(0), d = q.dim(1), k = queue.dim(0);
-        if (d > MAX_D) throw new IllegalArgumentException("marginInfoNce: the CUDA kernel supports feature dimensions up to " + MAX_D + ", got " + d);
-        // An empty queue (K = 0) has no splits: the combine kernel then sees only the positive logit
-        // (loss 0, accuracy 1, dq 0, as the reference); it must still run, or the final kernel would
-        // read rowLoss/hit that nothing wrote.
-        long splits = 0, keysPer = 0;
-        if (k > 0) {
-            splits = Math.min(MAX_SPLITS, Math.max(1, (k + KEYS_PER_SPLIT - 1) / KEYS_PER_SPLIT));
-            keysPer = ((k + splits - 1) / splits + TILE - 1) / TILE * TILE;
-            splits = (k + keysPer - 1) / keysPer; // every split non-empty
-        }
-        long parts = n * splits;
-        CachingAllocator.Block pmax = c.scratch(Math.max(8, 4 * parts)), psum = c.scratch(Math.max(8, 8 * parts));
-        CachingAllocator.Block pacc = c.scratch(Math.max(8, 8 * parts * d));
+        if (n > Integer.MAX_VALUE || k > Integer.MAX_VALUE || d > Integer.MAX_VALUE)
+            throw new IllegalArgumentException(op + ": N " + n + ", d " + d + ", K " + k + " exceed cuBLAS's int dimensions");
+        // The logits of the whole batch: the GEMM's output, then the logit gradient (the dq GEMM's input).
+        CachingAllocator.Block logits = c.scratch(Math.max(8, 4 * n * k));
         CachingAllocator.Block rowLoss = c.scratch(Math.max(8, 8 * n)), hit = c.scratch(Math.max(8, 4 * n));
+        int compute = c.tf32 ? Cublas.COMPUTE_32F_FAST_TF32 : Cublas.COMPUTE_32F;
         try {
             if (n > 0) {
+                // row-major logits[N, K] = q[N, d] · queue[K, d]^T, i.e. column-major logits^T = queue · q^T
                 if (k > 0)
-                    c.launch("dvp_infonce_partials", (int) ((n + ROWS - 1) / ROWS), (int) splits, 32 * ROWS, 0, new KernelArgs()
-                            .i64(n).i64(d).i64(k).i64(keysPer).f32(tau).ptr(of(q)).ptr(of(queue))
-                            .ptr(pmax.address).ptr(psum.address).ptr(pacc.address));
-                c.launch("dvp_infonce_combine", (int) ((n * 32 + 255) / 256), 1, 256, 0, new KernelArgs()
-                        .i64(n).i64(d).i64(splits).f32(margin).f32(tau).ptr(of(q)).ptr(of(kPos)).ptr(pmax.address)
-                        .ptr(psum.address).ptr(pacc.address).ptr(rowLoss.address).ptr(hit.address).ptr(orNull(dq)));
+                    c.blas.gemmEx(Cublas.OP_T, Cublas.OP_N, (int) k, (int) n, (int) d, 1f, of(queue), Cublas.CUDA_R_32F, (int) Math.max(1, d),
+                            of(q), Cublas.CUDA_R_32F, (int) Math.max(1, d), 0f, logits.address, Cublas.CUDA_R_32F, (int) k, compute);
+                // An empty queue (K = 0) still runs the row kernel: only the positive logit remains
+                // (loss 0, accuracy 1, dq 0, as the reference).
+                c.launch("dvp_infonce_rows", (int) n, 1, 256, 0, new KernelArgs().i64(n).i64(d).i64(k).f32(margin).f32(tau)
+                        .ptr(of(q)).ptr(of(kPos)).ptr(logits.address).ptr(rowLoss.address).ptr(hit.address).ptr(orNull(dq)));
+                // row-major dq[N, d] += G[N, K] · queue[K, d]
+                if (dq != null && k > 0 && d > 0)
+                    c.blas.gemmEx(Cublas.OP_N, Cublas.OP_N, (int) d, (int) n, (int) k, 1f, of(queue), Cublas.CUDA_R_32F, (int) d,
+                            logits.address, Cublas.CUDA_R_32F, (int) k, 1f, of(dq), Cublas.CUDA_R_32F, (int) d, compute);
             }
             c.launch("dvp_infonce_final", 1, 1, 256, 0, new KernelArgs().i64(n).ptr(rowLoss.address).ptr(hit.address)
                     .ptr(of(loss)).ptr(of(accuracy)));
         } finally {
-            c.allocator.free(pmax);
-            c.allocator.free(psum);
-            c.allocator.free(pacc);
+            c.allocator.free(logits);
             c.allocator.free(rowLoss);
             c.allocator.free(hit);
         }

@@ -169,6 +169,16 @@ public final class ParityChecks {
     /** Bit-identical by construction (see the class comment). */
     static final double BITWISE = 0;
     static final double EXACT = 1e-6, REDUCE = 1e-6, GEMM = 1e-4, NORM = 1e-4;
+    /**
+     * margin-InfoNCE with GEMM logits (loss, dq; relative to the largest reference value). The
+     * logits s = q·key of unit rows, summed in another order, differ by at most d·u (u = 2^-24;
+     * 7.6e-6 at d = 128), so z = s/tau by d·u/tau (3.8e-5 at tau 0.2) in the worst case. The loss
+     * (log-sum-exp minus z0, both 1-Lipschitz in the max norm) then moves by at most 2·d·u/tau =
+     * 7.6e-5 absolute, under 1e-5 relative to a loss of ln K ≈ 7 to 8; dq adds the dq GEMM's own fp32
+     * error. 1e-4 (the suite's GEMM tolerance) covers both worst cases; the simulator's cuBLAS sums
+     * in double, so measured errors there are far smaller (see docs/cuda.md).
+     */
+    static final double INFONCE = 1e-4;
 
     /** All checks, in SPI order. */
     public static List<Check> all() {
@@ -379,23 +389,90 @@ public final class ParityChecks {
                 if (v != 0) c.compare("buffer", buf, BITWISE);
             }));
         }
-        // ---- contrastive and distillation losses
-        for (int dims : new int[]{128, 67}) {
-            l.add(new Check("marginInfoNce", "N=37 d=" + dims + " K=4133", c -> {
-                int n = 37, d = dims, k = 4133;
-                Pair q = c.of(unitRows(c.gaussian(new int[]{n, d}, 1f), d), n, d);
-                Pair kp = c.of(unitRows(c.gaussian(new int[]{n, d}, 1f), d), n, d);
-                Pair queue = c.of(unitRows(c.gaussian(new int[]{k, d}, 1f), d), k, d);
-                Pair loss = c.out(1), acc = c.out(1), dq = c.out(n, d), loss2 = c.out(1), acc2 = c.out(1);
-                c.ref.marginInfoNceForward(q.ref(), kp.ref(), queue.ref(), 0.4f, 0.2f, loss.ref(), acc.ref(), dq.ref());
-                c.dut.marginInfoNceForward(q.dut(), kp.dut(), queue.dut(), 0.4f, 0.2f, loss.dut(), acc.dut(), dq.dut());
-                c.compare("loss", loss, REDUCE);
-                c.compare("accuracy", acc, 0);
-                c.compare("dq", dq, REDUCE);
-                c.ref.marginInfoNceForward(q.ref(), kp.ref(), queue.ref(), 0.4f, 0.2f, loss2.ref(), acc2.ref(), null);
-                c.dut.marginInfoNceForward(q.dut(), kp.dut(), queue.dut(), 0.4f, 0.2f, loss2.dut(), acc2.dut(), null);
-                c.compare("loss(no dq)", loss2, REDUCE);
+        // ---- multi-tensor optimizer updates: a list of odd sizes (1 to 3 chunks of the CUDA table's 4096
+        // elements) including views at a 4-byte offset (the kernel's scalar path next to its 16-byte one).
+        // Compared bit for bit with the CPU reference and with the same backend's per-tensor primitive
+        // (sgdUpdate / axpby on copies of the inputs): the multi-tensor kernels round like them.
+        for (int variant = 0; variant < 3; variant++) {
+            final int v = variant;
+            String name = switch (v) { case 0 -> "plain"; case 1 -> "momentum+wd+dampening"; default -> "nesterov+wd, 2 steps"; };
+            l.add(new Check("sgdUpdateMulti " + name, Arrays.toString(MULTI_SIZES) + " (2 at offset 1)", c -> {
+                float mom = v == 0 ? 0f : 0.9f, wd = v == 0 ? 0f : 1e-4f, damp = v == 1 ? 0.1f : 0f;
+                int k = MULTI_SIZES.length;
+                Pair[] p = new Pair[k], g = new Pair[k], buf = new Pair[k];
+                Tensor[] pSingle = new Tensor[k], bufSingle = new Tensor[k];
+                for (int i = 0; i < k; i++) {
+                    p[i] = multiTensor(c, i, i == 1);
+                    g[i] = multiTensor(c, i, i == 3);
+                    buf[i] = multiTensor(c, i, false);
+                    pSingle[i] = p[i].dut().copyContiguous();
+                    bufSingle[i] = buf[i].dut().copyContiguous();
+                }
+                Pair lr = c.of(new float[]{0.1f}, 1);
+                for (int step = 0; step < (v == 2 ? 2 : 1); step++) {
+                    boolean first = step == 0 && v != 1;
+                    c.ref.sgdUpdateMulti(refs(p), refs(g), v == 0 ? null : refs(buf), lr.ref(), mom, damp, wd, v == 2, first);
+                    c.dut.sgdUpdateMulti(duts(p), duts(g), v == 0 ? null : duts(buf), lr.dut(), mom, damp, wd, v == 2, first);
+                    for (int i = 0; i < k; i++)
+                        c.dut.sgdUpdate(pSingle[i], g[i].dut(), v == 0 ? null : bufSingle[i], 0.1f, mom, damp, wd, v == 2, first);
+                }
+                for (int i = 0; i < k; i++) {
+                    c.compare("param" + i, p[i], BITWISE);
+                    c.compare("param" + i + " vs per-tensor", new Pair(pSingle[i], p[i].dut()), BITWISE);
+                    if (v != 0) {
+                        c.compare("buffer" + i, buf[i], BITWISE);
+                        c.compare("buffer" + i + " vs per-tensor", new Pair(bufSingle[i], buf[i].dut()), BITWISE);
+                    }
+                }
             }));
+        }
+        l.add(new Check("axpbyMulti (out = a, MoCo's EMA)", Arrays.toString(MULTI_SIZES) + " (2 at offset 1)", c -> {
+            int k = MULTI_SIZES.length;
+            Pair[] a = new Pair[k], b = new Pair[k];
+            Tensor[] single = new Tensor[k];
+            for (int i = 0; i < k; i++) {
+                a[i] = multiTensor(c, i, i == 2);
+                b[i] = multiTensor(c, i, i == 4);
+                single[i] = a[i].dut().copyContiguous();
+            }
+            float eta = 0.999f, rest = (float) (1.0 - 0.999);
+            c.ref.axpbyMulti(eta, refs(a), rest, refs(b), refs(a));
+            c.dut.axpbyMulti(eta, duts(a), rest, duts(b), duts(a));
+            for (int i = 0; i < k; i++) c.dut.axpby(eta, single[i], rest, b[i].dut(), single[i]);
+            for (int i = 0; i < k; i++) {
+                c.compare("a" + i, a[i], BITWISE);
+                c.compare("a" + i + " vs per-tensor", new Pair(single[i], a[i].dut()), BITWISE);
+            }
+        }));
+        // ---- contrastive and distillation losses
+        // margin-InfoNCE: the CUDA logits come from a GEMM (cuBLAS's summation order), so the outputs
+        // agree within fp32 GEMM error, not bit for bit (INFONCE, below). Positives are random unit
+        // vectors (every row misses) or q plus noise (most rows hit), so accuracy is a real count.
+        for (int dims : new int[]{128, 67}) {
+            for (boolean related : new boolean[]{false, true}) {
+                int n = related ? 29 : 37, k = related ? 1031 : 4133;
+                l.add(new Check("marginInfoNce" + (related ? " (positives near q)" : ""), "N=" + n + " d=" + dims + " K=" + k, c -> {
+                    int d = dims;
+                    float[] qv = unitRows(c.gaussian(new int[]{n, d}, 1f), d);
+                    float[] kv = c.gaussian(new int[]{n, d}, 1f);
+                    if (related) for (int x = 0; x < kv.length; x++) kv[x] = qv[x] + 0.08f * kv[x];
+                    Pair q = c.of(qv, n, d), kp = c.of(unitRows(kv, d), n, d);
+                    Pair queue = c.of(unitRows(c.gaussian(new int[]{k, d}, 1f), d), k, d);
+                    Pair loss = c.out(1), acc = c.out(1), dq = c.out(n, d), loss2 = c.out(1), acc2 = c.out(1);
+                    c.ref.marginInfoNceForward(q.ref(), kp.ref(), queue.ref(), 0.4f, 0.2f, loss.ref(), acc.ref(), dq.ref());
+                    c.dut.marginInfoNceForward(q.dut(), kp.dut(), queue.dut(), 0.4f, 0.2f, loss.dut(), acc.dut(), dq.dut());
+                    float refAcc = acc.ref().toFloatArray()[0];
+                    if (related ? !(refAcc > 0.5f && refAcc < 1f) : refAcc != 0f)
+                        throw new AssertionError("the check's inputs no longer give the intended accuracy: " + refAcc);
+                    c.compare("loss", loss, INFONCE);
+                    c.compare("accuracy", acc, 0);
+                    c.compare("dq", dq, INFONCE);
+                    c.ref.marginInfoNceForward(q.ref(), kp.ref(), queue.ref(), 0.4f, 0.2f, loss2.ref(), acc2.ref(), null);
+                    c.dut.marginInfoNceForward(q.dut(), kp.dut(), queue.dut(), 0.4f, 0.2f, loss2.dut(), acc2.dut(), null);
+                    c.compare("loss(no dq)", loss2, INFONCE);
+                    c.compare("accuracy(no dq)", acc2, 0);
+                }));
+            }
         }
         l.add(new Check("marginInfoNce (empty queue)", "N=5 d=16 K=0", c -> {
             // MoCo's first iterations before the queue is filled could use K = 0: only the positive
@@ -421,22 +498,37 @@ public final class ParityChecks {
             c.compare("queue", queue, 0);
             c.compare("ptr", ptr, 0);
         }));
-        for (boolean nhwc : new boolean[]{false, true}) {
-            l.add(new Check("ofdLoss " + (nhwc ? "NHWC" : "NCHW"), nhwc ? "[3,7,9,5] stride 1" : "[3,5,7,9] stride 63", c -> {
-                int[] shape = nhwc ? new int[]{3, 7, 9, 5} : new int[]{3, 5, 7, 9};
-                int stride = nhwc ? 1 : 63;
-                Pair s = c.randn(shape), t = c.randn(shape), m = c.uniform(-1f, -0.05f, 5), g = c.uniform(0.5f, 2f, 1);
-                Pair loss = c.out(1), ds = c.out(shape);
-                c.ref.ofdLossForward(s.ref(), t.ref(), m.ref(), 1e-4f, stride, loss.ref());
-                c.dut.ofdLossForward(s.dut(), t.dut(), m.dut(), 1e-4f, stride, loss.dut());
-                c.compare("loss", loss, REDUCE);
-                c.ref.ofdLossBackward(s.ref(), t.ref(), m.ref(), 1e-4f, stride, g.ref(), ds.ref());
-                c.dut.ofdLossBackward(s.dut(), t.dut(), m.dut(), 1e-4f, stride, g.dut(), ds.dut());
-                c.compare("ds", ds, BITWISE);
-            }));
-        }
+        // OFD: the CUDA kernels see rows (NCHW: one channel per row of H·W; NHWC: one channel per
+        // column of a row of C) with a scalar head and tail around 16-byte quads; these shapes give rows
+        // of odd length (the quads' phase moves from row to row), rows of whole quads, rows split over
+        // two column chunks, channels-last with one and with several quads per row, and views at an
+        // odd element offset (s and t in the same phase: quads; in different phases: all scalar).
+        ofd(l, "NCHW", new int[]{3, 5, 7, 9}, 63, 0, 0);
+        ofd(l, "NHWC", new int[]{3, 7, 9, 5}, 1, 0, 0);
+        ofd(l, "NCHW rows of whole quads", new int[]{2, 3, 20, 20}, 400, 0, 0);
+        ofd(l, "NCHW two column chunks", new int[]{1, 2, 67, 67}, 67 * 67, 0, 0);
+        ofd(l, "NHWC C=64", new int[]{2, 5, 7, 64}, 1, 0, 0);
+        ofd(l, "NCHW s, t at offset 1", new int[]{3, 3, 7, 9}, 63, 1, 1);
+        ofd(l, "NCHW s at offset 1", new int[]{3, 3, 7, 9}, 63, 1, 0);
+        ofd(l, "NHWC t at offset 1", new int[]{2, 3, 5, 12}, 1, 0, 1);
+        ofd(l, "NCHW 3x3 planes", new int[]{5, 7, 3, 3}, 9, 0, 0);
         return l;
     }
+
+    /** Tensor sizes of the multi-tensor checks: odd, from one element to three CUDA table chunks. */
+    static final int[] MULTI_SIZES = {1, 4099, 37, 8195, 3, 1027};
+
+    /** Tensor i of a multi-tensor check: fresh normal values, as a view at a 4-byte offset when {@code offset}. */
+    private static Pair multiTensor(Ctx c, int i, boolean offset) {
+        int n = MULTI_SIZES[i];
+        if (!offset) return c.randn(n);
+        Pair whole = c.randn(n + 1);
+        return new Pair(whole.ref().narrow0(1, n), whole.dut().narrow0(1, n));
+    }
+
+    private static Tensor[] refs(Pair[] p) { return Arrays.stream(p).map(Pair::ref).toArray(Tensor[]::new); }
+
+    private static Tensor[] duts(Pair[] p) { return Arrays.stream(p).map(Pair::dut).toArray(Tensor[]::new); }
 
     /** Each row of a [rows, d] matrix scaled to unit L2 norm (MoCo's features are normalised). */
     static float[] unitRows(float[] x, int d) {
@@ -447,6 +539,33 @@ public final class ParityChecks {
             for (int j = 0; j < d; j++) x[r * d + j] *= inv;
         }
         return x;
+    }
+
+    /**
+     * OFD loss and gradient on s, t of {@code shape} (the given channel stride; the channel count is
+     * shape[1] for NCHW, shape[3] for NHWC). With an offset, the tensor is a view that starts
+     * {@code offset} elements into its storage (rows of a bigger tensor, flattened).
+     */
+    private static void ofd(List<Check> l, String name, int[] shape, int stride, int sOffset, int tOffset) {
+        int channels = stride == 1 ? shape[3] : shape[1];
+        l.add(new Check("ofdLoss " + name, Shape.str(shape) + " stride " + stride, c -> {
+            Pair s = ofdInput(c, shape, sOffset), t = ofdInput(c, shape, tOffset);
+            Pair m = c.uniform(-1f, -0.05f, channels), g = c.uniform(0.5f, 2f, 1);
+            Pair loss = c.out(1), ds = c.out(shape);
+            c.ref.ofdLossForward(s.ref(), t.ref(), m.ref(), 1e-4f, stride, loss.ref());
+            c.dut.ofdLossForward(s.dut(), t.dut(), m.dut(), 1e-4f, stride, loss.dut());
+            c.compare("loss", loss, REDUCE);
+            c.ref.ofdLossBackward(s.ref(), t.ref(), m.ref(), 1e-4f, stride, g.ref(), ds.ref());
+            c.dut.ofdLossBackward(s.dut(), t.dut(), m.dut(), 1e-4f, stride, g.dut(), ds.dut());
+            c.compare("ds", ds, BITWISE);
+        }));
+    }
+
+    private static Pair ofdInput(Ctx c, int[] shape, int offset) {
+        if (offset == 0) return c.randn(shape);
+        int n = (int) Shape.numel(shape);
+        Pair flat = c.randn(n + offset);
+        return new Pair(flat.ref().narrow0(offset, n).view(shape), flat.dut().narrow0(offset, n).view(shape));
     }
 
     private static void conv(List<Check> l, String name, int[] xs, int[] ws, ConvSpec spec) {

@@ -96,7 +96,7 @@ public final class ProfilingBackend implements Backend {
             CE_FWD = {"logits", "labels", "loss", "probs"}, CE_BWD = {"probs", "labels", "grad_out", "dlogits"},
             INFONCE = {"q", "k_pos", "queue", "loss", "accuracy", "dq"}, ENQUEUE = {"keys", "ptr", "queue", "ptr'"},
             OFD_FWD = {"s", "t", "margin", "loss"}, OFD_BWD = {"s", "t", "margin", "grad_out", "ds"},
-            SGD = {"param", "grad", "momentum_buf", "param'", "momentum_buf'"};
+            SGD = {"param", "grad", "momentum_buf", "param'", "momentum_buf'"}, LR = {"lr"}, NONE = {};
 
     private static String conv(ConvSpec s) {
         return "stride " + (s.strideH() == s.strideW() ? s.strideH() : s.strideH() + "x" + s.strideW())
@@ -461,6 +461,40 @@ public final class ProfilingBackend implements Backend {
             p.end(c, SGD, 3, detail.strip(), OpCosts.sgd(param, momentum, weightDecay, nesterov, firstStep),
                     OpCosts.sgdBytes(param, grad, momentumBuffer, firstStep),
                     param, grad, firstStep ? null : momentumBuffer, param, momentumBuffer);
+        }
+    }
+
+    @Override
+    public void sgdUpdateMulti(Tensor[] params, Tensor[] grads, Tensor[] momentumBuffers, Tensor lr, float momentum, float dampening,
+                               float weightDecay, boolean nesterov, boolean firstStep) {
+        Profiler p = profiler;
+        if (p == null) { inner.sgdUpdateMulti(params, grads, momentumBuffers, lr, momentum, dampening, weightDecay, nesterov, firstStep); return; }
+        Profiler.Call c = p.begin(Primitive.SGD_UPDATE_MULTI);
+        try { inner.sgdUpdateMulti(params, grads, momentumBuffers, lr, momentum, dampening, weightDecay, nesterov, firstStep); } finally {
+            long flops = 0, bytes = 0;
+            for (int i = 0; i < params.length; i++) {
+                Tensor buf = momentumBuffers == null ? null : momentumBuffers[i];
+                flops += OpCosts.sgd(params[i], momentum, weightDecay, nesterov, firstStep);
+                bytes += OpCosts.sgdBytes(params[i], grads[i], momentum != 0 ? buf : null, firstStep);
+            }
+            String detail = params.length + " tensors" + (momentum != 0 ? " momentum" : "") + (nesterov ? " nesterov" : "")
+                    + (weightDecay != 0 ? " wd" : "") + (firstStep && momentum != 0 ? " first" : "");
+            p.end(c, LR, 1, detail, flops, bytes, lr);
+        }
+    }
+
+    @Override
+    public void axpbyMulti(float alpha, Tensor[] a, float beta, Tensor[] b, Tensor[] out) {
+        Profiler p = profiler;
+        if (p == null) { inner.axpbyMulti(alpha, a, beta, b, out); return; }
+        Profiler.Call c = p.begin(Primitive.AXPBY_MULTI);
+        try { inner.axpbyMulti(alpha, a, beta, b, out); } finally {
+            long flops = 0, bytes = 0;
+            for (int i = 0; i < out.length; i++) {
+                flops += OpCosts.elementwise(out[i], 3);
+                bytes += OpCosts.bytes(a[i], b[i], out[i]);
+            }
+            p.end(c, NONE, 0, out.length + " tensors", flops, bytes);
         }
     }
 }

@@ -240,4 +240,22 @@ public interface Backend {
      */
     void sgdUpdate(Tensor param, Tensor grad, Tensor momentumBuffer, float lr, float momentum, float dampening,
                    float weightDecay, boolean nesterov, boolean firstStep);
+
+    /**
+     * {@link #sgdUpdate} for every parameter of a group at once (torch.optim.SGD's
+     * {@code foreach} implementation): params[i] is updated with grads[i] and momentumBuffers[i]
+     * (the array may be null when momentum is 0), each element rounded exactly as
+     * {@link #sgdUpdate} rounds it. The learning rate is {@code lr[0]}, a one-element F32 tensor
+     * read by the device, so a captured step follows a schedule that rewrites it without being
+     * captured again. A device backend updates all of them in one or a few launches.
+     */
+    void sgdUpdateMulti(Tensor[] params, Tensor[] grads, Tensor[] momentumBuffers, Tensor lr, float momentum, float dampening,
+                        float weightDecay, boolean nesterov, boolean firstStep);
+
+    /**
+     * {@link #axpby} over lists: out[i] = alpha*a[i] + beta*b[i] for every i (same sizes per i,
+     * out[i] may alias a[i] or b[i]), each element rounded as {@link #axpby} rounds it; e.g. MoCo's
+     * key-encoder update of all parameters in one or a few launches.
+     */
+    void axpbyMulti(float alpha, Tensor[] a, float beta, Tensor[] b, Tensor[] out);
 }

@@ -5,6 +5,7 @@ import dvp.engine.Scope;
 import dvp.engine.Shape;
 import dvp.engine.Tensor;
 import dvp.engine.autograd.GradMode;
+import dvp.engine.spi.Backend;
 import dvp.nn.Grads;
 import dvp.nn.TensorTransfer;
 
@@ -25,7 +26,7 @@ import java.util.function.UnaryOperator;
  *   g = nesterov ? g + momentum·buf : buf
  *   p -= lr·g
  * </pre>
- * computed by the backend's {@code sgdUpdate} primitive. Parameters whose gradient is null are
+ * computed by the backend's {@code sgdUpdateMulti} primitive (all of a group's tensors at once). Parameters whose gradient is null are
  * skipped (and keep their momentum buffer untouched), as in PyTorch.
  *
  * <p>Parameters are given by name (from {@code module.namedParameters()}), in parameter groups,
@@ -34,7 +35,8 @@ import java.util.function.UnaryOperator;
  * exports the buffers by name for checkpoints and {@link #loadMomentumBuffers} restores them.
  *
  * <p><b>Memory.</b> Momentum buffers are allocated lazily, on the first step, in the scope that
- * was current when the optimizer was built (never in a step's scope); {@link #close()} frees them.
+ * was current when the optimizer was built (never in a step's scope), as is each group's one-element
+ * lr tensor per backend; {@link #close()} frees them.
  */
 public final class Sgd implements AutoCloseable {
     /** Hyperparameters of one group (PyTorch's param_group options). */
@@ -84,6 +86,27 @@ public final class Sgd implements AutoCloseable {
         public void setLr(double value) {
             if (!(value >= 0)) throw new IllegalArgumentException("SGD: invalid learning rate " + value);
             lr = value;
+        }
+
+        /** The lr as the device reads it: a one-element F32 tensor per backend and the value last written to it. */
+        private final Map<Backend, Tensor> lrTensors = new LinkedHashMap<>();
+        private final Map<Backend, Float> lrWritten = new LinkedHashMap<>();
+
+        Tensor lrOn(Backend be, Scope home) {
+            Tensor t = lrTensors.computeIfAbsent(be, b -> Scope.allocatingIn(home, () -> Tensor.empty(b, DType.F32, 1)));
+            float v = (float) lr;
+            Float old = lrWritten.get(be);
+            if (old == null || Float.floatToRawIntBits(old) != Float.floatToRawIntBits(v)) {
+                be.fill(t, v); // stream-ordered before the update that reads it
+                lrWritten.put(be, v);
+            }
+            return t;
+        }
+
+        void freeLrTensors() {
+            for (Tensor t : lrTensors.values()) if (!t.isFreed()) t.storage().free();
+            lrTensors.clear();
+            lrWritten.clear();
         }
     }
 
@@ -164,12 +187,20 @@ public final class Sgd implements AutoCloseable {
         for (Group g : groups) for (Tensor p : g.params.values()) Grads.zero(p);
     }
 
-    /** One update of every parameter that has a gradient. */
+    /**
+     * One update of every parameter that has a gradient: per group, one {@code sgdUpdateMulti} call
+     * per backend and first-step flag (usually exactly one per group), which a device backend runs
+     * as one or a few launches for all the group's tensors (torch.optim.SGD's foreach path), with
+     * the same bits as a per-parameter {@code sgdUpdate}. The group's lr lives in a one-element
+     * tensor on each backend, rewritten only when the lr changes.
+     */
     public void step() {
         checkOpen();
         try (var ng = GradMode.noGrad()) {
             for (Group g : groups) {
                 Hyper h = g.hyper;
+                // (backend, first step) -> parameters, in the group's order
+                Map<Backend, Map<Boolean, Batch>> batches = new LinkedHashMap<>();
                 for (var e : g.params.entrySet()) {
                     Tensor p = e.getValue(), grad = p.grad();
                     if (grad == null) continue;
@@ -179,10 +210,31 @@ public final class Sgd implements AutoCloseable {
                         buf = Scope.allocatingIn(home, () -> Tensor.empty(p.backend(), DType.F32, p.shape()));
                         momentumBuffers.put(e.getKey(), buf);
                     }
-                    p.backend().sgdUpdate(p, grad, h.momentum() != 0 ? buf : null, (float) g.lr, (float) h.momentum(),
-                            (float) h.dampening(), (float) h.weightDecay(), h.nesterov(), first);
+                    batches.computeIfAbsent(p.backend(), b -> new LinkedHashMap<>()).computeIfAbsent(first, f -> new Batch())
+                            .add(p, grad, buf);
+                }
+                for (var byBackend : batches.entrySet()) {
+                    Backend be = byBackend.getKey();
+                    Tensor lr = g.lrOn(be, home);
+                    for (var e : byBackend.getValue().entrySet()) {
+                        Batch b = e.getValue();
+                        be.sgdUpdateMulti(b.params.toArray(Tensor[]::new), b.grads.toArray(Tensor[]::new),
+                                h.momentum() != 0 ? b.bufs.toArray(Tensor[]::new) : null, lr, (float) h.momentum(),
+                                (float) h.dampening(), (float) h.weightDecay(), h.nesterov(), e.getKey());
+                    }
                 }
             }
+        }
+    }
+
+    /** Parameters updated by one multi-tensor call. */
+    private static final class Batch {
+        final List<Tensor> params = new ArrayList<>(), grads = new ArrayList<>(), bufs = new ArrayList<>();
+
+        void add(Tensor p, Tensor g, Tensor buf) {
+            params.add(p);
+            grads.add(g);
+            bufs.add(buf);
         }
     }
 
@@ -223,6 +275,7 @@ public final class Sgd implements AutoCloseable {
     public void close() {
         for (Tensor b : momentumBuffers.values()) if (!b.isFreed()) b.storage().free();
         momentumBuffers.clear();
+        for (Group g : groups) g.freeLrTensors();
         closed = true;
     }
 }

@@ -2,6 +2,10 @@ package dvp.nn.optim;
 
 import dvp.engine.Scope;
 import dvp.engine.Tensor;
+import dvp.engine.profile.OpEvent;
+import dvp.engine.profile.Primitive;
+import dvp.engine.profile.Profiler;
+import dvp.engine.profile.ProfilingBackend;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -9,10 +13,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import static dvp.engine.testing.Tensors.assertClose;
 import static dvp.engine.testing.Tensors.cpu;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -175,5 +181,47 @@ class SgdTest {
         assertTrue(alias.getMessage().contains("the same tensor"), alias.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Sgd.builder(-1).group(Map.of("p", p)).build());
         assertFalse(p.isFreed());
+    }
+
+    /**
+     * The optimizer's path into the backend: one multi-tensor update per group (and per first-step
+     * flag: a parameter whose momentum buffer was restored is not on its first step), never the
+     * per-parameter primitive, and the result is what per-parameter updates give, bit for bit.
+     */
+    @Test
+    void oneMultiTensorUpdatePerGroupAndFirstStepFlag() {
+        ProfilingBackend pb = ProfilingBackend.wrap(cpu());
+        float[] a0 = {0.5f, -1f, 2f}, b0 = {1f, 2f, -3f}, c0 = {0.25f, 0.5f, 0.75f};
+        Tensor a = Tensor.of(pb, a0, 3).requiresGrad(true), b = Tensor.of(pb, b0, 3).requiresGrad(true);
+        Tensor c = Tensor.of(pb, c0, 3).requiresGrad(true);
+        Tensor ra = param(a0), rb = param(b0), rc = param(c0);
+        Map<String, Tensor> g1 = new LinkedHashMap<>();
+        g1.put("a", a);
+        g1.put("b", b);
+        try (Sgd opt = Sgd.builder(0.1).momentum(0.9).weightDecay(0.01).group(g1).group(Map.of("c", c), h -> h.withLr(0.5)).build();
+             Profiler prof = pb.start(Profiler.Options.record())) {
+            opt.loadMomentumBuffers(Map.of("b", Tensor.of(cpu(), new float[]{0.1f, 0.2f, 0.3f}, 3)));
+            for (int step = 0; step < 2; step++) {
+                for (Tensor p : new Tensor[]{a, b, c}) p.setGrad(Tensor.of(pb, GRADS[step], 3));
+                opt.step();
+            }
+            List<OpEvent> ev = prof.events();
+            assertEquals(0, ev.stream().filter(e -> e.op() == Primitive.SGD_UPDATE).count(), "per-parameter updates were made");
+            // step 0: group 1 as {a (first)} and {b (restored buffer)}, group 2 as {c}; step 1: one call per group
+            assertEquals(5, ev.stream().filter(e -> e.op() == Primitive.SGD_UPDATE_MULTI).count());
+            assertEquals(2, ev.stream().filter(e -> e.op() == Primitive.FILL).count(), "the lr of each group written once");
+        }
+        // the same updates, one parameter at a time, with the per-parameter primitive
+        Tensor bufA = Tensor.empty(cpu(), dvp.engine.DType.F32, 3), bufB = Tensor.of(cpu(), new float[]{0.1f, 0.2f, 0.3f}, 3);
+        Tensor bufC = Tensor.empty(cpu(), dvp.engine.DType.F32, 3);
+        for (int step = 0; step < 2; step++) {
+            Tensor g = Tensor.of(cpu(), GRADS[step], 3);
+            cpu().sgdUpdate(ra, g, bufA, 0.1f, 0.9f, 0f, 0.01f, false, step == 0);
+            cpu().sgdUpdate(rb, g, bufB, 0.1f, 0.9f, 0f, 0.01f, false, false);
+            cpu().sgdUpdate(rc, g, bufC, 0.5f, 0.9f, 0f, 0.01f, false, step == 0);
+        }
+        assertArrayEquals(ra.toFloatArray(), a.toFloatArray());
+        assertArrayEquals(rb.toFloatArray(), b.toFloatArray());
+        assertArrayEquals(rc.toFloatArray(), c.toFloatArray());
     }
 }

@@ -90,11 +90,23 @@ public final class MocoModel {
     /** I64 [1]: the row the next batch of keys is written to. */
     public Tensor queuePtr() { return queuePtr; }
 
-    /** θ_k ← η·θ_k + (1−η)·θ_q for every parameter (not the BN buffers), in place, as MoCo computes it. */
+    /**
+     * θ_k ← η·θ_k + (1−η)·θ_q for every parameter (not the BN buffers), in place, as MoCo computes it:
+     * one {@code axpbyMulti} over all parameters (a device backend updates them in one or a few
+     * launches, with the bits of a per-tensor {@code axpby}).
+     */
     public void momentumUpdate() {
         try (var g = GradMode.noGrad()) {
-            for (int i = 0; i < paramsK.length; i++)
-                paramsK[i].backend().axpby(eta, paramsK[i], etaComplement, paramsQ[i], paramsK[i]);
+            if (paramsK.length == 0) return;
+            Backend be = paramsK[0].backend();
+            boolean oneBackend = true;
+            for (int i = 0; i < paramsK.length; i++) oneBackend &= paramsK[i].backend() == be && paramsQ[i].backend() == be;
+            if (oneBackend) {
+                be.axpbyMulti(eta, paramsK, etaComplement, paramsQ, paramsK);
+            } else {
+                for (int i = 0; i < paramsK.length; i++)
+                    paramsK[i].backend().axpby(eta, paramsK[i], etaComplement, paramsQ[i], paramsK[i]);
+            }
         }
     }
 
