@@ -211,6 +211,9 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("sgdUpdateMulti: " + params.length + " parameters, " + grads.length + " gradients"
                     + (momentumBuffers == null ? "" : ", " + momentumBuffers.length + " momentum buffers"));
         if (lr.dtype() != DType.F32 || lr.numel() != 1) throw new IllegalArgumentException("sgdUpdateMulti: lr must be one F32 element, got " + lr.describe());
+        // the same message as the CUDA backend's (CudaMultiTensor), not a NullPointerException from inside the loop
+        if (momentum != 0f && (momentumBuffers == null || java.util.Arrays.asList(momentumBuffers).contains(null)))
+            throw new IllegalArgumentException("sgdUpdateMulti: momentum " + momentum + " needs a momentum buffer for every parameter");
         float lrv = Mem.getF(lr, 0);
         for (int i = 0; i < params.length; i++)
             CpuSgd.update(params[i], grads[i], momentumBuffers == null ? null : momentumBuffers[i], lrv, momentum, dampening, weightDecay,
