@@ -93,7 +93,7 @@ class ProfileRunTest {
         }
         assertEquals(t.coveragePct(), pct, 1e-6);
         for (String op : List.of("conv2d_forward", "conv2d_backward_data", "conv2d_backward_filter", "batch_norm_forward",
-                "batch_norm_backward", "relu", "relu_backward", "max_pool2d_forward", "matmul", "cross_entropy_forward", "sgd_update"))
+                "batch_norm_backward", "relu", "relu_backward", "max_pool2d_forward", "matmul", "cross_entropy_forward", "sgd_update_multi"))
             assertTrue(ops.contains(op), op + " missing from " + ops);
         for (int i = 1; i < t.rows().size(); i++) assertTrue(t.rows().get(i - 1).totalMs() >= t.rows().get(i).totalMs(), "sorted by total time");
     }
