@@ -1,5 +1,6 @@
 package dvp.training.supervised;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import dvp.training.data.transforms.AutoAugment;
 import dvp.training.distill.DistillSpec;
 import dvp.training.loop.OptimSpec;
@@ -60,8 +61,12 @@ public record ClassifierConfig(String mode, ModelSpec model, Path pretrained, in
         return b.build();
     }
 
+    // @JsonIgnore: as bean getters these would be written as "linear"/"distill" booleans, and
+    // "distill" would replace the distillation settings of the same name in config.json
+    @JsonIgnore
     public boolean isLinear() { return mode.equals("linear"); }
 
+    @JsonIgnore
     public boolean isDistill() { return mode.equals("distill"); }
 
     /** The schedule to run: the configured one, or the phase's recipe scaled to the epochs. */
