@@ -30,7 +30,11 @@ import java.util.concurrent.Callable;
                 + "Writes a checkpoint after every epoch (the newest is kept) and, at the end, export/backbone.safetensors "
                 + "(the query encoder without its MLP head, torchvision keys) for linear-eval, finetune and distill.",
                 "Defaults are the paper's recipe: resnet50, 224 px, batch 256, SGD lr 0.03 momentum 0.9 wd 1e-4, cosine over 200 epochs, "
-                        + "queue 4096, tau 0.2, margin 0.4, key momentum 0.999, split BN in 8 groups with key shuffling.", ""})
+                        + "queue 4096, tau 0.2, margin 0.4, key momentum 0.999, split BN in 8 groups with key shuffling.",
+                "Progress and metrics: loss; acc1_margin and acc5_margin, the top-1/top-5 of the positive key among [positive, queue] on the "
+                        + "margin-adjusted logits (q.k+ - m, what the reference code prints as Acc@1/Acc@5; near 0 while the positive does not "
+                        + "beat every negative by the margin); acc1 and acc5, the same on the plain cosines (q.k+), which show whether the "
+                        + "encoder learns anything measurable.", ""})
 public final class PretrainCommand implements Callable<Integer>, ResumeArgs.Resumable {
     @CommandLine.ParentCommand
     Dvp dvp;

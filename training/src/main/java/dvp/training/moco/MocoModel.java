@@ -40,8 +40,15 @@ public final class MocoModel {
     private final Tensor[] paramsQ, paramsK;
     private final float eta, etaComplement, margin, tau;
 
-    /** What one iteration produced: the loss (differentiable in f_q's parameters), the contrastive accuracy, the keys enqueued. */
-    public record Step(Tensor loss, Tensor accuracy, Tensor keys) {}
+    /**
+     * What one iteration produced: the loss (differentiable in f_q's parameters), the contrastive
+     * top-1 on the margin-adjusted logits (the reference code's Acc@1), the keys enqueued, and, when
+     * asked for, the positive's other ranks ({@link Ranks}; null otherwise).
+     */
+    public record Step(Tensor loss, Tensor accuracy, Tensor keys, Ranks ranks) {}
+
+    /** Rank-0 fractions from {@link ContrastiveAccuracy}: top-5 on the margin-adjusted logits, top-1 and top-5 on the plain cosines. */
+    public record Ranks(Tensor top5Margin, Tensor top1, Tensor top5) {}
 
     /**
      * Builds both encoders (f_k an exact copy of f_q) and the queue on {@link Backends#current()},
@@ -119,7 +126,10 @@ public final class MocoModel {
      * @param keyOrder the permutation applied to x_k before f_k (row i of the shuffled batch is
      *                 x_k[keyOrder[i]]), or null for none
      */
-    public Step step(Tensor xq, Tensor xk, int[] keyOrder) {
+    public Step step(Tensor xq, Tensor xk, int[] keyOrder) { return step(xq, xk, keyOrder, false); }
+
+    /** {@link #step(Tensor, Tensor, int[])}, and with {@code ranks} also the positive's {@link Ranks} against the queue it read. */
+    public Step step(Tensor xq, Tensor xk, int[] keyOrder, boolean ranks) {
         Tensor q = Norm.l2Normalize(encoderQ.forward(xq));
         Tensor k;
         try (var g = GradMode.noGrad()) {
@@ -129,8 +139,13 @@ public final class MocoModel {
             k = keyOrder == null ? kShuffled : scatterRows(kShuffled, keyOrder);
         }
         Contrastive.InfoNce r = Contrastive.marginInfoNce(q, k, queue, margin, tau);
+        Ranks rk = null;
+        if (ranks) { // before the enqueue overwrites part of the queue these logits were formed against
+            Tensor[] m5 = ContrastiveAccuracy.topK(q, k, queue, margin, 5), plain = ContrastiveAccuracy.topK(q, k, queue, 0f, 1, 5);
+            rk = new Ranks(m5[0], plain[0], plain[1]);
+        }
         Contrastive.enqueue(queue, k, queuePtr);
-        return new Step(r.loss(), r.accuracy(), k);
+        return new Step(r.loss(), r.accuracy(), k, rk);
     }
 
     /** out[i] = x[order[i]] (MoCo's x[idx_shuffle]). */

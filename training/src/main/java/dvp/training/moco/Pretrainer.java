@@ -34,7 +34,10 @@ import java.util.Map;
 /**
  * Phase 1 ({@code dvp pretrain}): MoCo v2 with the margin loss on unlabelled images (labels, if
  * any, are ignored). Per step: two augmented views, {@link MocoModel#step}, backward, SGD on f_q.
- * Logs loss, contrastive accuracy, lr, images/s and data wait; checkpoints both encoders, the queue
+ * Logs the loss, the contrastive top-1/top-5 of the positive key among [positive, queue] both on the
+ * margin-adjusted logits ({@code acc1_margin}, {@code acc5_margin}: what the reference code prints
+ * as Acc@1/Acc@5) and on the plain cosines ({@code acc1}, {@code acc5}; see
+ * {@link ContrastiveAccuracy}), lr, images/s and data wait; checkpoints both encoders, the queue
  * and its pointer, the momentum buffers and the loop position every epoch; at the end writes the
  * downstream backbone ({@code export/backbone.safetensors}: f_q without the MLP head).
  *
@@ -71,7 +74,8 @@ public final class Pretrainer extends EpochLoop implements AutoCloseable {
     private record Parts(MocoModel model, Sgd optimizer, DataLoader loader, Backend backend, Normalize normalize) {}
 
     private Pretrainer(PretrainConfig cfg, TrainingSession session, Scope scope, Parts p) {
-        super("pretrain", session, p.loader(), p.optimizer(), cfg.schedule().build(cfg.epochs()), cfg.epochs(), cfg.logEvery(), "loss", "acc");
+        super("pretrain", session, p.loader(), p.optimizer(), cfg.schedule().build(cfg.epochs()), cfg.epochs(), cfg.logEvery(),
+                "loss", "acc1_margin", "acc5_margin", "acc1", "acc5");
         this.cfg = cfg;
         this.scope = scope;
         this.model = p.model();
@@ -132,10 +136,10 @@ public final class Pretrainer extends EpochLoop implements AutoCloseable {
     protected Tensor[] trainStep(Batch b, int epoch, long step) {
         int[] order = cfg.shuffleKeys() ? new Rng(cfg.seed()).fork(KEY_SHUFFLE).fork(step).permutation(b.size()) : null;
         optimizer.zeroGrad();
-        MocoModel.Step r = model.step(b.views().get(0), b.views().get(1), order);
+        MocoModel.Step r = model.step(b.views().get(0), b.views().get(1), order, true);
         r.loss().backward();
         optimizer.step();
-        return new Tensor[]{r.loss(), r.accuracy()};
+        return new Tensor[]{r.loss(), r.accuracy(), r.ranks().top5Margin(), r.ranks().top1(), r.ranks().top5()};
     }
 
     @Override
