@@ -34,9 +34,17 @@ public final class DistillCommand extends ClassifierCommand {
             description = "Weights of layer1..layer4. Default: ${DEFAULT-VALUE}.")
     List<Double> stageWeights;
 
+    @Option(names = "--distill-margins", paramLabel = "bn|zero", defaultValue = "bn",
+            description = "The teacher's per-channel margins: bn (from its BN's gamma and beta, OFD's) or zero (an ablation). Default: ${DEFAULT-VALUE}.")
+    String margins;
+
+    @Option(names = "--connectors", paramLabel = "conv-bn|identity", defaultValue = "conv-bn",
+            description = "Per-stage connectors: conv-bn (1x1 conv + BN, trained, OFD's) or identity (an ablation). Default: ${DEFAULT-VALUE}.")
+    String connectors;
+
     @Override
     ClassifierConfig base() {
-        DistillSpec d = new DistillSpec(teacher, teacherMode, lambda, stageWeights, warmup);
+        DistillSpec d = new DistillSpec(teacher, teacherMode, lambda, stageWeights, warmup, margins, connectors);
         return ClassifierConfig.distillation().with(b -> b.distill = d);
     }
 

@@ -6,6 +6,7 @@ import dvp.engine.autograd.GradMode;
 import dvp.engine.ops.Distill;
 import dvp.engine.ops.Elementwise;
 import dvp.nn.BatchNorm2d;
+import dvp.nn.Identity;
 import dvp.nn.Module;
 import dvp.nn.ModuleList;
 import dvp.nn.models.Connectors;
@@ -34,18 +35,29 @@ public final class OfdDistiller {
     private final float lambda;
     private final boolean teacherTrainMode;
 
-    /** Builds the connectors (from rng) and the margins on the teacher's backend, in the scope open now. */
+    /**
+     * Builds the connectors (from rng) and the margins on the teacher's backend, in the scope open now.
+     * The spec's ablations replace them: {@code identity} connectors (no parameters; the channels must
+     * match) and {@code zero} margins (the target becomes the teacher's ReLU output).
+     */
     public OfdDistiller(ResNet teacher, ResNet student, DistillSpec spec, Rng rng) {
         this.teacher = teacher;
         teacher.requiresGrad(false);
         int[] ct = teacher.stageChannels(), cs = student.stageChannels();
         List<Module> conns = new ArrayList<>();
-        for (int i = 0; i < 4; i++) conns.add(Connectors.ofd(cs[i], ct[i], rng.fork(i)));
+        boolean identity = spec.connectors().equals("identity");
+        for (int i = 0; i < 4; i++) {
+            if (identity && cs[i] != ct[i])
+                throw new dvp.training.run.BadInputException("--connectors identity needs the student's stage channels to equal the teacher's, but stage "
+                        + (i + 1) + " has " + cs[i] + " and " + ct[i]);
+            conns.add(identity ? new Identity() : Connectors.ofd(cs[i], ct[i], rng.fork(i)));
+        }
         connectors = new ModuleList(conns);
         margins = new Tensor[4];
         for (int i = 0; i < 4; i++) {
             BatchNorm2d bn = teacher.stageFinalBn(i);
             margins[i] = Distill.ofdMargin(bn.weight(), bn.bias());
+            if (spec.margins().equals("zero")) margins[i].backend().fill(margins[i], 0);
         }
         stageWeights = new float[4];
         for (int i = 0; i < 4; i++) stageWeights[i] = spec.stageWeights().get(i).floatValue();
@@ -73,17 +85,27 @@ public final class OfdDistiller {
      * λ/B · Σ_i w_i·d_i, rank-0, differentiable in the student and the connectors.
      */
     public Tensor loss(StageFeatures student, Tensor x) {
+        Tensor[] terms = stageTerms(student, x);
+        Tensor total = terms[0];
+        for (int i = 1; i < 4; i++) total = Elementwise.add(total, terms[i]);
+        return total;
+    }
+
+    /**
+     * The four stages' terms of {@link #loss}, λ/B · w_i · d_i each (rank-0, differentiable), whose
+     * sum is the distillation term: how much each stage contributes, for the metrics.
+     */
+    public Tensor[] stageTerms(StageFeatures student, Tensor x) {
         StageFeatures t;
         try (var g = GradMode.noGrad()) {
             t = teacher.forwardWithFeatures(x);
         }
         float perImage = lambda / x.dim(0);
-        Tensor total = null;
+        Tensor[] terms = new Tensor[4];
         for (int i = 0; i < 4; i++) {
             Tensor s = connectors.get(i).forward(student.stage(i));
-            Tensor d = Distill.ofdLoss(s, t.stage(i), margins[i], stageWeights[i] * perImage);
-            total = total == null ? d : Elementwise.add(total, d);
+            terms[i] = Distill.ofdLoss(s, t.stage(i), margins[i], stageWeights[i] * perImage);
         }
-        return total;
+        return terms;
     }
 }

@@ -96,7 +96,8 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
     private ClassifierTrainer(TrainingSession session, Scope scope, Parts p) {
         super(p.cfg().isDistill() ? "distill" : p.cfg().isLinear() ? "linear-eval" : "finetune", session, p.loader(), p.optimizer(),
                 p.cfg().effectiveSchedule().build(p.cfg().epochs()), p.cfg().epochs(), p.cfg().logEvery(),
-                p.cfg().isDistill() ? new String[]{"loss", "ce", "distill"} : new String[]{"loss"});
+                p.cfg().isDistill() ? new String[]{"loss", "ce", "distill", "distill_1", "distill_2", "distill_3", "distill_4"}
+                        : new String[]{"loss"});
         this.cfg = p.cfg();
         this.scope = scope;
         this.spec = p.spec();
@@ -275,12 +276,14 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
             StageFeatures sf = model.forwardWithFeatures(x);
             Tensor ce = Losses.crossEntropy(sf.logits(), y, smoothing);
             if (cfg.distill().distillsAt(epoch)) {
-                Tensor d = distiller.loss(sf, x);
-                out = new Tensor[]{Elementwise.add(ce, d), ce, d};
+                Tensor[] st = distiller.stageTerms(sf, x); // each stage's share of the term, logged as distill_1..4
+                Tensor d = Elementwise.add(Elementwise.add(Elementwise.add(st[0], st[1]), st[2]), st[3]); // loss()'s order: same rounding
+                out = new Tensor[]{Elementwise.add(ce, d), ce, d, st[0], st[1], st[2], st[3]};
             } else {
                 // warm-up: CE only. The teacher's and connectors' forward would only move their BN running
                 // statistics, which are never used, so it is skipped.
-                out = new Tensor[]{ce, ce, Tensor.zeros(x.backend())};
+                Tensor zero = Tensor.zeros(x.backend());
+                out = new Tensor[]{ce, ce, zero, zero, zero, zero, zero};
             }
         }
         out[0].backward();

@@ -227,6 +227,12 @@ class ClassifierTrainerTest {
         assertEquals(0.0, distill.getFirst());
         assertTrue(distill.get(1) > 0 && distill.get(2) > 0, "distillation on from epoch 2: " + distill);
         for (int e = 0; e < 3; e++) assertEquals(ce.get(e) + distill.get(e), loss.get(e), 1e-4 * loss.get(e));
+        // each stage's share is logged, and the shares add up to the term
+        for (int e = 0; e < 3; e++) {
+            double sum = 0;
+            for (int i = 1; i <= 4; i++) sum += column(dir.resolve("dist/metrics/epoch.csv"), "distill_" + i).get(e);
+            assertEquals(distill.get(e), sum, 1e-5 * Math.max(1, distill.get(e)), "epoch " + (e + 1));
+        }
         // the exported student has no connectors and no teacher
         try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("dist/export/model.safetensors"))) {
             assertTrue(f.names().contains("fc.weight"));
@@ -235,6 +241,32 @@ class ClassifierTrainerTest {
         }
         var manifest = Json.readFile(dir.resolve("dist/checkpoints/last/checkpoint.json"));
         for (String part : new String[]{"student", "teacher", "connectors", "optimizer", "loop"}) assertTrue(manifest.get("state").has(part), part);
+    }
+
+    @Test
+    void ablationsIdentityConnectorsAndZeroMargins() throws Exception {
+        ClassifierConfig cfg = tiny(ClassifierConfig.distillation(), b -> {
+            b.pretrained = backbone;
+            b.epochs = 1;
+            b.distill = DistillSpec.defaults().withWarmupEpochs(0).withConnectors("identity").withMargins("zero");
+        });
+        try (TrainingSession s = session("dist-ablate", null, cfg);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, train, null, ShapesDataset.normalize(1), Backends.cpu(), s)) {
+            assertTrue(t.distiller().connectors().namedParameters().isEmpty(), "identity connectors have nothing to train");
+            for (int i = 0; i < 4; i++) for (float m : t.distiller().margin(i).toFloatArray()) assertEquals(0f, m);
+            t.train();
+        }
+        assertTrue(column(dir.resolve("dist-ablate/metrics/epoch.csv"), "distill").getFirst() > 0);
+        BadInputException e = assertThrows(BadInputException.class, () -> DistillSpec.defaults().withMargins("running").validate());
+        assertTrue(e.getMessage().contains("--distill-margins"), e.getMessage());
+        // identity needs the teacher's channels: a wider teacher is refused by name
+        try (var sc = dvp.engine.Scope.open("t")) {
+            ResNet narrow = ShapesDataset.tinyModel(1).build(4, new dvp.engine.Rng(1));
+            ResNet wide = ShapesDataset.tinyModel(1).withWidth(ShapesDataset.tinyModel(1).widthMultiplier() * 2).build(4, new dvp.engine.Rng(1));
+            BadInputException c = assertThrows(BadInputException.class, () -> new dvp.training.distill.OfdDistiller(wide, narrow,
+                    DistillSpec.defaults().withConnectors("identity"), new dvp.engine.Rng(2)));
+            assertTrue(c.getMessage().contains("--connectors identity"), c.getMessage());
+        }
     }
 
     @Test
