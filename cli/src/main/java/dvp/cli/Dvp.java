@@ -9,6 +9,7 @@ import dvp.cli.train.LinearEvalCommand;
 import dvp.cli.train.PipelineCommand;
 import dvp.cli.train.PredictCommand;
 import dvp.cli.train.PretrainCommand;
+import dvp.cli.train.StudyCommand;
 import dvp.cli.perf.BenchCommand;
 import dvp.cli.perf.ProfileCommand;
 import dvp.cli.selftest.SelfTestCommand;
@@ -33,7 +34,7 @@ import java.util.Optional;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         subcommands = {PretrainCommand.class, LinearEvalCommand.class, FinetuneCommand.class, DistillCommand.class, EvaluateCommand.class,
-                PredictCommand.class, PipelineCommand.class, DemoCommand.class,
+                PredictCommand.class, PipelineCommand.class, DemoCommand.class, StudyCommand.class,
                 DoctorCommand.class, SelfTestCommand.class, ProfileCommand.class, BenchCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class},
         description = {"Distilling Visual Priors: MoCo v2 pre-training with a margin, self-distillation, evaluation.", ""},
         footerHeading = "%n",

@@ -60,7 +60,7 @@ class DvpCommandLineTest {
         assertOneLineError(CliRun.of("--device", "gpu", "doctor"), 2, "dvp: Invalid value for option '--device': expected one of [cpu, cuda, auto]");
         assertOneLineError(CliRun.of("doctor", "--seed", "abc"), 2, "dvp doctor: Invalid value for option '--seed': 'abc' is not a long");
         assertOneLineError(CliRun.of("doctor", "--progress", "sometimes"), 2, "dvp doctor: Invalid value for option '--progress': expected one of auto, bar, plain, none");
-        assertOneLineError(CliRun.of("frobnicate"), 2, "dvp: unknown command 'frobnicate' (commands: pretrain, linear-eval, finetune, distill, evaluate, predict, pipeline, demo, doctor, selftest, profile, bench, completion, help)");
+        assertOneLineError(CliRun.of("frobnicate"), 2, "dvp: unknown command 'frobnicate' (commands: pretrain, linear-eval, finetune, distill, evaluate, predict, pipeline, demo, study, doctor, selftest, profile, bench, completion, help)");
         assertOneLineError(CliRun.of("doctor", "--devic=cpu"), 2, "dvp doctor: Unknown option: '--devic=cpu' (did you mean --device");
         assertOneLineError(CliRun.of("completion", "--bogus"), 2, "dvp completion: Unknown option: '--bogus'");
     }
