@@ -37,7 +37,9 @@ class StudyTest {
     Path dir;
 
     /** Fashion-MNIST-shaped IDX files: 10 classes, each image a bright bar whose row is the class, plus noise. */
-    private Path writeFakeFashionMnist() throws IOException {
+    private Path writeFakeFashionMnist() throws IOException { return writeFakeFashionMnist(dir); }
+
+    static Path writeFakeFashionMnist(Path dir) throws IOException {
         Path root = Files.createDirectories(dir.resolve("fmnist"));
         write(root, "train", 50, 1);
         write(root, "t10k", 20, 2);
@@ -65,12 +67,13 @@ class StudyTest {
         }
     }
 
-    private static StudyConfig tiny(Path fmnist, int seeds) {
+    /** Every stage one epoch on 2 + 1 images per class, a width-0.125 net: seconds per seed. */
+    static StudyConfig tiny(Path fmnist, int seeds) {
         var o = new StudyRegimes.Overrides(fmnist, 2, 1, 1, 1, 1, 0.125, 1, 8, 16, 2);
         return new StudyConfig("test", StudyRegimes.pipeline("demo", o), seeds, 0, "training", 0).validate();
     }
 
-    private static SessionOptions quiet() { return SessionOptions.defaults().withProgress(ProgressMode.NONE); }
+    static SessionOptions quiet() { return SessionOptions.defaults().withProgress(ProgressMode.NONE); }
 
     private Study.Result run(StudyConfig cfg, Path folder, ByteArrayOutputStream log) throws IOException {
         return new Study(cfg, quiet(), Backends.cpu(), new PrintStream(log, true)).prepare().run(folder);
