@@ -6,6 +6,7 @@ import dvp.training.run.BadInputException;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * The named configurations a study starts from (docs/study.md says how each was chosen):
@@ -30,13 +31,23 @@ public final class StudyRegimes {
         public static Overrides none() { return new Overrides(null, null, null, null, null, null, null, null, null, null, 0); }
     }
 
-    /** The regime's size before overrides, and its phase-1 queue (0: the demo's rule, about 256 keys). */
-    record Base(Demo.Size size, int queueSize) {}
+    /**
+     * The regime's size before overrides, its phase-1 queue (0: the demo's rule, about 256 keys), and
+     * what else it changes in the demo's pipeline.
+     */
+    record Base(Demo.Size size, int queueSize, UnaryOperator<PipelineConfig> changes) {}
 
     static Base base(String regime) {
         return switch (regime) {
-            case "demo" -> new Base(Demo.Size.standard(), 0);
-            case "overfit" -> new Base(new Demo.Size(10, 50, 200, 100, 100, 0.25, 1, 32), 64);
+            case "demo" -> new Base(Demo.Size.standard(), 0, c -> c);
+            // 10 labelled images per class, 300 epochs: the supervised network fits its 100 training images
+            // (94 % with centre crops) far better than validation (66 %), the gap the paper's phase 2 is meant
+            // to close. Queue 64 < 100 images (MoCo's rule: well below the dataset). The recipe's weight decay
+            // 1e-4 for the labelled phases (the demo's 5e-4 fits less), and its warm-up of 4 % of the epochs
+            // (4 of 100 -> 12 of 300, and so for other --epochs). docs/study.md has the configurations tried.
+            case "overfit" -> new Base(new Demo.Size(10, 50, 200, 300, 300, 0.25, 1, 32), 64, c -> c
+                    .withClassifiers(k -> k.isLinear() ? k : k.with(b -> b.optim = b.optim.withWeightDecay(1e-4)))
+                    .withDistill(k -> k.with(b -> b.distill = b.distill.withWarmupEpochs(Math.max(1, (int) Math.round(0.04 * b.epochs))))));
             default -> throw new BadInputException("--regime must be one of " + names() + ", got '" + regime + "'");
         };
     }
@@ -48,7 +59,7 @@ public final class StudyRegimes {
         Demo.Size size = new Demo.Size(or(o.perClass(), s.trainPerClass()), or(o.valPerClass(), s.valPerClass()),
                 or(o.pretrainEpochs(), s.pretrainEpochs()), or(o.epochs(), s.epochs()), or(o.linearEpochs(), s.linearEpochs()),
                 o.width() != null ? o.width() : s.width(), or(o.blocks(), s.blocks()), or(o.batchSize(), s.batchSize()));
-        PipelineConfig cfg = Demo.config(size, o.fashionMnistDir(), 0, o.workers());
+        PipelineConfig cfg = b.changes().apply(Demo.config(size, o.fashionMnistDir(), 0, o.workers()));
         int queue = o.queueSize() != null ? o.queueSize() : b.queueSize();
         if (queue > 0) cfg = cfg.withPretrain(p -> p.with(x -> x.queueSize = queue));
         cfg.pretrain().validate();

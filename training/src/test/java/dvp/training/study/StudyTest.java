@@ -155,6 +155,24 @@ class StudyTest {
     }
 
     @Test
+    void theOverfitRegimeIsTheDocumentedOne() {
+        var p = StudyRegimes.pipeline("overfit", StudyRegimes.Overrides.none());
+        assertEquals(10, p.data().trainPerClass());
+        assertEquals(50, p.data().valPerClass());
+        assertEquals(64, p.pretrain().queueSize());
+        assertTrue(p.pretrain().queueSize() < 10 * 10, "the queue stays below the 100 training images");
+        for (var c : List.of(p.distill(), p.finetune(), p.supervised())) {
+            assertEquals(300, c.epochs());
+            assertEquals(1e-4, c.optim().weightDecay(), 0);
+        }
+        assertEquals(12, p.distill().distill().warmupEpochs(), "4 % of the epochs, as 4 of 100");
+        assertEquals(4, StudyRegimes.pipeline("overfit", new StudyRegimes.Overrides(null, null, null, null, 100, null, null, null, null, null, 0))
+                .distill().distill().warmupEpochs());
+        assertEquals(1e-4, p.distill().distill().lambda(), 0);
+        assertThrows(BadInputException.class, () -> StudyRegimes.pipeline("huge", StudyRegimes.Overrides.none()));
+    }
+
+    @Test
     void varyingTheSplitDrawsOnePerSeed() {
         StudyConfig c = new StudyConfig("t", StudyRegimes.pipeline("demo", StudyRegimes.Overrides.none()), 3, 4, "split", 0).validate();
         assertEquals(5, c.forSeed(5).data().splitSeed());
