@@ -107,6 +107,11 @@ public final class StudyCommand implements Callable<Integer> {
     @Option(names = "--connectors", paramLabel = "conv-bn|identity", description = "Phase 2's connectors (the regime's: conv-bn).")
     String connectors;
 
+    @Option(names = "--reuse", paramLabel = "STUDY",
+            description = "Another study folder whose finished stages are reused where this study's settings for them are the same "
+                    + "(same seed, data and phase 1): an ablation of phase 2 then trains only phase 2.")
+    Path reuse;
+
     @Option(names = "--twin", paramLabel = "DIR", description = "The PyTorch twin's output folder (its seed-<s>/seed.json files) to report side by side.")
     Path twin;
 
@@ -179,7 +184,7 @@ public final class StudyCommand implements Callable<Integer> {
             folder = resume;
             List<String> fixed = regimeOptionsGiven();
             if (!fixed.isEmpty())
-                throw new BadInputException("a resumed study keeps the settings it was started with (its study.json); only --seeds and --twin "
+                throw new BadInputException("a resumed study keeps the settings it was started with (its study.json); only --seeds, --reuse and --twin "
                         + "may be given with --resume, not " + String.join(", ", fixed));
             cfg = Study.readConfig(folder);
             if (seeds != null) cfg = cfg.withSeeds(seeds);
@@ -193,6 +198,7 @@ public final class StudyCommand implements Callable<Integer> {
             @Override public void flush() { err.flush(); }
         }, true, StandardCharsets.UTF_8);
         Study study = new Study(cfg, so, dvp.device().select(err), log).prepare();
+        if (reuse != null) study.reusing(reuse);
         if (folder == null) folder = PipelineRunner.folder(so, "study");
         err.println("dvp: study folder " + folder + " (" + cfg.seeds() + " seeds" + (resume != null ? "; finished seeds are reused" : "") + ")");
         err.flush();

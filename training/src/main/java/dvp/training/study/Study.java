@@ -138,10 +138,48 @@ public final class Study {
         return out;
     }
 
+    /**
+     * Another study whose finished stages this one reuses where their settings are the same (an
+     * ablation of phase 2 shares phase 1 and the other three rows with the study it varies).
+     */
+    public Study reusing(Path otherStudy) {
+        this.reuseFrom = otherStudy;
+        return this;
+    }
+
+    private Path reuseFrom;
+
+    /**
+     * Before seed {@code seed} runs in {@code dir}: every stage that {@link #reuseFrom} finished for the
+     * same seed with the same data and settings (phase 1 too, for the rows built on it) is marked
+     * finished here, pointing at the other study's exported model; the pipeline then reuses it.
+     */
+    private void reuseStages(long seed, Path dir) throws IOException {
+        if (reuseFrom == null) return;
+        StudyConfig other = readConfig(reuseFrom);
+        PipelineConfig a = cfg.forSeed(seed), b = other.forSeed(seed);
+        Path from = reuseFrom.resolve("seed-" + seed);
+        if (!a.data().equals(b.data()) || !a.pretrain().equals(b.pretrain())) return; // nothing is shared
+        Map<String, Boolean> same = new LinkedHashMap<>();
+        same.put("pretrain", true);
+        same.put("supervised", a.supervised().equals(b.supervised()));
+        same.put("linear", a.linear().equals(b.linear()));
+        same.put("finetune", a.finetune().equals(b.finetune()));
+        same.put("distill", a.distill().equals(b.distill()));
+        for (var e : same.entrySet()) {
+            Path done = from.resolve(e.getKey()).resolve("result.json"), here = dir.resolve(e.getKey()).resolve("result.json");
+            if (!e.getValue() || !Files.exists(done) || Files.exists(here)) continue;
+            Files.createDirectories(here.getParent());
+            Files.copy(done, here);
+            log.printf(Locale.ROOT, "dvp: study: seed %d: %s reused from %s (same settings)%n", seed, e.getKey(), from.resolve(e.getKey()));
+        }
+    }
+
     private SeedResult runSeed(long seed, Path dir) throws IOException {
         long t0 = System.nanoTime();
         double cpu0 = cpuSeconds();
         PipelineConfig pc = cfg.forSeed(seed);
+        reuseStages(seed, dir);
         Pipeline.Result pr = new Pipeline(pc, options, backend, log).prepare().run(dir);
         DataSpec.Splits data = pc.data().open();
         writeSplit(dir.resolve("split.json"), data, pc.data().splitSeed());
@@ -153,7 +191,9 @@ public final class Study {
             double train = trainTop1(Path.of(row.model()), data.train(), data.normalize(), configs.get(key));
             rows.put(key, new SeedResult.Row(row.valTop1Last(), row.valTop1Best(), row.testTop1(), row.testTop5(), train, row.seconds()));
         }
-        Map<String, Double> phase1 = lastEpoch(dir.resolve("pretrain").resolve("metrics").resolve("metrics.jsonl"));
+        // phase 1's run folder: this seed's, or the study's it was reused from (its export lies in it)
+        Path backbone = Path.of(Json.readFile(dir.resolve("pretrain").resolve("result.json")).get("export").asText());
+        Map<String, Double> phase1 = lastEpoch(backbone.getParent().getParent().resolve("metrics").resolve("metrics.jsonl"));
         return new SeedResult("dvp", seed, pc.data().splitSeed(), rows, phase1, (System.nanoTime() - t0) / 1e9, cpuSeconds() - cpu0);
     }
 

@@ -147,6 +147,17 @@ class StudyTest {
         assertEquals(5, log3.toString().lines().filter(l -> l.contains("already finished in") && l.contains("seed-1")).count(), log3.toString());
         assertEquals(two.seeds().get(1).rows(), again.seeds().get(1).rows());
 
+        // an ablation of phase 2 reuses phase 1 and the other three rows of the study it varies
+        StudyConfig ablation = new StudyConfig("ablation", tiny(fm, 2).pipeline().withDistill(c -> c.with(b -> b.distill = b.distill.withLambda(1e-3))),
+                2, 0, "training", 0);
+        ByteArrayOutputStream log4 = new ByteArrayOutputStream();
+        Study.Result abl = new Study(ablation, quiet(), Backends.cpu(), new PrintStream(log4, true)).prepare().reusing(folder).run(dir.resolve("ablation"));
+        assertEquals(8, log4.toString().lines().filter(l -> l.contains("reused from")).count(), log4.toString());
+        assertFalse(log4.toString().contains("distill reused"), log4.toString());
+        for (int i = 0; i < 2; i++)
+            for (String row : List.of("supervised", "linear", "finetune"))
+                assertEquals(two.seeds().get(i).rows().get(row).testTop1(), abl.seeds().get(i).rows().get(row).testTop1(), row);
+
         // another configuration in the same folder is refused (only --seeds may change)
         StudyConfig other = new StudyConfig("test", tiny(fm, 2).pipeline().withDistill(c -> c.with(b -> b.epochs = 2)), 2, 0, "training", 0);
         BadInputException e = assertThrows(BadInputException.class, () -> run(other, folder, new ByteArrayOutputStream()));
