@@ -38,7 +38,6 @@ class SplitBatchNorm(nn.BatchNorm2d):
                                True, self.momentum, self.eps).view(n, c, h, w)
             self.running_mean.data.copy_(rm.view(s, c).mean(dim=0))
             self.running_var.data.copy_(rv.view(s, c).mean(dim=0))
-            self.num_batches_tracked.add_(1)
             return out
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, self.momentum, self.eps)
 
