@@ -70,7 +70,7 @@ def run_seed(study, seed, split, out_dir, log):
     log(f"phase 1 took {time.time() - t1:.0f} s")
 
     num_classes = int(labels.max()) + 1
-    rows = {}
+    rows, phase2 = {}, {}
     evals = {}  # the eval transform is deterministic: each split transformed once per (size, resize)
 
     def ev(split, size, resize):
@@ -95,7 +95,10 @@ def run_seed(study, seed, split, out_dir, log):
         log(f"{key}: val {last:.4f} test {test1:.4f} train {train1:.4f} ({rows[key]['seconds']:.0f} s)")
         if dlog:
             write_json(os.path.join(out_dir, "distill.json"), dlog)
-    return {"implementation": "pytorch-twin", "seed": seed, "splitSeed": split["split_seed"], "rows": rows, "phase1": phase1,
+            last_epoch = dlog[-1]
+            phase2 = {"ce": last_epoch["ce"], "distill": last_epoch["distill"]}
+            phase2.update({f"distill_{i + 1}": v for i, v in enumerate(last_epoch["distill_stages"])})
+    return {"implementation": "pytorch-twin", "seed": seed, "splitSeed": split["split_seed"], "rows": rows, "phase1": phase1, "phase2": phase2,
             "seconds": time.time() - t0, "cpuSeconds": cpu_seconds() - c0}
 
 

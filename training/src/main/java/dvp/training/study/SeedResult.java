@@ -16,10 +16,12 @@ import java.util.Map;
  * @param splitSeed      the seed of the train/val draw
  * @param rows           Table 1's rows by key ({@link #ROWS}: supervised, linear, finetune, distill)
  * @param phase1         the last phase-1 epoch's means: loss, acc1_margin, acc5_margin, acc1, acc5
+ * @param phase2         the last phase-2 epoch's means per image of its loss terms: ce, distill and each
+ *                       stage's share distill_1..distill_4 (λ/B·w_i·d_i); empty in files written before it
  * @param seconds        wall time of the whole seed, phase 1 included
  */
 public record SeedResult(String implementation, long seed, long splitSeed, Map<String, Row> rows, Map<String, Double> phase1,
-                         double seconds, double cpuSeconds) {
+                         Map<String, Double> phase2, double seconds, double cpuSeconds) {
     /** Table 1's rows in the paper's order, with their labels. */
     public static final List<String> ROWS = List.of("supervised", "linear", "finetune", "distill");
 
@@ -35,6 +37,9 @@ public record SeedResult(String implementation, long seed, long splitSeed, Map<S
 
     /** The phase-1 numbers every seed reports, in table order. */
     public static final List<String> PHASE1 = List.of("loss", "acc1_margin", "acc5_margin", "acc1", "acc5");
+
+    /** Phase 2's loss terms every seed reports, in table order. */
+    public static final List<String> PHASE2 = List.of("ce", "distill", "distill_1", "distill_2", "distill_3", "distill_4");
 
     /**
      * One row of one seed: top-1 on validation after the last epoch and at the best validated
@@ -67,5 +72,6 @@ public record SeedResult(String implementation, long seed, long splitSeed, Map<S
     public SeedResult {
         rows = rows == null ? Map.of() : new LinkedHashMap<>(rows);
         phase1 = phase1 == null ? Map.of() : new LinkedHashMap<>(phase1);
+        phase2 = phase2 == null ? Map.of() : new LinkedHashMap<>(phase2);
     }
 }

@@ -193,8 +193,10 @@ public final class Study {
         }
         // phase 1's run folder: this seed's, or the study's it was reused from (its export lies in it)
         Path backbone = Path.of(Json.readFile(dir.resolve("pretrain").resolve("result.json")).get("export").asText());
-        Map<String, Double> phase1 = lastEpoch(backbone.getParent().getParent().resolve("metrics").resolve("metrics.jsonl"));
-        return new SeedResult("dvp", seed, pc.data().splitSeed(), rows, phase1, (System.nanoTime() - t0) / 1e9, cpuSeconds() - cpu0);
+        Map<String, Double> phase1 = lastEpoch(backbone.getParent().getParent().resolve("metrics").resolve("metrics.jsonl"), SeedResult.PHASE1);
+        Path student = Path.of(Json.readFile(dir.resolve("distill").resolve("result.json")).get("export").asText());
+        Map<String, Double> phase2 = lastEpoch(student.getParent().getParent().resolve("metrics").resolve("metrics.jsonl"), SeedResult.PHASE2);
+        return new SeedResult("dvp", seed, pc.data().splitSeed(), rows, phase1, phase2, (System.nanoTime() - t0) / 1e9, cpuSeconds() - cpu0);
     }
 
     /** The pipeline's row label → the study's row key. */
@@ -214,8 +216,8 @@ public final class Study {
         }
     }
 
-    /** The means of phase 1's last epoch row (metrics.jsonl), the names of {@link SeedResult#PHASE1} that it has. */
-    static Map<String, Double> lastEpoch(Path jsonl) throws IOException {
+    /** The means of a run's last epoch row (its metrics.jsonl), those of {@code names} that it has. */
+    static Map<String, Double> lastEpoch(Path jsonl, List<String> names) throws IOException {
         JsonNode last = null;
         for (String line : Files.readAllLines(jsonl)) {
             if (line.isBlank()) continue;
@@ -224,7 +226,7 @@ public final class Study {
         }
         Map<String, Double> out = new LinkedHashMap<>();
         if (last == null) return out;
-        for (String k : SeedResult.PHASE1) if (last.has(k)) out.put(k, last.get(k).asDouble());
+        for (String k : names) if (last.has(k)) out.put(k, last.get(k).asDouble());
         return out;
     }
 

@@ -164,9 +164,46 @@ public final class StudyReport {
         }
         sb.append('\n');
 
+        sb.append("## Phase 2's loss terms (last epoch's means per image)\n\n");
+        sb.append("ce: cross-entropy; distill: λ·Σ_i w_i·d_i / B, the distillation term added to it; distill_i: stage i's share "
+                + "(layer1 … layer4).\n\n");
+        sb.append("| Term | dvp |").append(hasTwin ? " PyTorch twin | fidelity |" : "").append('\n')
+                .append(hasTwin ? "|---|---:|---:|---|\n" : "|---|---:|\n");
+        for (String k : SeedResult.PHASE2) {
+            SeedSummary a = phase2(dvp, k), b = hasTwin ? phase2(twin, k) : null;
+            sb.append("| ").append(k).append(" | ").append(cell4(a)).append(" |");
+            if (hasTwin) sb.append(' ').append(cell4(b)).append(" | ").append(fidelity(a, b)).append(" |");
+            sb.append('\n');
+        }
+        sb.append('\n');
+
         perSeed(sb, "dvp", dvp);
         if (hasTwin) perSeed(sb, "PyTorch twin", twin);
         return sb.toString();
+    }
+
+    private static SeedSummary phase2(List<SeedResult> seeds, String key) {
+        if (seeds.isEmpty()) return null;
+        double[] v = new double[seeds.size()];
+        for (int i = 0; i < v.length; i++) {
+            Double x = seeds.get(i).phase2().get(key);
+            if (x == null || !Double.isFinite(x)) return null;
+            v[i] = x;
+        }
+        return SeedSummary.of(v);
+    }
+
+    /** Four significant digits (two for the half-width): loss terms span orders of magnitude. */
+    static String cell4(SeedSummary s) {
+        if (s == null) return "-";
+        if (!s.hasInterval()) return sig(s.mean(), 4) + " (1 seed)";
+        return sig(s.mean(), 4) + " ± " + sig(s.halfWidth(), 2) + " [" + sig(s.low(), 4) + ", " + sig(s.high(), 4) + "]";
+    }
+
+    static String sig(double x, int digits) {
+        if (!Double.isFinite(x)) return "-";
+        if (x == 0) return "0";
+        return new java.math.BigDecimal(x).round(new java.math.MathContext(digits)).stripTrailingZeros().toPlainString();
     }
 
     private static SeedSummary phase1(List<SeedResult> seeds, String key) {
@@ -246,6 +283,9 @@ public final class StudyReport {
         Map<String, Object> p1 = new LinkedHashMap<>();
         for (String k : SeedResult.PHASE1) p1.put(k, summaryJson(phase1(seeds, k)));
         m.put("phase1", p1);
+        Map<String, Object> p2 = new LinkedHashMap<>();
+        for (String k : SeedResult.PHASE2) p2.put(k, summaryJson(phase2(seeds, k)));
+        m.put("phase2", p2);
         return m;
     }
 

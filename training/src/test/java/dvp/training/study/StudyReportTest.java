@@ -33,7 +33,9 @@ class StudyReportTest {
             p1.put("acc5_margin", 0.02);
             p1.put("acc1", 0.30 + 0.01 * i);
             p1.put("acc5", 0.60);
-            out.add(new SeedResult(impl, i, 0, rows, p1, 100, 150));
+            Map<String, Double> p2 = new LinkedHashMap<>();
+            for (String k : SeedResult.PHASE2) p2.put(k, k.equals("ce") ? 0.5 : 0.01 * (1 + i));
+            out.add(new SeedResult(impl, i, 0, rows, p1, p2, 100, 150));
         }
         return out;
     }
@@ -77,6 +79,7 @@ class StudyReportTest {
         assertTrue(md.contains("| Phase-1 + finetune | 73.3 ± 1.0 [72.4, 74.3] | 0.78 | 73.5 ± 0.7 [72.8, 74.3] | 0.60 | consistent |"), md);
         assertTrue(md.contains("| Phase-1 + Phase-2 (ours) | 74.1 ± 1.1 [73.0, 75.3] | 0.90 |") && md.contains("| DIFFERENT |"), md);
         assertTrue(md.contains("| acc1 (%) | 32.0 ± 2.0 [30.0, 34.0] |"), md);
+        assertTrue(md.contains("| distill_4 | 0.03 ± 0.02 [0.01037, 0.04963] |"), md);
         r.write(dir);
         for (String f : new String[]{"results.md", "results.json", "results.png"}) assertTrue(Files.exists(dir.resolve(f)), f);
         var json = Json.readFile(dir.resolve("results.json"));

@@ -103,6 +103,7 @@ class StudyTest {
             for (SeedResult.Row r : s.rows().values())
                 for (double v : new double[]{r.testTop1(), r.valTop1Last(), r.trainTop1(), r.testTop5()}) assertTrue(v >= 0 && v <= 1, r.toString());
             assertEquals(SeedResult.PHASE1, List.copyOf(s.phase1().keySet()));
+            assertEquals(SeedResult.PHASE2, List.copyOf(s.phase2().keySet()));
             assertTrue(s.phase1().get("acc1") >= s.phase1().get("acc1_margin"), "the margin only makes top-1 harder: " + s.phase1());
             assertTrue(s.phase1().get("acc5") >= s.phase1().get("acc1"), s.phase1().toString());
         }

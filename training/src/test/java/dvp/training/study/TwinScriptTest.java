@@ -70,6 +70,7 @@ class TwinScriptTest {
             for (double v : new double[]{row.testTop1(), row.testTop5(), row.valTop1Last(), row.valTop1Best(), row.trainTop1()})
                 assertTrue(v >= 0 && v <= 1, row.toString());
         assertEquals(SeedResult.PHASE1, List.copyOf(t.phase1().keySet()));
+        assertEquals(SeedResult.PHASE2, List.copyOf(t.phase2().keySet()));
         assertTrue(t.phase1().get("acc5") >= t.phase1().get("acc1") && t.phase1().get("acc1") >= t.phase1().get("acc1_margin"), t.phase1().toString());
         // the twin's phase-2 log: one entry per epoch, each stage's share adding up to the term
         var dlog = Json.readFile(twin.resolve("seed-0").resolve("distill.json"));
