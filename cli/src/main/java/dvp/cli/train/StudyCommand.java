@@ -50,7 +50,7 @@ public final class StudyCommand implements Callable<Integer> {
     @Option(names = "--seeds", paramLabel = "N", description = "Number of seeds. Default: 5.")
     Integer seeds;
 
-    @Option(names = "--first-seed", paramLabel = "S", description = "The first seed (the others follow). Default: 0.")
+    @Option(names = "--first-seed", paramLabel = "S", description = "The first seed (the others follow). Default: --seed (0).")
     Long firstSeed;
 
     @Option(names = "--vary", paramLabel = "training|split", description = "What a seed changes: the training only (one split) or the split too. Default: training.")
@@ -155,7 +155,7 @@ public final class StudyCommand implements Callable<Integer> {
         List<String> changed = regimeOptionsGiven();
         changed.remove("--regime");
         if (!changed.isEmpty()) name += " (" + String.join(" ", describeChanges()) + ")";
-        return new StudyConfig(name, pipeline, seeds != null ? seeds : 5, firstSeed != null ? firstSeed : 0, vary, splitSeed != null ? splitSeed : 0)
+        return new StudyConfig(name, pipeline, seeds != null ? seeds : 5, firstSeed != null ? firstSeed : dvp.seed(), vary, splitSeed != null ? splitSeed : 0)
                 .validate();
     }
 
