@@ -162,6 +162,12 @@ class TrainingCommandsTest {
         assertOneLine(dvp("pipeline", "--data", d, "--device", "cpu", "--queue-size", "100", "--batch-size", "64"), "--queue-size 100");
         assertOneLine(dvp("demo", "--fashion-mnist", dir.resolve("nofmnist").toString(), "--device", "cpu"), "Fashion-MNIST not found");
         assertOneLine(dvp("pretrain", "--device", "cpu"), "dvp pretrain: missing --data KIND:PATH");
+        assertOneLine(dvp("study", "--regime", "huge", "--device", "cpu"), "--regime must be one of [overfit, demo]");
+        assertOneLine(dvp("study", "--vary", "labels", "--device", "cpu"), "--vary must be training");
+        assertOneLine(dvp("study", "--fashion-mnist", dir.resolve("nofmnist").toString(), "--device", "cpu"), "Fashion-MNIST not found");
+        assertOneLine(dvp("study", "--resume", dir.resolve("nostudy").toString(), "--device", "cpu"), "is not a study folder (no study.json)");
+        assertOneLine(dvp("study", "--resume", dir.resolve("nostudy").toString(), "--epochs", "3", "--device", "cpu"),
+                "a resumed study keeps the settings it was started with");
     }
 
     @Test
@@ -442,7 +448,7 @@ class TrainingCommandsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"pretrain", "linear-eval", "finetune", "distill", "evaluate", "predict", "pipeline", "demo"})
+    @ValueSource(strings = {"pretrain", "linear-eval", "finetune", "distill", "evaluate", "predict", "pipeline", "demo", "study"})
     void everyCommandHasHelpWithExitCodes(String command) {
         Run r = dvp(command, "--help");
         assertEquals(0, r.code(), r.err());
