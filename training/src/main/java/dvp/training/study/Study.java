@@ -93,6 +93,12 @@ public final class Study {
             if (Files.exists(file)) {
                 r = readSeed(file);
                 log.printf(Locale.ROOT, "dvp: study: seed %d already finished in %s; reusing it%n", seed, dir);
+                SeedResult filled = withPhase2Terms(r, dir);
+                if (filled != r) {
+                    Json.writeFile(file, filled);
+                    r = filled;
+                    log.printf(Locale.ROOT, "dvp: study: seed %d: phase 2's loss terms read from its distill run into seed.json%n", seed);
+                }
             } else {
                 log.printf(Locale.ROOT, "dvp: study: seed %d (%d/%d; %d done), split seed %d, in %s%n", seed, i + 1, cfg.seeds(), done.size(),
                         cfg.splitSeedOf(seed), dir);
@@ -197,6 +203,23 @@ public final class Study {
         Path student = Path.of(Json.readFile(dir.resolve("distill").resolve("result.json")).get("export").asText());
         Map<String, Double> phase2 = lastEpoch(student.getParent().getParent().resolve("metrics").resolve("metrics.jsonl"), SeedResult.PHASE2);
         return new SeedResult("dvp", seed, pc.data().splitSeed(), rows, phase1, phase2, (System.nanoTime() - t0) / 1e9, cpuSeconds() - cpu0);
+    }
+
+    /**
+     * A finished seed written before seeds recorded phase 2's loss terms gets them from its distill
+     * run's metrics (the same last-epoch means a new seed records); {@code r} itself when it has
+     * them already or the run's metrics are not there.
+     */
+    static SeedResult withPhase2Terms(SeedResult r, Path dir) throws IOException {
+        if (!r.phase2().isEmpty()) return r;
+        Path result = dir.resolve("distill").resolve("result.json");
+        if (!Files.exists(result)) return r;
+        Path student = Path.of(Json.readFile(result).get("export").asText());
+        Path metrics = student.getParent().getParent().resolve("metrics").resolve("metrics.jsonl");
+        if (!Files.exists(metrics)) return r;
+        Map<String, Double> phase2 = lastEpoch(metrics, SeedResult.PHASE2);
+        if (phase2.isEmpty()) return r;
+        return new SeedResult(r.implementation(), r.seed(), r.splitSeed(), r.rows(), r.phase1(), phase2, r.seconds(), r.cpuSeconds());
     }
 
     /** The pipeline's row label → the study's row key. */

@@ -148,6 +148,17 @@ class StudyTest {
         assertEquals(5, log3.toString().lines().filter(l -> l.contains("already finished in") && l.contains("seed-1")).count(), log3.toString());
         assertEquals(two.seeds().get(1).rows(), again.seeds().get(1).rows());
 
+        // a seed written before seeds recorded phase 2's loss terms gets them from its distill run on resume
+        Path seed0 = folder.resolve("seed-0").resolve("seed.json");
+        SeedResult full = Study.readSeed(seed0);
+        Json.writeFile(seed0, new SeedResult(full.implementation(), full.seed(), full.splitSeed(), full.rows(), full.phase1(), java.util.Map.of(),
+                full.seconds(), full.cpuSeconds()));
+        ByteArrayOutputStream log5 = new ByteArrayOutputStream();
+        Study.Result filled = run(tiny(fm, 2), folder, log5);
+        assertTrue(log5.toString().contains("seed 0: phase 2's loss terms read from its distill run"), log5.toString());
+        assertEquals(full.phase2(), filled.seeds().getFirst().phase2());
+        assertEquals(full.phase2(), Study.readSeed(seed0).phase2(), "written back into seed.json");
+
         // an ablation of phase 2 reuses phase 1 and the other three rows of the study it varies
         StudyConfig ablation = new StudyConfig("ablation", tiny(fm, 2).pipeline().withDistill(c -> c.with(b -> b.distill = b.distill.withLambda(1e-3))),
                 2, 0, "training", 0);
