@@ -175,7 +175,7 @@ public final class StudyCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         var err = spec.commandLine().getErr();
         var out = spec.commandLine().getOut();
-        SessionOptions given = run.toSessionOptions(dvp.progress());
+        SessionOptions given = run.toSessionOptions(dvp.progress(), spec);
         Path resume = given.resume();
         SessionOptions so = given.withResume(null); // stages resume by themselves inside the study folder
         StudyConfig cfg;
