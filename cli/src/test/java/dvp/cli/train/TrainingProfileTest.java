@@ -43,7 +43,7 @@ class TrainingProfileTest {
         assertEquals(2, res.get("scenarios").get(0).get("figures").get(0).get("samples").asInt());
         java.util.Set<String> ops = new java.util.HashSet<>();
         for (JsonNode o : res.get("scenarios").get(0).get("ops")) ops.add(o.get("op").asText());
-        for (String op : new String[]{"conv2d_forward", "margin_infonce_forward", "enqueue_keys", "sgd_update", "l2_normalize_forward"})
+        for (String op : new String[]{"conv2d_forward", "margin_infonce_forward", "enqueue_keys", "sgd_update_multi", "axpby_multi", "l2_normalize_forward"})
             assertTrue(ops.contains(op), op + " in " + ops);
     }
 }
