@@ -125,10 +125,15 @@ class CtrlCAtTerminalTest {
                     List.of("n01440760", "n01440761"), null);
         }
         Path err = dir.resolve("err.log");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+        // A test runner started in the background of a non-interactive shell (nohup ... &) ignores SIGINT, and
+        // an ignored signal stays ignored in every child (the JVM then installs no handler for it): the child
+        // gets SIGINT's default disposition back, as at a terminal, through coreutils' env where it can.
+        List<String> command = new java.util.ArrayList<>();
+        if (envResetsSignals()) command.addAll(List.of("env", "--default-signal=INT"));
+        command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
                 "--add-modules=jdk.incubator.vector", "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"),
-                Dvp.class.getName(), "evaluate", model.toString(), "--data", "vipriors:" + data, "--device", "cpu", "--ten-crop", "--batch-size", "20")
-                .redirectError(err.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                Dvp.class.getName(), "evaluate", model.toString(), "--data", "vipriors:" + data, "--device", "cpu", "--ten-crop", "--batch-size", "20"));
+        Process p = new ProcessBuilder(command).redirectError(err.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         Thread.sleep(4000); // started and evaluating (300 images x 10 crops of a ResNet-50 at 224 px take far longer)
         assertTrue(p.isAlive(), "still evaluating: " + Files.readString(err));
         assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor());
@@ -137,5 +142,16 @@ class CtrlCAtTerminalTest {
         assertEquals(130, p.exitValue(), e);
         assertTrue(e.contains("dvp: SIGINT received: stopping now (nothing to checkpoint here)"), e);
         assertTrue(!e.contains("writing a checkpoint"), e);
+    }
+
+    /** Whether this machine's env can reset a signal's disposition (GNU coreutils 8.31 and later). */
+    private static boolean envResetsSignals() {
+        try {
+            Process p = new ProcessBuilder("env", "--default-signal=INT", "true").redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (java.io.IOException | InterruptedException e) {
+            return false;
+        }
     }
 }
