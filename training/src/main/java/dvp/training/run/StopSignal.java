@@ -53,10 +53,9 @@ public final class StopSignal {
     /**
      * Ends the process by the signal itself, as a C program does after its own handler: the default
      * disposition restored and the signal raised again, so the shell sees "killed by SIGINT" (status
-     * 130 = 128 + 2, what Process.exitValue reports too). Runtime.halt first brings every Java thread to
-     * a safepoint, which a thread in a long compiled loop can delay (in CI a Ctrl-C during a ResNet-50
-     * evaluation was once not done after 20 s with halt); raise with SIG_DFL needs no safepoint. halt
-     * stays as the fallback where the C library cannot be reached.
+     * 130 = 128 + 2, what Process.exitValue reports too; a calling script sees an interrupted child, not
+     * an exit code). Runtime.halt first brings every Java thread to a safepoint; raise with SIG_DFL
+     * needs none. halt stays as the fallback where the C library cannot be reached.
      */
     private static void dieBy(Signal s) {
         try {
