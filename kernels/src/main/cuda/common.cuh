@@ -59,3 +59,4 @@ __device__ __forceinline__ void dvp_report(int* err, int code, int info) {
 // Error codes written by dvp_report (mirrored in dvp.engine.cuda.DeviceErrors).
 #define DVP_ERR_LABEL_OUT_OF_RANGE 1
 #define DVP_ERR_QUEUE_POINTER 2
+#define DVP_ERR_INDEX_OUT_OF_RANGE 3

@@ -188,6 +188,17 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void gatherRows(Tensor x, Tensor index, Tensor out) {
+        long rows = x.dim(0), row = out.dim(0) == 0 ? 0 : out.numel() / out.dim(0);
+        for (int i = 0; i < out.dim(0); i++) {
+            long j = Mem.getL(index, i);
+            if (j < 0 || j >= rows)
+                throw new IllegalArgumentException("gatherRows: index " + j + " at row " + i + " is outside [0, " + rows + ") for x " + x.describe());
+            MemorySegment.copy(Mem.seg(x), Mem.base(x) + j * row * 4L, Mem.seg(out), Mem.base(out) + i * row * 4L, row * 4L);
+        }
+    }
+
+    @Override
     public void ofdLossForward(Tensor s, Tensor t, Tensor margin, float w, int channelStride, Tensor loss) {
         CpuOfd.lossForward(s, t, margin, w, channelStride, loss);
     }

@@ -361,6 +361,13 @@ public final class CudaBackend implements Backend, BackendDiagnostics, DeviceClo
     }
 
     @Override
+    public void gatherRows(Tensor x, Tensor index, Tensor out) {
+        CudaContext c = ctx("gatherRows");
+        CudaCopy.gatherRows(c, x, index, out);
+        c.exit();
+    }
+
+    @Override
     public void ofdLossForward(Tensor s, Tensor t, Tensor margin, float w, int channelStride, Tensor loss) {
         CudaContext c = ctx("ofdLossForward");
         CudaOfd.forward(c, s, t, margin, w, channelStride, loss);

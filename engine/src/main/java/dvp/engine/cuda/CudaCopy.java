@@ -58,6 +58,23 @@ final class CudaCopy {
         c.launch1d(kernel, n, new KernelArgs().i64(n).struct64(desc).ptr(of(src)).ptr(of(dst)));
     }
 
+    /**
+     * out[i] = x[index[i]] by rows (Backend.gatherRows): grid.y walks the output rows (at most
+     * 65,535 per launch, so larger batches take several), grid.x and the threads a row's columns,
+     * so no thread divides its element index. An index outside [0, R) goes to the device error word.
+     */
+    static void gatherRows(CudaContext c, Tensor x, Tensor index, Tensor out) {
+        Addr.f32("gatherRows", x, out);
+        long n = out.dim(0), row = n == 0 ? 0 : out.numel() / n;
+        if (n == 0 || row == 0) return;
+        int gx = c.grid(row, 256);
+        for (long first = 0; first < n; first += 65_535) {
+            int rows = (int) Math.min(65_535, n - first);
+            c.launch("dvp_gather_rows_b4", gx, rows, 256, 0, new KernelArgs().i64(row).i64(x.dim(0)).i64(first)
+                    .ptr(of(x)).ptr(of(index)).ptr(of(out)).ptr(c.errorWordAddress()));
+        }
+    }
+
     static void fill(CudaContext c, Tensor dst, double value) {
         long n = dst.numel();
         if (n == 0) return;

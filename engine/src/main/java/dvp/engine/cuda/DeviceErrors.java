@@ -8,6 +8,7 @@ package dvp.engine.cuda;
 final class DeviceErrors {
     static final int LABEL_OUT_OF_RANGE = 1;
     static final int QUEUE_POINTER = 2;
+    static final int INDEX_OUT_OF_RANGE = 3;
 
     private DeviceErrors() {}
 
@@ -15,6 +16,7 @@ final class DeviceErrors {
         return switch (code) {
             case LABEL_OUT_OF_RANGE -> "cross_entropy: the label at row " + info + " is outside [0, classes)";
             case QUEUE_POINTER -> "enqueue: queue pointer " + info + " + batch does not fit the queue (a pointer saved with another batch size?); nothing was enqueued";
+            case INDEX_OUT_OF_RANGE -> "gatherRows: the index of output row " + info + " is outside [0, rows of x); that row was not written";
             default -> "device error code " + code + " (info " + info + ")";
         };
     }

@@ -33,6 +33,26 @@ public final class Views {
         return Autograd.record("permute", y, g -> new Tensor[]{g.permute(inverse).copyContiguous()}, x);
     }
 
+    /**
+     * Rows of x picked by a device index (torch.index_select(x, 0, index)): out[i] = x[index[i]],
+     * a fresh contiguous [N, ...] tensor. index is I64 [N] on x's backend, so a captured CUDA graph
+     * replays with whatever was written into it before the replay (MoCo's key shuffle). No backward:
+     * MoCo gathers its keys under no-grad, and an input that needs a gradient is refused.
+     */
+    public static Tensor gatherRows(Tensor x, Tensor index) {
+        String op = "gatherRows";
+        Check.dtype(op, "x", x, dvp.engine.DType.F32);
+        Check.dtype(op, "index", index, dvp.engine.DType.I64);
+        Check.sameBackend(op, x, index);
+        Check.that(x.rank() >= 1 && index.rank() == 1, op + ": expected x [R, ...] and index [N], got " + x.describe() + " and " + index.describe());
+        Check.that(!Autograd.needsGrad(x), op + ": x " + x.describe() + " requires grad, but gatherRows has no backward; gather under no-grad");
+        int[] shape = x.shape().clone();
+        shape[0] = index.dim(0);
+        Tensor out = Tensor.empty(x.backend(), x.dtype(), shape);
+        x.backend().gatherRows(Check.contiguous(x), Check.contiguous(index), out);
+        return out;
+    }
+
     /** Concatenation along dim 0; all other dims must match. */
     public static Tensor cat0(Tensor... parts) {
         if (parts.length == 0) throw new IllegalArgumentException("cat: no tensors");

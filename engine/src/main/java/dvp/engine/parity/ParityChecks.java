@@ -498,6 +498,13 @@ public final class ParityChecks {
             c.compare("queue", queue, 0);
             c.compare("ptr", ptr, 0);
         }));
+        // gatherRows copies bits: bitwise. A permutation (MoCo's key shuffle) and its inverse restore
+        // x exactly; a gather with repeated and skipped rows; rows longer than one block's stride
+        // (4551 elements) and a row of one element.
+        gather(l, "permutation, inverse", new int[]{13, 3, 5, 7}, 13, true);
+        gather(l, "repeats", new int[]{11, 2, 3, 3}, 17, false);
+        gather(l, "long rows", new int[]{5, 3, 37, 41}, 7, false);
+        gather(l, "one-element rows", new int[]{9, 1}, 9, true);
         // OFD: the CUDA kernels see rows (NCHW: one channel per row of H·W; NHWC: one channel per
         // column of a row of C) with a scalar head and tail around 16-byte quads; these shapes give rows
         // of odd length (the quads' phase moves from row to row), rows of whole quads, rows split over
@@ -513,6 +520,37 @@ public final class ParityChecks {
         ofd(l, "NHWC t at offset 1", new int[]{2, 3, 5, 12}, 1, 0, 1);
         ofd(l, "NCHW 3x3 planes", new int[]{5, 7, 3, 3}, 9, 0, 0);
         return l;
+    }
+
+    /** out = x[index] for n random indices (a random permutation of R when {@code permutation}), bitwise. */
+    private static void gather(List<Check> l, String what, int[] shape, int n, boolean permutation) {
+        l.add(new Check("gatherRows (" + what + ")", Shape.str(shape) + " N=" + n, c -> {
+            Pair x = c.randn(shape);
+            long[] idx = new long[n];
+            if (permutation) {
+                int[] p = c.rng.permutation(n);
+                for (int i = 0; i < n; i++) idx[i] = p[i];
+            } else {
+                for (int i = 0; i < n; i++) idx[i] = c.rng.nextInt(shape[0]);
+            }
+            Pair index = new Pair(Tensor.ofLongs(c.ref, idx, n), Tensor.ofLongs(c.dut, idx, n));
+            int[] outShape = shape.clone();
+            outShape[0] = n;
+            Pair out = c.out(outShape);
+            c.ref.gatherRows(x.ref(), index.ref(), out.ref());
+            c.dut.gatherRows(x.dut(), index.dut(), out.dut());
+            c.compare("out", out, BITWISE);
+            if (permutation) { // scattering back through the inverse permutation restores x
+                long[] inv = new long[n];
+                for (int i = 0; i < n; i++) inv[(int) idx[i]] = i;
+                Pair back = c.out(shape);
+                Tensor invRef = Tensor.ofLongs(c.ref, inv, n), invDut = Tensor.ofLongs(c.dut, inv, n);
+                c.ref.gatherRows(out.ref(), invRef, back.ref());
+                c.dut.gatherRows(out.dut(), invDut, back.dut());
+                c.compare("inverse", back, BITWISE);
+                c.compare("inverse restores x", new Pair(x.ref(), back.dut()), BITWISE);
+            }
+        }));
     }
 
     /** Tensor sizes of the multi-tensor checks: odd, from one element to three CUDA table chunks. */

@@ -95,6 +95,7 @@ public final class ProfilingBackend implements Backend {
             L2_FWD = {"x", "y", "norms"}, L2_BWD = {"dy", "y", "norms", "dx"},
             CE_FWD = {"logits", "labels", "loss", "probs"}, CE_BWD = {"probs", "labels", "grad_out", "dlogits"},
             INFONCE = {"q", "k_pos", "queue", "loss", "accuracy", "dq"}, ENQUEUE = {"keys", "ptr", "queue", "ptr'"},
+            GATHER = {"x", "index", "out"},
             OFD_FWD = {"s", "t", "margin", "loss"}, OFD_BWD = {"s", "t", "margin", "grad_out", "ds"},
             SGD = {"param", "grad", "momentum_buf", "param'", "momentum_buf'"}, LR = {"lr"}, NONE = {};
 
@@ -424,6 +425,15 @@ public final class ProfilingBackend implements Backend {
             // B rows of the queue are written, not all K: keys read + the same amount written + the pointer read and written
             p.end(c, ENQUEUE, 2, "", 0, 2 * OpCosts.bytes(keys) + 2 * OpCosts.bytes(ptr), keys, ptr, queue, ptr);
         }
+    }
+
+    @Override
+    public void gatherRows(Tensor x, Tensor index, Tensor out) {
+        Profiler p = profiler;
+        if (p == null) { inner.gatherRows(x, index, out); return; }
+        Profiler.Call c = p.begin(Primitive.GATHER_ROWS);
+        // N rows of x read (not all R), the index, N rows written
+        try { inner.gatherRows(x, index, out); } finally { p.end(c, GATHER, 2, "", 0, 2 * OpCosts.bytes(out) + OpCosts.bytes(index), x, index, out); }
     }
 
     @Override

@@ -212,6 +212,16 @@ public interface Backend {
      */
     void enqueueKeys(Tensor queue, Tensor keys, Tensor ptr);
 
+    /**
+     * Row gather along dim 0 (torch.index_select(x, 0, index)): out[i, ...] = x[index[i], ...].
+     * x [R, ...] and out [N, ...] contiguous F32 with the same row size, index I64 [N] on the device
+     * (MoCo's key shuffle reads its permutation from a tensor, so a captured step replays with the
+     * permutation written into that tensor before each replay). out is overwritten; an index outside
+     * [0, R) is an error naming its row (a device backend reports it at the next synchronisation and
+     * leaves that row unwritten). Every element is copied bit for bit.
+     */
+    void gatherRows(Tensor x, Tensor index, Tensor out);
+
     // ---- feature distillation (OFD) ------------------------------------------------------------------
 
     /**
