@@ -24,6 +24,8 @@ public final class Scope implements AutoCloseable {
     private final Scope parent;
     private final String name;
     private final List<Storage> owned = new ArrayList<>();
+    /** Never on a thread's stack ({@link #detached}): closed whenever its owner is done, in any order. */
+    private boolean detached;
     private boolean closed;
 
     private Scope(Scope parent, String name) {
@@ -38,6 +40,18 @@ public final class Scope implements AutoCloseable {
         Deque<Scope> stack = STACK.get();
         Scope s = new Scope(stack.isEmpty() ? GLOBAL : stack.peek(), name);
         stack.push(s);
+        return s;
+    }
+
+    /**
+     * A scope that is never on a thread's stack: allocate into it with {@link #allocatingIn} and
+     * close it when its owner is done with the memory, independently of the per-thread nesting
+     * (e.g. the tensors a captured CUDA graph reads and writes on every replay, which must outlive
+     * the step that captured it and die with the graph). {@link #keep} hands to the scope current now.
+     */
+    public static Scope detached(String name) {
+        Scope s = new Scope(current(), name);
+        s.detached = true;
         return s;
     }
 
@@ -90,11 +104,13 @@ public final class Scope implements AutoCloseable {
     @Override
     public void close() {
         if (this == GLOBAL) throw new IllegalStateException("the global scope is never closed");
-        Deque<Scope> stack = STACK.get();
-        if (stack.peek() != this)
-            throw new IllegalStateException("scope '" + name + "' closed out of order (innermost open is '"
-                    + (stack.isEmpty() ? "none" : stack.peek().name) + "')");
-        stack.pop();
+        if (!detached) {
+            Deque<Scope> stack = STACK.get();
+            if (stack.peek() != this)
+                throw new IllegalStateException("scope '" + name + "' closed out of order (innermost open is '"
+                        + (stack.isEmpty() ? "none" : stack.peek().name) + "')");
+            stack.pop();
+        }
         synchronized (this) {
             closed = true;
             for (int i = owned.size() - 1; i >= 0; i--) owned.get(i).free();
