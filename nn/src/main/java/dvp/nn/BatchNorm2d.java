@@ -86,6 +86,17 @@ public class BatchNorm2d extends Module {
         return momentum != null ? momentum : (float) (1.0 / numBatchesTracked);
     }
 
+    /**
+     * Counts {@code n} more training batches without running forward (when tracking): a replayed
+     * CUDA graph runs this layer's captured forward again, but the host-side count ran once, at
+     * capture. The running-average factor is baked into the graph, so only a fixed momentum may be
+     * replayed (a cumulative average's 1/num_batches_tracked would be stale).
+     */
+    public final void countReplayedBatches(long n) {
+        if (n < 0) throw new IllegalArgumentException(extraRepr() + ": cannot count " + n + " batches");
+        if (trackRunningStats) numBatchesTracked += n;
+    }
+
     /** γ (a constant 1-vector when not affine). */
     public Tensor weight() { return weight; }
 

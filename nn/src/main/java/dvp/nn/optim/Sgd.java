@@ -182,6 +182,21 @@ public final class Sgd implements AutoCloseable {
         for (Group g : groups) g.setLr(g.baseLr() * factor);
     }
 
+    /**
+     * Writes every group's current lr into its one-element tensor on each backend of its parameters,
+     * now. A captured CUDA graph's update reads that tensor, so the loop calls this before every
+     * replay (and before the capture: a {@link #step} that finds the tensor current records no write,
+     * whereas a write recorded into the graph would replay the capture-time lr forever).
+     */
+    public void writeLr() {
+        checkOpen();
+        for (Group g : groups) {
+            java.util.Set<Backend> backends = new java.util.LinkedHashSet<>();
+            for (Tensor p : g.params.values()) backends.add(p.backend());
+            for (Backend be : backends) g.lrOn(be, home);
+        }
+    }
+
     /** Zero-fills every existing gradient of the optimized parameters (PyTorch 1.13's default). */
     public void zeroGrad() {
         for (Group g : groups) for (Tensor p : g.params.values()) Grads.zero(p);
