@@ -50,6 +50,8 @@ public abstract class EpochLoop {
     private String status = "";
     private long stopAt = -1;
     private StepHook profiler;
+    private boolean cudaGraph = true;
+    private GraphedStep graphed;
     private final Map<String, Double> lastEpoch = new LinkedHashMap<>();
 
     /**
@@ -89,6 +91,30 @@ public abstract class EpochLoop {
     public void profiler(StepHook p) { profiler = p; }
 
     public long step() { return step; }
+
+    /**
+     * Whether a run on the CUDA backend captures its step as a CUDA graph and replays it
+     * ({@link GraphedStep}; on by default). No effect on other backends. Set before {@link #run()}.
+     */
+    public void cudaGraph(boolean on) {
+        if (graphed != null) throw new IllegalStateException("cudaGraph(" + on + ") after the first step; set it before run()");
+        cudaGraph = on;
+    }
+
+    /** The step runner of {@link #trainStep}s, made on first use from the modules the step runs (names prefix their layers in errors). */
+    protected final GraphedStep graphedStep(dvp.engine.spi.Backend backend, Map<String, ? extends dvp.nn.Module> modules) {
+        if (graphed == null) graphed = new GraphedStep(backend, cudaGraph, optimizer, modules);
+        return graphed;
+    }
+
+    /** The step runner, or null before the first step. */
+    public GraphedStep graphedStep() { return graphed; }
+
+    /** Closes the captured graphs (the trainer's close(), before its scope frees the model they use). */
+    protected final void closeGraphs() {
+        if (graphed != null) graphed.close();
+    }
+
 
     public int stepsPerEpoch() { return loader.stepsPerEpoch(); }
 
