@@ -7,6 +7,7 @@ import dvp.engine.Tensor;
 import dvp.engine.autograd.GradMode;
 import dvp.engine.ops.Contrastive;
 import dvp.engine.ops.Norm;
+import dvp.engine.ops.Views;
 import dvp.engine.spi.Backend;
 import dvp.engine.spi.Backends;
 import dvp.nn.models.NormFactory;
@@ -118,6 +119,25 @@ public final class MocoModel {
     }
 
     /**
+     * The key shuffle of one iteration as device index tensors (I64 [B] each): row i of the shuffled
+     * batch is x_k[order[i]], and un-shuffling gathers row {@code inverse[i]} of the keys
+     * (MoCo's idx_shuffle and idx_unshuffle = argsort(idx_shuffle)). Tensors, not host arrays, so a
+     * captured CUDA graph replays with the permutation written into them before each replay.
+     */
+    public record KeyShuffle(Tensor order, Tensor inverse) {
+        /** Checks that {@code order} is a permutation of 0..n-1 and uploads it and its inverse to {@code be}. */
+        public static KeyShuffle of(Backend be, int[] order, int n) {
+            checkPermutation(order, n);
+            long[] o = new long[n], inv = new long[n];
+            for (int i = 0; i < n; i++) {
+                o[i] = order[i];
+                inv[order[i]] = i;
+            }
+            return new KeyShuffle(Tensor.ofLongs(be, o, n), Tensor.ofLongs(be, inv, n));
+        }
+    }
+
+    /**
      * One MoCo iteration up to the loss (ALGORITHMS §2.2), both encoders in training mode:
      * q = normalize(f_q(x_q)); under no-grad the momentum update, then
      * k = unshuffle(normalize(f_k(shuffle(x_k)))); loss = margin-InfoNCE(q, k, queue); then the keys
@@ -130,13 +150,22 @@ public final class MocoModel {
 
     /** {@link #step(Tensor, Tensor, int[])}, and with {@code ranks} also the positive's {@link Ranks} against the queue it read. */
     public Step step(Tensor xq, Tensor xk, int[] keyOrder, boolean ranks) {
+        return step(xq, xk, keyOrder == null ? null : KeyShuffle.of(xk.backend(), keyOrder, xk.dim(0)), ranks);
+    }
+
+    /**
+     * The iteration with the key shuffle already on the device (null: none). Reads nothing from the
+     * host and writes no host value into the device, so it can be captured as a CUDA graph: the
+     * queue pointer is read and advanced on the device, the EMA is one {@code axpbyMulti}.
+     */
+    public Step step(Tensor xq, Tensor xk, KeyShuffle shuffle, boolean ranks) {
         Tensor q = Norm.l2Normalize(encoderQ.forward(xq));
         Tensor k;
         try (var g = GradMode.noGrad()) {
             momentumUpdate();
-            Tensor in = keyOrder == null ? xk : gatherRows(xk, keyOrder);
+            Tensor in = shuffle == null ? xk : Views.gatherRows(xk, shuffle.order());
             Tensor kShuffled = Norm.l2Normalize(encoderK.forward(in));
-            k = keyOrder == null ? kShuffled : scatterRows(kShuffled, keyOrder);
+            k = shuffle == null ? kShuffled : Views.gatherRows(kShuffled, shuffle.inverse());
         }
         Contrastive.InfoNce r = Contrastive.marginInfoNce(q, k, queue, margin, tau);
         Ranks rk = null;
@@ -148,22 +177,14 @@ public final class MocoModel {
         return new Step(r.loss(), r.accuracy(), k, rk);
     }
 
-    /** out[i] = x[order[i]] (MoCo's x[idx_shuffle]). */
+    /** out[i] = x[order[i]] (MoCo's x[idx_shuffle]), through the device gather. */
     static Tensor gatherRows(Tensor x, int[] order) {
-        checkPermutation(order, x.dim(0));
-        Tensor c = x.isContiguous() ? x : x.copyContiguous();
-        Tensor out = Tensor.empty(x.backend(), x.dtype(), x.shape());
-        for (int i = 0; i < order.length; i++) x.backend().copy(c.narrow0(order[i], 1), out.narrow0(i, 1));
-        return out;
+        return Views.gatherRows(x, KeyShuffle.of(x.backend(), order, x.dim(0)).order());
     }
 
     /** out[order[i]] = y[i], undoing {@link #gatherRows} (MoCo's k[idx_unshuffle]). */
     static Tensor scatterRows(Tensor y, int[] order) {
-        checkPermutation(order, y.dim(0));
-        Tensor c = y.isContiguous() ? y : y.copyContiguous();
-        Tensor out = Tensor.empty(y.backend(), y.dtype(), y.shape());
-        for (int i = 0; i < order.length; i++) y.backend().copy(c.narrow0(i, 1), out.narrow0(order[i], 1));
-        return out;
+        return Views.gatherRows(y, KeyShuffle.of(y.backend(), order, y.dim(0)).inverse());
     }
 
     private static void checkPermutation(int[] order, int n) {

@@ -134,9 +134,23 @@ public final class Pretrainer extends EpochLoop implements AutoCloseable {
 
     @Override
     protected Tensor[] trainStep(Batch b, int epoch, long step) {
-        int[] order = cfg.shuffleKeys() ? new Rng(cfg.seed()).fork(KEY_SHUFFLE).fork(step).permutation(b.size()) : null;
+        Tensor xq = b.views().get(0), xk = b.views().get(1);
+        Tensor[] in = {xq, xk};
+        if (cfg.shuffleKeys()) {
+            // the permutation is drawn on the host (a function of seed and step) and reaches the step as index tensors
+            int[] order = new Rng(cfg.seed()).fork(KEY_SHUFFLE).fork(step).permutation(b.size());
+            MocoModel.KeyShuffle ks = MocoModel.KeyShuffle.of(xk.backend(), order, b.size());
+            in = new Tensor[]{xq, xk, ks.order(), ks.inverse()};
+        }
+        return graphedStep(xq.backend(), Map.of("encoder_q", model.encoderQ(), "encoder_k", model.encoderK()))
+                .run("moco", in, this::mocoStep);
+    }
+
+    /** The captured part: both encoders, loss, enqueue, EMA, backward, SGD; inputs x_q, x_k[, shuffle order, inverse]. */
+    private Tensor[] mocoStep(Tensor[] in) {
+        MocoModel.KeyShuffle ks = in.length == 4 ? new MocoModel.KeyShuffle(in[2], in[3]) : null;
         optimizer.zeroGrad();
-        MocoModel.Step r = model.step(b.views().get(0), b.views().get(1), order, true);
+        MocoModel.Step r = model.step(in[0], in[1], ks, true);
         r.loss().backward();
         optimizer.step();
         return new Tensor[]{r.loss(), r.accuracy(), r.ranks().top5Margin(), r.ranks().top1(), r.ranks().top5()};
@@ -144,6 +158,7 @@ public final class Pretrainer extends EpochLoop implements AutoCloseable {
 
     @Override
     public void close() {
+        closeGraphs();
         loader.close();
         optimizer.close();
         if (!scope.isClosed()) scope.close();

@@ -266,7 +266,20 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
 
     @Override
     protected Tensor[] trainStep(Batch b, int epoch, long step) {
-        Tensor x = b.images(), y = b.labels();
+        boolean distills = distiller != null && cfg.distill().distillsAt(epoch);
+        Map<String, dvp.nn.Module> modules = new LinkedHashMap<>();
+        modules.put("model", model);
+        if (distiller != null) {
+            modules.put("teacher", distiller.teacher());
+            modules.put("connectors", distiller.connectors());
+        }
+        // distillation on and off are different steps on the same shapes: each is captured on its own
+        return graphedStep(b.images().backend(), modules).run(distills ? "distill" : "ce", new Tensor[]{b.images(), b.labels()},
+                in -> step(in[0], in[1], distills));
+    }
+
+    /** The captured part: forward, loss(es), backward, SGD. */
+    private Tensor[] step(Tensor x, Tensor y, boolean distills) {
         optimizer.zeroGrad();
         Tensor[] out;
         if (distiller == null) {
@@ -275,7 +288,7 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
         } else {
             StageFeatures sf = model.forwardWithFeatures(x);
             Tensor ce = Losses.crossEntropy(sf.logits(), y, smoothing);
-            if (cfg.distill().distillsAt(epoch)) {
+            if (distills) {
                 Tensor[] st = distiller.stageTerms(sf, x); // each stage's share of the term, logged as distill_1..4
                 Tensor d = Elementwise.add(Elementwise.add(Elementwise.add(st[0], st[1]), st[2]), st[3]); // loss()'s order: same rounding
                 out = new Tensor[]{Elementwise.add(ce, d), ce, d, st[0], st[1], st[2], st[3]};
@@ -302,6 +315,7 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
 
     @Override
     public void close() {
+        closeGraphs();
         loader.close();
         if (validation != null) validation.close();
         optimizer.close();
