@@ -35,7 +35,7 @@ public final class ResumeArgs {
 
     /** Options that may differ from the recorded ones when resuming (listed in --resume's help). */
     public static final Set<String> MAY_CHANGE = Set.of("--epochs", "--workers", "--progress", "--device", "--debug", "--tensorboard", "--plots",
-            "--eval-batch-size", "--profile", "--profile-steps", "--nvtx");
+            "--eval-batch-size", "--profile", "--profile-steps", "--nvtx", "--cuda-graph");
 
     /** Where the run lives, not what it computes: never recorded, never compared. */
     private static final Set<String> NOT_RECORDED = Set.of("--resume", "--run-dir", "--runs-dir", "--name", "--debug", "--help", "--version");

@@ -46,6 +46,9 @@ abstract class ClassifierCommand implements Callable<Integer>, ResumeArgs.Resuma
     @Mixin
     ProfileOptionsMixin profiling;
 
+    @Mixin
+    CudaGraphOption graph;
+
     /** The phase's own recipe before the options change it. */
     abstract ClassifierConfig base();
 
@@ -79,6 +82,7 @@ abstract class ClassifierCommand implements Callable<Integer>, ResumeArgs.Resuma
              StepProfiler prof = StepProfiler.open(be, popts, s.run().path().resolve("profile"), err);
              ClassifierTrainer t = new ClassifierTrainer(cfg, splits.train(), splits.val(), splits.normalize(), be, s)) {
             t.profiler(prof);
+            t.cudaGraph(graph.enabled(popts.profile() || popts.nvtx()));
             Path exported = t.train();
             out.println(name() + ": " + splits.description() + "; " + t.spec().describe() + "; " + t.lastEpochMetricsLine());
             if (t.lastValidation() != null)

@@ -57,6 +57,9 @@ public final class PretrainCommand implements Callable<Integer>, ResumeArgs.Resu
     @Mixin
     ProfileOptionsMixin profiling;
 
+    @Mixin
+    CudaGraphOption graph;
+
     @Option(names = "--image-size", paramLabel = "PX", defaultValue = "224", description = "Crop size of both views. Default: ${DEFAULT-VALUE}.")
     int imageSize;
 
@@ -142,6 +145,7 @@ public final class PretrainCommand implements Callable<Integer>, ResumeArgs.Resu
              StepProfiler prof = StepProfiler.open(be, popts, s.run().path().resolve("profile"), err);
              Pretrainer p = new Pretrainer(cfg, splits.train(), splits.normalize(), be, s)) {
             p.profiler(prof);
+            p.cudaGraph(graph.enabled(popts.profile() || popts.nvtx()));
             Path backbone = p.train();
             out.println("pretrain: " + splits.description() + "; " + cfg.model().describe() + "; " + p.lastEpochMetricsLine());
             out.println("backbone: " + backbone);
