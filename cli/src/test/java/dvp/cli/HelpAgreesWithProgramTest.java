@@ -47,6 +47,15 @@ class HelpAgreesWithProgramTest {
         assertTrue(h.contains("except --epochs (to extend the run"), "the options that may change on resume are listed: " + h);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"pretrain", "linear-eval", "finetune", "distill"})
+    void trainingCommandsDocumentTheCudaGraphSwitch(String command) {
+        String h = help(command).replaceAll("\\s+", " ");
+        assertTrue(h.contains("--[no-]cuda-graph"), h);
+        assertTrue(h.contains("as one captured CUDA graph") && h.contains("No effect on the CPU") && h.contains("Default: on"), h);
+        assertTrue(h.contains("--nvtx and --cuda-graph"), "it may change on resume: " + h);
+    }
+
     @Test
     void scoringCommandsSayWhatExit6Means() {
         assertTrue(help("evaluate").contains("6 a model to score has NaN/Inf weights or logits"));
