@@ -30,6 +30,7 @@ final class DistillStepScenario extends Scenario {
     private final Sgd sgd;
     private final Tensor x, labels, lossOut;
     private final int batch;
+    private final dvp.training.loop.GraphedStep runner;
 
     DistillStepScenario(Backend backend, ScenarioOptions o) {
         super(backend);
@@ -55,6 +56,7 @@ final class DistillStepScenario extends Scenario {
         x = images(rng.fork(2), batch, res);
         labels = labels(rng.fork(3), batch, classes);
         lossOut = Tensor.zeros(backend, 1);
+        runner = graphedStep(o, sgd, Map.of("student", student, "teacher", teacher, "connectors", distiller.connectors()));
     }
 
     @Override
@@ -65,12 +67,15 @@ final class DistillStepScenario extends Scenario {
 
     private void distillStep() {
         try (Scope s = Scope.open("step")) {
-            Tensor loss;
-            try (var r = range("student forward, teacher forward, losses")) {
-                StageFeatures sf = student.forwardWithFeatures(x);
-                loss = Elementwise.add(Losses.crossEntropy(sf.logits(), labels, 0.1f), distiller.loss(sf, x));
-            }
-            backwardAndUpdate(loss, sgd, lossOut);
+            runner.run("distill", new Tensor[]{x, labels}, in -> {
+                Tensor loss;
+                try (var r = range("student forward, teacher forward, losses")) {
+                    StageFeatures sf = student.forwardWithFeatures(in[0]);
+                    loss = Elementwise.add(Losses.crossEntropy(sf.logits(), in[1], 0.1f), distiller.loss(sf, in[0]));
+                }
+                backwardAndUpdate(loss, sgd, lossOut);
+                return new Tensor[0];
+            });
         }
     }
 

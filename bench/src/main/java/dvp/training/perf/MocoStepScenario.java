@@ -27,6 +27,7 @@ final class MocoStepScenario extends Scenario {
     private final Tensor xq, xk, lossOut;
     private final int batch;
     private final Rng shuffles;
+    private final dvp.training.loop.GraphedStep runner;
     private long step;
 
     MocoStepScenario(Backend backend, ScenarioOptions o) {
@@ -57,6 +58,7 @@ final class MocoStepScenario extends Scenario {
         xk = images(rng.fork(3), batch, res);
         shuffles = rng.fork(4);
         lossOut = Tensor.zeros(backend, 1);
+        runner = graphedStep(o, sgd, Map.of("encoder_q", model.encoderQ(), "encoder_k", model.encoderK()));
     }
 
     @Override
@@ -69,11 +71,16 @@ final class MocoStepScenario extends Scenario {
         // a fresh key permutation per step, a pure function of (seed, step) as in the pretrainer
         int[] order = shuffles.fork(step++).permutation(batch);
         try (Scope s = Scope.open("step")) {
-            MocoModel.Step r;
-            try (var rg = range("moco forward (query, momentum update, keys, loss, enqueue)")) {
-                r = model.step(xq, xk, order);
-            }
-            backwardAndUpdate(r.loss(), sgd, lossOut);
+            // the permutation reaches the step as device index tensors (a captured step replays with each run's)
+            MocoModel.KeyShuffle ks = MocoModel.KeyShuffle.of(backend, order, batch);
+            runner.run("moco", new Tensor[]{xq, xk, ks.order(), ks.inverse()}, in -> {
+                MocoModel.Step r;
+                try (var rg = range("moco forward (query, momentum update, keys, loss, enqueue)")) {
+                    r = model.step(in[0], in[1], new MocoModel.KeyShuffle(in[2], in[3]), false);
+                }
+                backwardAndUpdate(r.loss(), sgd, lossOut);
+                return new Tensor[0];
+            });
         }
     }
 

@@ -23,6 +23,7 @@ final class ResNetTrainScenario extends Scenario {
     private final Sgd sgd;
     private final Tensor x, labels, lossOut;
     private final int batch;
+    private final dvp.training.loop.GraphedStep runner;
 
     ResNetTrainScenario(String name, ResNet.Arch arch, Backend backend, ScenarioOptions o) {
         super(backend);
@@ -43,6 +44,7 @@ final class ResNetTrainScenario extends Scenario {
         x = images(rng.fork(2), batch, res);
         labels = labels(rng.fork(3), batch, classes);
         lossOut = Tensor.zeros(backend, 1);
+        runner = graphedStep(o, sgd, Map.of("model", model));
     }
 
     @Override
@@ -53,11 +55,14 @@ final class ResNetTrainScenario extends Scenario {
 
     private void trainStep() {
         try (Scope s = Scope.open("step")) {
-            Tensor loss;
-            try (var r = range("forward")) {
-                loss = Losses.crossEntropy(model.forward(x), labels);
-            }
-            backwardAndUpdate(loss, sgd, lossOut);
+            runner.run("train", new Tensor[]{x, labels}, in -> {
+                Tensor loss;
+                try (var r = range("forward")) {
+                    loss = Losses.crossEntropy(model.forward(in[0]), in[1]);
+                }
+                backwardAndUpdate(loss, sgd, lossOut);
+                return new Tensor[0];
+            });
         }
     }
 

@@ -28,6 +28,7 @@ public abstract class Scenario implements AutoCloseable {
     protected final Backend backend;
     protected final Map<String, Object> settings = new LinkedHashMap<>();
     private Scope scope;
+    private dvp.training.loop.GraphedStep graphed;
 
     protected Scenario(Backend backend) { this.backend = backend; }
 
@@ -99,6 +100,19 @@ public abstract class Scenario implements AutoCloseable {
         lossOut.copyFrom(loss.view(1));
     }
 
+    /**
+     * The runner of a training scenario's step: a CUDA graph captured after two op-by-op runs and
+     * replayed per run when {@code o.cudaGraph()} (as the trainers do), else the step itself. With
+     * CUDA graphs asked for, the settings record {@code mode}: what ran. Closed with the scenario.
+     */
+    protected final dvp.training.loop.GraphedStep graphedStep(ScenarioOptions o, dvp.nn.optim.Sgd sgd, Map<String, ? extends dvp.nn.Module> modules) {
+        graphed = new dvp.training.loop.GraphedStep(backend, o.cudaGraph(), sgd, modules);
+        if (o.cudaGraph())
+            settings.put("mode", graphed.isGraphed() ? "cuda-graph (captured after " + dvp.training.loop.GraphedStep.WARMUP_STEPS
+                    + " op-by-op steps, replayed per step, inputs copied in first)" : "op by op (--cuda-graph needs the CUDA backend)");
+        return graphed;
+    }
+
     /** Records the settings every image scenario has: backbone, batch, resolution, width multiplier. */
     protected final void imageSettings(String arch, int batch, int res, double width) {
         settings.put("arch", arch);
@@ -136,6 +150,7 @@ public abstract class Scenario implements AutoCloseable {
 
     @Override
     public void close() {
+        if (graphed != null) graphed.close(); // its graphs use the scenario's tensors: before the scope frees them
         if (scope != null && !scope.isClosed()) scope.close();
     }
 }

@@ -13,18 +13,27 @@ package dvp.training.perf;
  * @param size       GEMM shape "M,N,K" (gemm); conv shapes come from the architecture
  * @param classes    classifier outputs of the training scenarios
  * @param seed       every random choice (weights, inputs)
+ * @param cudaGraph  the training scenarios' step captured once as a CUDA graph and replayed per run
+ *                   (dvp.training.loop.GraphedStep, as the trainers run it); no effect off the CUDA backend
  */
 public record ScenarioOptions(Integer batch, Integer resolution, Double width, String arch, Integer queue, String size,
-                              Integer classes, long seed) {
+                              Integer classes, long seed, boolean cudaGraph) {
+    /** Op-by-op steps (no CUDA graph). */
+    public ScenarioOptions(Integer batch, Integer resolution, Double width, String arch, Integer queue, String size, Integer classes, long seed) {
+        this(batch, resolution, width, arch, queue, size, classes, seed, false);
+    }
+
     public static ScenarioOptions defaults() { return new ScenarioOptions(null, null, null, null, null, null, null, 0); }
 
-    public ScenarioOptions withBatch(Integer b) { return new ScenarioOptions(b, resolution, width, arch, queue, size, classes, seed); }
+    public ScenarioOptions withBatch(Integer b) { return new ScenarioOptions(b, resolution, width, arch, queue, size, classes, seed, cudaGraph); }
 
-    public ScenarioOptions withResolution(Integer r) { return new ScenarioOptions(batch, r, width, arch, queue, size, classes, seed); }
+    public ScenarioOptions withResolution(Integer r) { return new ScenarioOptions(batch, r, width, arch, queue, size, classes, seed, cudaGraph); }
 
-    public ScenarioOptions withWidth(Double w) { return new ScenarioOptions(batch, resolution, w, arch, queue, size, classes, seed); }
+    public ScenarioOptions withWidth(Double w) { return new ScenarioOptions(batch, resolution, w, arch, queue, size, classes, seed, cudaGraph); }
 
-    public ScenarioOptions withSeed(long s) { return new ScenarioOptions(batch, resolution, width, arch, queue, size, classes, s); }
+    public ScenarioOptions withSeed(long s) { return new ScenarioOptions(batch, resolution, width, arch, queue, size, classes, s, cudaGraph); }
+
+    public ScenarioOptions withCudaGraph(boolean g) { return new ScenarioOptions(batch, resolution, width, arch, queue, size, classes, seed, g); }
 
     int batchOr(int cpu, int gpu, boolean onGpu) { return positive("batch", batch != null ? batch : onGpu ? gpu : cpu); }
 

@@ -70,6 +70,13 @@ public final class BenchCommand implements Callable<Integer>, HelpAppendix {
     @Option(names = "--json", paramLabel = "FILE", description = "Write the results file (docs/results-schema.md).")
     Path json;
 
+    @Option(names = "--cuda-graph",
+            description = "Graph mode: the training scenarios (resnet18-train, resnet50-train, moco-step, distill-step) run their step as "
+                    + "the trainers do on --device cuda: captured once as a CUDA graph after two op-by-op runs, then replayed per run "
+                    + "(the inputs copied in first). Their settings record mode: cuda-graph. No effect on the other scenarios or on the "
+                    + "CPU. Use --warmup 3 or more so the capture is not timed.")
+    boolean cudaGraph;
+
     @Override
     public Integer call() throws Exception {
         List<String> names = scenarios.isEmpty() ? Scenarios.NAMES : scenarios;
@@ -77,7 +84,7 @@ public final class BenchCommand implements Callable<Integer>, HelpAppendix {
             if (!Scenarios.NAMES.contains(n))
                 throw new CommandLine.ParameterException(spec.commandLine(), "unknown scenario '" + n + "' (known: " + String.join(", ", Scenarios.NAMES) + ")");
         Backend backend = dvp.device().select(spec.commandLine().getErr());
-        var s = new BenchRun.Settings(names, scenarioOptions.toOptions(dvp.seed()), new Warmup.Policy(warmup, warmupTolerance, warmupMaxSeconds),
+        var s = new BenchRun.Settings(names, scenarioOptions.toOptions(dvp.seed()).withCudaGraph(cudaGraph), new Warmup.Policy(warmup, warmupTolerance, warmupMaxSeconds),
                 samples, json, ceilings.file(), ceilings.remeasure,
                 ProfileCommand.commandLine(spec));
         BenchRun.run(backend, s, spec.commandLine().getOut(), spec.commandLine().getErr());

@@ -79,6 +79,8 @@ public final class GraphedStep implements AutoCloseable {
     }
 
     private final CudaBackend cuda;
+    /** The wrapper the step's tensors live on when it is a profiler's: while it records, steps run op by op (see {@link #run}). */
+    private final ProfilingBackend profiled;
     private final Sgd optimizer;
     private final Map<String, BatchNorm2d> norms = new LinkedHashMap<>();
     private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true); // access order: LRU first
@@ -91,6 +93,7 @@ public final class GraphedStep implements AutoCloseable {
      */
     public GraphedStep(Backend backend, boolean enabled, Sgd optimizer, Map<String, ? extends Module> modules) {
         this.cuda = enabled ? cudaOf(backend) : null;
+        this.profiled = backend instanceof ProfilingBackend p ? p : null;
         this.optimizer = optimizer;
         modules.forEach((root, m) -> m.namedModules().forEach((name, sub) -> {
             if (sub instanceof BatchNorm2d bn) norms.put(root + (name.isEmpty() ? "" : "." + name.substring(0, name.length() - 1)), bn);
@@ -117,10 +120,14 @@ public final class GraphedStep implements AutoCloseable {
      * the body's outputs: in graph mode the graph's own tensors, overwritten by the next replay of
      * the same key, so read or copy them before the next step.
      *
-     * @param variant names a different step structure on the same shapes (e.g. distillation on or off)
+     * While a profiler records on the step's backend, the step runs op by op (a replay would show the
+     * profiler one launch instead of the ops whose FLOPs and bytes it counts); it changes the same state.
+     *
+     * @param variant names a different step structure on the same shapes (e.g. distillation on or off);
+     *                the body must run the same ops on the same tensors every time for one variant
      */
     public Tensor[] run(String variant, Tensor[] inputs, Body body) {
-        if (cuda == null) return body.run(inputs);
+        if (cuda == null || (profiled != null && profiled.profiler() != null)) return body.run(inputs);
         String key = key(variant, inputs);
         Entry e = entries.computeIfAbsent(key, k -> new Entry());
         if (e.graph == null && e.eagerSteps < WARMUP_STEPS) {
