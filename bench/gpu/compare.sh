@@ -7,10 +7,11 @@
 # Time: everything ends by DVP_DEADLINE (default: start + 540 s) - every step's timeout is cut to what is
 # left, the most important pairs run first (ResNet-50 step), the report always runs (25 s kept for it),
 # and each finished scenario's file is kept whatever fails later. Exit 0 when the table was written.
-# Files: ours-fp32/*.json, ours-tf32/*.json (one per scenario), torch-<mode>.json, logs/*.txt, status.txt.
+# Files: ours-fp32/*.json, ours-graph/*.json, ours-tf32/*.json (one per scenario), torch-<mode>.json, logs/*.txt, status.txt.
+# ours-graph: dvp bench --cuda-graph, the training steps captured once as a CUDA graph and replayed (fp32, as the trainers run them).
 set -uo pipefail
 out=${1:?usage: bench/gpu/compare.sh RESULTS_DIR}
-mkdir -p "$out/ours-fp32" "$out/ours-tf32" "$out/logs"
+mkdir -p "$out/ours-fp32" "$out/ours-graph" "$out/ours-tf32" "$out/logs"
 out=$(cd "$out" && pwd)
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
@@ -35,16 +36,18 @@ SIZES=(${BENCH_SIZES:-})           # e.g. "--batch 4 --resolution 32" for a CPU 
 # seconds left for a step that wants $1, keeping RESERVE for the report; 0 when under 10
 budget() { local want=$1 left=$((deadline - $(date +%s) - RESERVE)); ((left < want)) && want=$left; ((want < 10)) && want=0; echo "$want"; }
 
-ours() { # ours MODE SCENARIO... (MODE fp32 or tf32)
+ours() { # ours MODE SCENARIO... (MODE fp32, graph or tf32)
   local mode=$1; shift
   local flags=(); [ "$mode" = tf32 ] && flags=(-Ddvp.cuda.tf32=true)
+  # graph: the step is captured on the third run (two op-by-op warm-up runs first), so at least 3 untimed runs
+  local extra=() warmup=$WARMUP; [ "$mode" = graph ] && { extra=(--cuda-graph); ((warmup < 3)) && warmup=3; }
   [ -f "$CP" ] || { say "ours-$mode: $CP missing (run bench/gpu/prepare.sh here and carry .device): not run"; return; }
   for s in "$@"; do
     local t; t=$(budget 100)
     if ((t == 0)); then say "ours-$mode $s: not run (out of time)"; continue; fi
     local t0; t0=$(date +%s)
-    timeout -k 5 "$t" "${JAVA[@]}" "${flags[@]}" -cp "$CP" dvp.cli.Dvp --device "$DEVICE" bench -s "$s" "${SIZES[@]}" \
-      --warmup "$WARMUP" --samples "$SAMPLES" --ceilings "$out/ceilings.json" --json "$out/ours-$mode/$s.json" \
+    timeout -k 5 "$t" "${JAVA[@]}" "${flags[@]}" -cp "$CP" dvp.cli.Dvp --device "$DEVICE" bench -s "$s" "${SIZES[@]}" "${extra[@]}" \
+      --warmup "$warmup" --samples "$SAMPLES" --ceilings "$out/ceilings.json" --json "$out/ours-$mode/$s.json" \
       > "$out/logs/ours-$mode-$s.txt" 2>&1
     local rc=$?
     if ((rc == 0)); then say "ours-$mode $s: ok ($(( $(date +%s) - t0 )) s)"
@@ -74,6 +77,7 @@ torch() { # torch MODE CAP PER_SCENARIO SCENARIOS(comma-separated)
 say "start $(date -u +%Y-%m-%dT%H:%M:%SZ), deadline in $((deadline - start)) s; GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)"
 # most important first: the ResNet-50 step on both sides, then the rest; compile (slow to build) and TF32 last
 ours fp32 resnet50-train
+ours graph resnet50-train moco-step distill-step resnet18-train
 torch eager-fp32 110 45 resnet50-train,moco-step,distill-step,resnet18-train,margin-infonce,ofd-loss,conv,gemm
 torch eager-amp-bf16-cl 100 45 resnet50-train,moco-step,distill-step,resnet18-train,margin-infonce,ofd-loss,conv,gemm
 ours fp32 moco-step distill-step resnet18-train margin-infonce ofd-loss conv gemm
@@ -81,10 +85,11 @@ torch compile-amp-bf16-cl 240 150 resnet50-train,moco-step,distill-step,resnet18
 ours tf32 resnet50-train conv gemm
 torch eager-tf32 60 30 resnet50-train,conv,gemm
 
-notes=("Ours: dvp's CUDA backend in fp32 (TF32 off, cuDNN heuristics with deterministic algorithms only) and, where a row has it, with TF32 on (-Ddvp.cuda.tf32=true)."
-       "Not implemented in dvp yet (issue 18 items 1-4), so they have no column: bf16 autocast, NHWC activations, fused BN+ReLU kernels, CUDA-graph replay of the step. Our fp32 is shown against every PyTorch mode; the AMP/compile ratios measure that gap."
+notes=("Ours: dvp's CUDA backend in fp32 (TF32 off, cuDNN heuristics with deterministic algorithms only), op by op; 'dvp fp32 cuda-graph': the training steps captured once as a CUDA graph and replayed per step (dvp bench --cuda-graph, as dvp's trainers run them on a GPU); and, where a row has it, with TF32 on (-Ddvp.cuda.tf32=true)."
+       "Not implemented in dvp yet (issue 18 items 1-3), so they have no column: bf16 autocast, NHWC activations, fused BN+ReLU kernels. Our fp32 is shown against every PyTorch mode; the AMP/compile ratios measure that gap."
        "PyTorch: bench/pytorch/gpu_baselines.py (its docstring states each mode's settings), cudnn.benchmark on. Same scenarios, sizes and timing (warm-up $WARMUP, $SAMPLES samples, CUDA events, medians).")
 series=(--ours "dvp fp32=$out/ours-fp32")
+ls "$out"/ours-graph/*.json >/dev/null 2>&1 && series+=(--ours "dvp fp32 cuda-graph=$out/ours-graph")
 ls "$out"/ours-tf32/*.json >/dev/null 2>&1 && series+=(--ours "dvp tf32=$out/ours-tf32")
 series+=(--baseline "torch eager fp32=$out/torch-eager-fp32.json" --baseline "torch eager AMP bf16 CL=$out/torch-eager-amp-bf16-cl.json"
          --baseline "torch.compile AMP bf16 CL=$out/torch-compile-amp-bf16-cl.json")
