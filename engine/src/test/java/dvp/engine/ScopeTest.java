@@ -35,6 +35,25 @@ class ScopeTest {
         assertThrows(IllegalStateException.class, () -> t.view(3, 1));
     }
 
+    @Test void aDetachedScopeOutlivesTheStepThatFilledItAndClosesOutOfStackOrder() {
+        long before = CpuMemoryStats.liveStorages();
+        Scope graph = Scope.detached("graph");
+        Tensor kept, temp;
+        try (Scope step = Scope.open("step")) {
+            temp = Tensor.zeros(cpu(), 2);
+            kept = Scope.allocatingIn(graph, () -> Tensor.zeros(cpu(), 3));
+            assertSame(step, Scope.current(), "a detached scope is never the current one outside allocatingIn");
+        }
+        assertTrue(temp.isFreed());
+        assertFalse(kept.isFreed(), "the step's close leaves the detached scope's tensors");
+        try (Scope other = Scope.open("other")) {
+            graph.close(); // while another scope is innermost: no stack order applies
+            assertSame(other, Scope.current());
+        }
+        assertTrue(kept.isFreed());
+        assertEquals(before, CpuMemoryStats.liveStorages());
+    }
+
     @Test void keepMovesOwnershipToTheParent() {
         try (Scope outer = Scope.open("outer")) {
             Tensor kept;
