@@ -31,7 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *
  * <p>Not compared: {@code num_batches_tracked}. BatchNorm2d counts batches on the host, which a
  * replay cannot advance (the replayed graph's counter stays at its capture-time value); with a
- * fixed momentum, as here, the running statistics do not depend on it.
+ * fixed momentum, as here, the running statistics do not depend on it. The trainers' captured step
+ * (dvp.training.loop.GraphedStep) advances the counter per replay; GraphedStepTest compares it too.
  */
 class CudaGraphTrainingStepTest {
     private static final int B = 2, S = 32, CLASSES = 10;
