@@ -60,6 +60,7 @@ struct alignas(8) int2 { int x, y; };
 struct alignas(16) int4 { int x, y, z, w; };
 struct alignas(16) longlong2 { long long x, y; };
 struct alignas(4) ushort2 { unsigned short x, y; };
+struct alignas(8) ushort4 { unsigned short x, y, z, w; };
 static inline float2 make_float2(float x, float y) { return {x, y}; }
 static inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
 static inline double2 make_double2(double x, double y) { return {x, y}; }
@@ -73,6 +74,8 @@ struct __half { unsigned short x; };
 static inline float __bfloat162float(__nv_bfloat16 h) { return dvpsim::bf16_to_float(h.x); }
 static inline __nv_bfloat16 __float2bfloat16(float f) { return {dvpsim::float_to_bf16(f)}; }
 static inline __nv_bfloat16 __float2bfloat16_rn(float f) { return {dvpsim::float_to_bf16(f)}; }
+static inline unsigned short __bfloat16_as_ushort(__nv_bfloat16 h) { return h.x; }
+static inline __nv_bfloat16 __ushort_as_bfloat16(unsigned short u) { return {u}; }
 static inline float __half2float(__half h) { return dvpsim::half_to_float(h.x); }
 static inline __half __float2half(float f) { return {dvpsim::float_to_half(f)}; }
 static inline __half __float2half_rn(float f) { return {dvpsim::float_to_half(f)}; }

@@ -10,6 +10,7 @@
 #include "copy.cu"
 #include "margin_infonce.cu"
 #include "ofd.cu"
+#include "cast.cu"
 
 // The CUDA toolkit that built this image, read back by the runtime (cuModuleGetGlobal) so `dvp
 // doctor` can show it next to the driver's version: major*1000 + minor*10, like cuDriverGetVersion.

@@ -93,6 +93,8 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    @Override public void cast(Tensor src, Tensor dst) { CpuCast.cast(src, dst); }
+
     @Override public void synchronize() {}
 
     @Override public void axpby(float alpha, Tensor a, float beta, Tensor b, Tensor out) { CpuElementwise.axpby(alpha, a, beta, b, out); }
@@ -123,17 +125,30 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor out, float alpha, float beta) {
+        F32Only.check("matmul", a, b, out);
         int m = out.dim(0), n = out.dim(1), k = transA ? a.dim(0) : a.dim(1);
         Sgemm.View va = Sgemm.View.rowMajor(Mem.seg(a), a.offset(), a.dim(1)), vb = Sgemm.View.rowMajor(Mem.seg(b), b.offset(), b.dim(1));
         Sgemm.gemm(m, n, k, alpha, transA ? va.transposed() : va, transB ? vb.transposed() : vb, beta,
                 Sgemm.View.rowMajor(Mem.seg(out), out.offset(), n));
     }
 
-    @Override public void conv2dForward(Tensor x, Tensor w, Tensor y, ConvSpec spec) { CpuConvChoice.get().forward(x, w, y, spec); }
+    @Override
+    public void conv2dForward(Tensor x, Tensor w, Tensor y, ConvSpec spec) {
+        F32Only.check("conv2dForward", x, w, y);
+        CpuConvChoice.get().forward(x, w, y, spec);
+    }
 
-    @Override public void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvSpec spec) { CpuConvChoice.get().backwardData(dy, w, dx, spec); }
+    @Override
+    public void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvSpec spec) {
+        F32Only.check("conv2dBackwardData", dy, w, dx);
+        CpuConvChoice.get().backwardData(dy, w, dx, spec);
+    }
 
-    @Override public void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, ConvSpec spec) { CpuConvChoice.get().backwardFilter(x, dy, dw, spec); }
+    @Override
+    public void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, ConvSpec spec) {
+        F32Only.check("conv2dBackwardFilter", x, dy, dw);
+        CpuConvChoice.get().backwardFilter(x, dy, dw, spec);
+    }
 
     @Override
     public void batchNormTrainForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,

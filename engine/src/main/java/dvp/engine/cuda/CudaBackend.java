@@ -67,6 +67,13 @@ public final class CudaBackend implements Backend, BackendDiagnostics, DeviceClo
 
     @Override public Device device() { return Device.cuda(CudaContext.deviceOrdinal()); }
 
+    /**
+     * bf16 GEMMs and convolutions (cuBLAS CUDA_R_16BF, cuDNN PSEUDO_BFLOAT16_CONFIG) need compute
+     * capability 8.0; the kernel image carries sm_80/sm_90 code only, so every device this backend
+     * is available on has it.
+     */
+    @Override public boolean supportsBf16Compute() { return availability().available(); }
+
     private CudaContext ctx(String op) {
         Availability a = availability();
         if (!a.available()) throw new BackendUnavailableException("cuda", a.reason());
@@ -104,6 +111,13 @@ public final class CudaBackend implements Backend, BackendDiagnostics, DeviceClo
     public void fill(Tensor dst, double value) {
         CudaContext c = ctx("fill");
         CudaCopy.fill(c, dst, value);
+        c.exit();
+    }
+
+    @Override
+    public void cast(Tensor src, Tensor dst) {
+        CudaContext c = ctx("cast");
+        CudaCast.cast(c, src, dst);
         c.exit();
     }
 

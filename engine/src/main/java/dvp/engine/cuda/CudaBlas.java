@@ -31,8 +31,12 @@ final class CudaBlas {
     }
 
     static void matmul(CudaContext ctx, Tensor a, boolean transA, Tensor b, boolean transB, Tensor out, float alpha, float beta) {
-        if (a.dtype() != b.dtype())
-            throw new IllegalArgumentException("matmul: operand dtypes differ: " + a.describe() + " and " + b.describe());
+        // Backend.matmul's contract: all F32, or all BF16 (fp32 accumulation, out rounded once to bf16)
+        boolean f32 = a.dtype() == DType.F32 && b.dtype() == DType.F32 && out.dtype() == DType.F32;
+        boolean bf16 = a.dtype() == DType.BF16 && b.dtype() == DType.BF16 && out.dtype() == DType.BF16;
+        if (!f32 && !bf16)
+            throw new IllegalArgumentException("matmul: a, b and out must be all F32 or all BF16, got " + a.describe() + ", "
+                    + b.describe() + " and " + out.describe());
         int m = out.dim(0), n = out.dim(1), k = transA ? a.dim(0) : a.dim(1);
         if (m == 0 || n == 0) return;
         ctx.blas.gemmEx(transB ? Cublas.OP_T : Cublas.OP_N, transA ? Cublas.OP_T : Cublas.OP_N, n, m, k, alpha,

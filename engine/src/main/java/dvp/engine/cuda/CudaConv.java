@@ -1,5 +1,6 @@
 package dvp.engine.cuda;
 
+import dvp.engine.DType;
 import dvp.engine.Tensor;
 import dvp.engine.cuda.ffm.Cudnn;
 import dvp.engine.spi.ConvSpec;
@@ -12,11 +13,14 @@ import java.util.Map;
 import static dvp.engine.cuda.Addr.of;
 
 /**
- * Convolutions through cuDNN's legacy API, NCHW fp32, with groups. A {@link Plan} per shape holds
+ * Convolutions through cuDNN's legacy API, NCHW, with groups: fp32, or bf16 x/w/y with fp32
+ * compute (cuDNN's PSEUDO_BFLOAT16_CONFIG: data BFLOAT16, convolution descriptor FLOAT; compute
+ * capability 8.0+; the output is rounded once to bf16). A {@link Plan} per shape holds
  * the descriptors and, per direction, the algorithm chosen once by cuDNN's heuristics
  * (deterministic algorithms only) and its workspace size; the workspace itself is one buffer
  * shared by all convolutions ({@link CudaContext#workspace}). Math type: FMA (true fp32) unless
- * TF32 is enabled. CPU reference: CpuConv. UNVERIFIED on a GPU.
+ * TF32 is enabled; bf16 uses DEFAULT_MATH (tensor cores allowed, as PyTorch's
+ * ConvolutionDescriptor leaves it for bf16). CPU reference: CpuConv. UNVERIFIED on a GPU.
  */
 final class CudaConv {
     /** Upper bound on a chosen algorithm's workspace; fixed so the choice does not depend on free memory. */
@@ -24,7 +28,7 @@ final class CudaConv {
 
     private CudaConv() {}
 
-    private record Key(List<Integer> x, List<Integer> w, ConvSpec spec, boolean tf32) {}
+    private record Key(List<Integer> x, List<Integer> w, ConvSpec spec, DType dtype, boolean tf32) {}
 
     static final class Plan {
         final MemorySegment xDesc, wDesc, yDesc, conv;
@@ -42,22 +46,32 @@ final class CudaConv {
 
     private static List<Integer> dims(int[] s) { return List.of(s[0], s[1], s[2], s[3]); }
 
-    private static synchronized Plan plan(CudaContext ctx, int[] xs, int[] ws, ConvSpec spec) {
-        boolean tf32 = ctx.tf32;
-        return PLANS.computeIfAbsent(new Key(dims(xs), dims(ws), spec, tf32), k -> {
+    /** The one dtype of a convolution's three tensors: F32, or BF16 (Backend's conv contract). */
+    static DType dtype(String op, Tensor a, Tensor b, Tensor c) {
+        DType d = a.dtype();
+        if ((d != DType.F32 && d != DType.BF16) || b.dtype() != d || c.dtype() != d)
+            throw new IllegalArgumentException(op + ": tensors must be all F32 or all BF16, got " + a.describe() + ", " + b.describe()
+                    + " and " + c.describe());
+        return d;
+    }
+
+    private static synchronized Plan plan(CudaContext ctx, int[] xs, int[] ws, ConvSpec spec, DType dtype) {
+        boolean bf16 = dtype == DType.BF16, tf32 = ctx.tf32 && !bf16; // TF32 concerns fp32 data only
+        return PLANS.computeIfAbsent(new Key(dims(xs), dims(ws), spec, dtype, tf32), k -> {
             int ho = spec.outH(xs[2], ws[2]), wo = spec.outW(xs[3], ws[3]);
-            MemorySegment xd = ctx.dnn.tensor4d(Cudnn.TENSOR_NCHW, Cudnn.DATA_FLOAT, xs[0], xs[1], xs[2], xs[3]);
-            MemorySegment wd = ctx.dnn.filter4d(Cudnn.DATA_FLOAT, Cudnn.TENSOR_NCHW, ws[0], ws[1], ws[2], ws[3]);
-            MemorySegment yd = ctx.dnn.tensor4d(Cudnn.TENSOR_NCHW, Cudnn.DATA_FLOAT, xs[0], ws[0], ho, wo);
+            int data = bf16 ? Cudnn.DATA_BFLOAT16 : Cudnn.DATA_FLOAT;
+            MemorySegment xd = ctx.dnn.tensor4d(Cudnn.TENSOR_NCHW, data, xs[0], xs[1], xs[2], xs[3]);
+            MemorySegment wd = ctx.dnn.filter4d(data, Cudnn.TENSOR_NCHW, ws[0], ws[1], ws[2], ws[3]);
+            MemorySegment yd = ctx.dnn.tensor4d(Cudnn.TENSOR_NCHW, data, xs[0], ws[0], ho, wo);
+            // compute type FLOAT for both: FLOAT_CONFIG and PSEUDO_BFLOAT16_CONFIG (fp32 accumulation)
             MemorySegment cd = ctx.dnn.convolution2d(spec.padH(), spec.padW(), spec.strideH(), spec.strideW(), Cudnn.DATA_FLOAT,
-                    spec.groups(), tf32 ? Cudnn.DEFAULT_MATH : Cudnn.FMA_MATH);
+                    spec.groups(), bf16 || tf32 ? Cudnn.DEFAULT_MATH : Cudnn.FMA_MATH);
             return new Plan(xd, wd, yd, cd);
         });
     }
 
     static void forward(CudaContext ctx, Tensor x, Tensor w, Tensor y, ConvSpec spec) {
-        Addr.f32("conv2dForward", x, w, y);
-        Plan p = plan(ctx, x.shape(), w.shape(), spec);
+        Plan p = plan(ctx, x.shape(), w.shape(), spec, dtype("conv2dForward", x, w, y));
         synchronized (p) {
             if (p.fwd == null) p.fwd = ctx.dnn.chooseAlgorithm(Cudnn.Direction.FORWARD, p.xDesc, p.wDesc, p.conv, p.yDesc, MAX_WORKSPACE);
         }
@@ -66,8 +80,7 @@ final class CudaConv {
     }
 
     static void backwardData(CudaContext ctx, Tensor dy, Tensor w, Tensor dx, ConvSpec spec) {
-        Addr.f32("conv2dBackwardData", dy, w, dx);
-        Plan p = plan(ctx, dx.shape(), w.shape(), spec);
+        Plan p = plan(ctx, dx.shape(), w.shape(), spec, dtype("conv2dBackwardData", dy, w, dx));
         synchronized (p) {
             if (p.bwdData == null)
                 p.bwdData = ctx.dnn.chooseAlgorithm(Cudnn.Direction.BACKWARD_DATA, p.wDesc, p.yDesc, p.conv, p.xDesc, MAX_WORKSPACE);
@@ -77,8 +90,7 @@ final class CudaConv {
     }
 
     static void backwardFilter(CudaContext ctx, Tensor x, Tensor dy, Tensor dw, ConvSpec spec) {
-        Addr.f32("conv2dBackwardFilter", x, dy, dw);
-        Plan p = plan(ctx, x.shape(), dw.shape(), spec);
+        Plan p = plan(ctx, x.shape(), dw.shape(), spec, dtype("conv2dBackwardFilter", x, dy, dw));
         synchronized (p) {
             if (p.bwdFilter == null)
                 p.bwdFilter = ctx.dnn.chooseAlgorithm(Cudnn.Direction.BACKWARD_FILTER, p.xDesc, p.yDesc, p.conv, p.wDesc, MAX_WORKSPACE);

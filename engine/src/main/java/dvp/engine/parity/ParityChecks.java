@@ -112,6 +112,11 @@ public final class ParityChecks {
             onDut.accept(dut);
         }
 
+        /** Compares one output pair bit for bit (NaN payloads included) and records the result. */
+        public void compareBits(String output, Pair p) {
+            results.add(ParityChecks.compareBits(check.op(), output, check.shape(), p.ref, p.dut));
+        }
+
         /** Compares one output pair and records the result. */
         public void compare(String output, Pair p, double tolerance) {
             results.add(ParityChecks.compare(check.op(), output, check.shape(), p.ref, p.dut, tolerance));
@@ -146,9 +151,48 @@ public final class ParityChecks {
         return new ParityResult(op, output, shape, worst, tol, pass, note);
     }
 
+    /** Raw bytes of two same-dtype tensors; the error is the fraction of elements whose bits differ. */
+    static ParityResult compareBits(String op, String output, String shape, Tensor ref, Tensor dut) {
+        if (ref.dtype() != dut.dtype() || ref.numel() != dut.numel())
+            return new ParityResult(op, output, shape, Double.POSITIVE_INFINITY, 0, false, "differ: " + ref.describe() + " vs " + dut.describe());
+        int es = ref.dtype().byteSize();
+        byte[] r = rawBytes(ref), d = rawBytes(dut);
+        long bad = 0, first = -1;
+        for (int i = 0; i < ref.numel(); i++) {
+            if (!Arrays.equals(r, i * es, (i + 1) * es, d, i * es, (i + 1) * es)) {
+                bad++;
+                if (first < 0) first = i;
+            }
+        }
+        String note = bad == 0 ? "" : bad + " elements differ, first at [" + first + "]: expected 0x" + hex(r, (int) first, es)
+                + ", got 0x" + hex(d, (int) first, es);
+        return new ParityResult(op, output, shape, (double) bad / Math.max(1, ref.numel()), 0, bad == 0, note);
+    }
+
+    private static byte[] rawBytes(Tensor t) {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            Tensor c = t.isContiguous() ? t : t.copyContiguous();
+            java.lang.foreign.MemorySegment seg = a.allocate(Math.max(8, c.numel() * c.dtype().byteSize()), 8);
+            c.backend().copyToHost(c, seg);
+            return seg.asSlice(0, c.numel() * c.dtype().byteSize()).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    private static String hex(byte[] b, int i, int es) {
+        StringBuilder s = new StringBuilder();
+        for (int k = es - 1; k >= 0; k--) s.append(String.format("%02x", b[i * es + k])); // little-endian bytes, most significant first
+        return s.toString();
+    }
+
     private static double[] values(Tensor t) {
         return switch (t.dtype()) {
             case F32 -> { float[] f = t.toFloatArray(); double[] o = new double[f.length]; for (int i = 0; i < f.length; i++) o[i] = f[i]; yield o; }
+            case BF16 -> { // exact: a bf16 value is the upper half of a float
+                byte[] b = rawBytes(t);
+                double[] o = new double[b.length / 2];
+                for (int i = 0; i < o.length; i++) o[i] = dvp.engine.Bf16.toFloat((short) ((b[2 * i] & 0xFF) | (b[2 * i + 1] << 8)));
+                yield o;
+            }
             case I64 -> Arrays.stream(t.toLongArray()).asDoubleStream().toArray();
             case I32 -> { long[] l = toLongs(t); yield Arrays.stream(l).asDoubleStream().toArray(); }
             default -> throw new IllegalArgumentException("parity: cannot compare " + t.describe());
@@ -319,6 +363,7 @@ public final class ParityChecks {
         conv(l, "conv 7x7 s2 p3", new int[]{2, 3, 23, 23}, new int[]{8, 3, 7, 7}, ConvSpec.of(2, 3, 1));
         conv(l, "conv 3x3 g32 (ResNeXt)", new int[]{2, 64, 9, 9}, new int[]{64, 2, 3, 3}, ConvSpec.of(1, 1, 32));
         // ---- batch norm
+        Bf16Checks.addTo(l); // casts, bf16 GEMMs and convolutions (mixed precision)
         bn(l, "[5,7,9,11] eps 1e-5", new int[]{5, 7, 9, 11}, 1e-5f);
         bn(l, "[3,6,5,5] eps 1e-6", new int[]{3, 6, 5, 5}, 1e-6f); // below cuDNN 7's minimum (1e-5); cuDNN 9 takes any eps >= 0
         bn(l, "[37,19] (BatchNorm1d)", new int[]{37, 19}, 1e-5f);

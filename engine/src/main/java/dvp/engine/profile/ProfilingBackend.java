@@ -77,6 +77,8 @@ public final class ProfilingBackend implements Backend {
 
     @Override public Device device() { return inner.device(); }
 
+    @Override public boolean supportsBf16Compute() { return inner.supportsBf16Compute(); }
+
     @Override public Storage allocate(DType dtype, long numel) { return inner.allocate(dtype, numel); }
 
     @Override public void synchronize() { inner.synchronize(); }
@@ -136,6 +138,14 @@ public final class ProfilingBackend implements Backend {
         if (p == null) { inner.fill(dst, value); return; }
         Profiler.Call c = p.begin(Primitive.FILL);
         try { inner.fill(dst, value); } finally { p.end(c, DST, 0, "", 0, OpCosts.bytes(dst), dst); }
+    }
+
+    @Override
+    public void cast(Tensor src, Tensor dst) {
+        Profiler p = profiler;
+        if (p == null) { inner.cast(src, dst); return; }
+        Profiler.Call c = p.begin(Primitive.CAST);
+        try { inner.cast(src, dst); } finally { p.end(c, SRC_DST, 1, src.dtype() + "->" + dst.dtype(), 0, OpCosts.bytes(src, dst), src, dst); }
     }
 
     // ---- elementwise ------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ import java.lang.foreign.MemorySegment;
  *       may assume both.</li>
  *   <li>Output tensors are preallocated by the caller and <b>overwritten</b>, never accumulated,
  *       unless the parameter is named {@code accumulate}/the doc says "+=".</li>
- *   <li>Compute type is F32 (labels I64). Reductions accumulate in at least F32 and are
+ *   <li>Compute type is F32 (labels I64), apart from {@link #cast} and the BF16 GEMMs and
+ *       convolutions of a backend that {@link #supportsBf16Compute} (fp32 accumulation there too). Reductions accumulate in at least F32 and are
  *       deterministic: same inputs, same bits, whatever the thread count.</li>
  *   <li>Scalars that come from other tensors (an upstream gradient of a loss) are passed as
  *       1-element tensors so a device backend never has to synchronise to read them.</li>
@@ -44,6 +45,12 @@ public interface Backend {
      */
     default boolean simulated() { return false; }
 
+    /**
+     * Whether {@link #matmul} and the convolutions accept BF16 operands (bf16 autocast, {@code
+     * dvp.engine.ops.Autocast}). The CPU backend says no: it is the fp32 reference.
+     */
+    default boolean supportsBf16Compute() { return false; }
+
     // ---- memory ---------------------------------------------------------------------------------
 
     Storage allocate(DType dtype, long numel);
@@ -58,6 +65,14 @@ public interface Backend {
     void copy(Tensor src, Tensor dst);
 
     void fill(Tensor dst, double value);
+
+    /**
+     * dst = src converted between F32 and BF16 (one of each; same numel; both contiguous). F32 →
+     * BF16 rounds as the GPU's {@code cvt.rn.bf16.f32}: to nearest, ties to even, overflow to
+     * infinity, subnormals kept, every NaN to the canonical quiet NaN 0x7FFF ({@link dvp.engine.Bf16},
+     * the reference); BF16 → F32 is exact. Every backend implements it, bit for bit alike.
+     */
+    void cast(Tensor src, Tensor dst);
 
     /** Waits for all queued work. */
     void synchronize();
@@ -111,13 +126,19 @@ public interface Backend {
 
     /**
      * out = alpha * op(a) @ op(b) + beta * out, 2-D; op(a) is [M,K], op(b) is [K,N], out [M,N].
-     * With beta = 0, out is overwritten (its old contents, even NaN, are ignored).
+     * With beta = 0, out is overwritten (its old contents, even NaN, are ignored). Operands and out
+     * are F32, or, on a backend that {@link #supportsBf16Compute}, all three BF16: products
+     * accumulated in F32, alpha/beta applied in F32, out rounded once to BF16.
      */
     void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor out, float alpha, float beta);
 
     // ---- convolution -------------------------------------------------------------------------------
 
-    /** y = conv2d(x, w): x [N,Ci,H,W], w [Co,Ci/g,kh,kw], y [N,Co,Ho,Wo]. No bias. */
+    /**
+     * y = conv2d(x, w): x [N,Ci,H,W], w [Co,Ci/g,kh,kw], y [N,Co,Ho,Wo]. No bias. For all three
+     * directions the tensors are F32, or, on a backend that {@link #supportsBf16Compute}, all BF16
+     * (accumulated in F32, each output element rounded once to BF16: cuDNN's PSEUDO_BFLOAT16_CONFIG).
+     */
     void conv2dForward(Tensor x, Tensor w, Tensor y, ConvSpec spec);
 
     /** dx = conv2d_input_grad(dy, w). */
