@@ -1,5 +1,6 @@
 package dvp.engine.ops;
 
+import dvp.engine.DType;
 import dvp.engine.Shape;
 import dvp.engine.Tensor;
 import dvp.engine.autograd.Autograd;
@@ -26,6 +27,8 @@ public final class Conv {
         if (ho <= 0 || wo <= 0)
             throw new IllegalArgumentException("conv2d: input " + Shape.str(x.shape()) + " is smaller than kernel " + Shape.str(w.shape())
                     + " with padding " + spec.padH() + "x" + spec.padW());
+        if (Autocast.lowers(x, w)) // bf16 in, fp32 accumulation, bf16 out; F32 at the boundary (see Autocast)
+            return Casts.to(conv2d(Casts.to(x, DType.BF16), Casts.to(w, DType.BF16), spec), DType.F32);
         Backend be = x.backend();
         Tensor cx = Check.contiguous(x), cw = Check.contiguous(w);
         Tensor y = Tensor.empty(be, x.dtype(), x.dim(0), w.dim(0), ho, wo);

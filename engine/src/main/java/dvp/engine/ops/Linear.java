@@ -1,5 +1,6 @@
 package dvp.engine.ops;
 
+import dvp.engine.DType;
 import dvp.engine.Shape;
 import dvp.engine.Tensor;
 import dvp.engine.autograd.Autograd;
@@ -21,6 +22,8 @@ public final class Linear {
         if (k != kb)
             throw new IllegalArgumentException("matmul: inner dimensions differ: " + Shape.str(a.shape()) + (transA ? "^T" : "")
                     + " @ " + Shape.str(b.shape()) + (transB ? "^T" : ""));
+        if (Autocast.lowers(a, b)) // bf16 in, fp32 accumulation, bf16 out; F32 at the boundary (see Autocast)
+            return Casts.to(matmul(Casts.to(a, DType.BF16), transA, Casts.to(b, DType.BF16), transB), DType.F32);
         Backend be = a.backend();
         Tensor ca = Check.contiguous(a), cb = Check.contiguous(b);
         Tensor out = Tensor.empty(be, a.dtype(), m, n);

@@ -1,0 +1,73 @@
+package dvp.engine.ops;
+
+import dvp.engine.DType;
+import dvp.engine.Tensor;
+import dvp.engine.spi.Backend;
+
+/**
+ * bf16 mixed precision as {@code torch.autocast(device_type="cuda", dtype=torch.bfloat16)} does it,
+ * for the ops dvp has, per thread: {@code try (var on = Autocast.bf16(backend)) { forward and backward }}.
+ *
+ * <p>What it changes, and what it keeps:
+ * <ul>
+ *   <li>{@link Conv#conv2d} and {@link Linear#matmul} (hence {@code linear}), PyTorch's
+ *       lower-precision list: F32 operands — activations and the fp32 master weights, cast anew
+ *       every call — are cast to BF16 ({@link Casts}); the product runs on bf16 inputs with fp32
+ *       accumulation and a bf16 output (cuDNN PSEUDO_BFLOAT16_CONFIG, cuBLAS CUDA_R_16BF with
+ *       COMPUTE_32F), as under PyTorch's autocast.</li>
+ *   <li>That bf16 output is then cast back to F32 at the op's boundary (exact), because batch
+ *       norm, ReLU, add, pooling and the losses compute in F32 only. So every op sees the values
+ *       PyTorch's would, and the F32 ops after a convolution compute on them in fp32 (PyTorch would
+ *       round their outputs to bf16 too: dvp does not store activations in bf16 yet).</li>
+ *   <li>Backward: the conv/GEMM gradients are computed in bf16 (inputs bf16, fp32 accumulation)
+ *       and the casts' backward brings them to F32, so weight gradients are F32 for the fp32
+ *       master weights and the optimizer, as with PyTorch's autocast.</li>
+ *   <li>Batch-norm statistics, softmax, the losses (cross-entropy, margin-InfoNCE with its own
+ *       GEMMs, OFD) and the optimizer stay fp32. No loss scaling: bf16 has fp32's exponent range.</li>
+ * </ul>
+ * The CPU backend is the fp32 reference and has no bf16 compute: {@link #bf16} refuses it with
+ * "bf16 autocast needs a CUDA device", instead of silently running fp32 under a bf16 label.
+ */
+public final class Autocast {
+    private static final ThreadLocal<Boolean> BF16 = ThreadLocal.withInitial(() -> false);
+
+    private Autocast() {}
+
+    /** Closing restores the previous state. */
+    public interface Guard extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Turns bf16 autocast on for this thread until the guard closes.
+     *
+     * @throws IllegalArgumentException when {@code backend} cannot compute in bf16 (the CPU)
+     */
+    public static Guard bf16(Backend backend) {
+        if (!backend.supportsBf16Compute())
+            throw new IllegalArgumentException("bf16 autocast needs a CUDA device (compute capability 8.0+): the " + backend.name()
+                    + " backend computes in fp32 only (it is the reference); use fp32 there");
+        return set(true);
+    }
+
+    /** Ops in the region run as with autocast off (PyTorch's {@code autocast(enabled=False)}). */
+    public static Guard disabled() { return set(false); }
+
+    /** Whether bf16 autocast is on for this thread. */
+    public static boolean bf16Enabled() { return BF16.get(); }
+
+    /**
+     * Whether a conv/GEMM on these operands runs in bf16 here: autocast is on and they are F32 (a
+     * BF16 operand is already lowered; anything else is left to the op's own checks).
+     */
+    static boolean lowers(Tensor a, Tensor b) {
+        return BF16.get() && a.dtype() == DType.F32 && b.dtype() == DType.F32 && a.backend().supportsBf16Compute();
+    }
+
+    private static Guard set(boolean on) {
+        boolean prev = BF16.get();
+        BF16.set(on);
+        return () -> BF16.set(prev);
+    }
+}

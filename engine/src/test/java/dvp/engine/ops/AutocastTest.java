@@ -1,0 +1,157 @@
+package dvp.engine.ops;
+
+import dvp.engine.Bf16;
+import dvp.engine.DType;
+import dvp.engine.Rng;
+import dvp.engine.Scope;
+import dvp.engine.Tensor;
+import dvp.engine.cuda.CudaBackend;
+import dvp.engine.spi.Backend;
+import dvp.engine.spi.ConvSpec;
+import dvp.engine.testing.CudaTesting;
+import org.junit.jupiter.api.Test;
+
+import static dvp.engine.testing.Tensors.cpu;
+import static dvp.engine.testing.Tensors.relError;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link Autocast}: on the (simulated) CUDA device, conv2d and matmul under bf16 autocast are exactly
+ * "cast the fp32 operands to bf16, run the bf16 primitive, cast the bf16 result to fp32" forward and
+ * backward (gradients fp32 for fp32 leaves), and agree with the CPU's fp32 arithmetic on the
+ * bf16-rounded operands within the parity suite's bf16 tolerance; the CPU reference refuses bf16
+ * autocast and computes in fp32 untouched even while autocast is on for the thread.
+ */
+class AutocastTest {
+    /** As ParityChecks' bf16 product tolerance: u (1 + 1e-4) + 1e-4, u = 2^-8 (see Bf16Checks). */
+    private static final double BF16_PRODUCT = Bf16.UNIT_ROUNDOFF * (1 + 1e-4) + 1e-4;
+
+    private static Tensor on(Backend be, float[] v, int... shape) { return Tensor.of(be, v, shape).requiresGrad(true); }
+
+    private static float[] rounded(float[] v) {
+        float[] o = new float[v.length];
+        for (int i = 0; i < v.length; i++) o[i] = Bf16.round(v[i]);
+        return o;
+    }
+
+    @Test
+    void conv2dUnderAutocastIsTheBf16ConvolutionBetweenCasts() {
+        CudaBackend cuda = CudaTesting.cuda();
+        Rng rng = new Rng(31);
+        int[] xs = {2, 5, 11, 9}, ws = {7, 5, 3, 3};
+        ConvSpec spec = ConvSpec.of(2, 1, 1);
+        float[] xv = rng.normal(2 * 5 * 11 * 9, 0, 1), wv = rng.normal(7 * 5 * 9, 0, 1);
+        int[] ys = {2, 7, 6, 5};
+        float[] gv = rng.normal(2 * 7 * 6 * 5, 0, 1);
+        try (Scope s = Scope.open("autocast conv")) {
+            Tensor x = on(cuda, xv, xs), w = on(cuda, wv, ws), g = Tensor.of(cuda, gv, ys);
+            Tensor y;
+            try (var bf16 = Autocast.bf16(cuda)) {
+                y = Conv.conv2d(x, w, spec);
+                assertEquals(DType.F32, y.dtype(), "autocast returns fp32 at the op boundary");
+                Reductions.sum(Elementwise.mul(y, g)).backward();
+            }
+            assertEquals(DType.F32, x.grad().dtype());
+            assertEquals(DType.F32, w.grad().dtype(), "fp32 master weight, fp32 gradient");
+
+            // the same by hand: casts around the bf16 primitives
+            Tensor xb = bf16(cuda, x), wb = bf16(cuda, w), gb = bf16(cuda, g);
+            Tensor yb = Tensor.empty(cuda, DType.BF16, ys), dxb = Tensor.empty(cuda, DType.BF16, xs), dwb = Tensor.empty(cuda, DType.BF16, ws);
+            cuda.conv2dForward(xb, wb, yb, spec);
+            cuda.conv2dBackwardData(gb, wb, dxb, spec);
+            cuda.conv2dBackwardFilter(xb, gb, dwb, spec);
+            assertArrayEquals(f32(cuda, yb), y.toFloatArray(), "forward");
+            assertArrayEquals(f32(cuda, dxb), x.grad().toFloatArray(), "input gradient");
+            assertArrayEquals(f32(cuda, dwb), w.grad().toFloatArray(), "weight gradient");
+
+            // and the CPU's fp32 convolution of the rounded operands, within the bf16 tolerance
+            Tensor xr = Tensor.of(cpu(), rounded(xv), xs), wr = Tensor.of(cpu(), rounded(wv), ws);
+            Tensor yr = Tensor.empty(cpu(), DType.F32, ys);
+            cpu().conv2dForward(xr, wr, yr, spec);
+            double e = relError(yr.toFloatArray(), y.toFloatArray());
+            assertTrue(e <= BF16_PRODUCT, "forward vs the CPU on rounded operands: " + e);
+            assertTrue(e > 0, "bf16 output rounding is visible (else the device computed in fp32)");
+        }
+    }
+
+    @Test
+    void linearUnderAutocastIsTheBf16GemmBetweenCasts() {
+        CudaBackend cuda = CudaTesting.cuda();
+        Rng rng = new Rng(32);
+        int n = 9, in = 67, out = 13;
+        float[] xv = rng.normal(n * in, 0, 1), wv = rng.normal(out * in, 0, 1), bv = rng.normal(out, 0, 1), gv = rng.normal(n * out, 0, 1);
+        try (Scope s = Scope.open("autocast linear")) {
+            Tensor x = on(cuda, xv, n, in), w = on(cuda, wv, out, in), b = on(cuda, bv, out), g = Tensor.of(cuda, gv, n, out);
+            Tensor y;
+            try (var bf16 = Autocast.bf16(cuda)) {
+                y = Linear.linear(x, w, b);
+                Reductions.sum(Elementwise.mul(y, g)).backward();
+            }
+            assertEquals(DType.F32, y.dtype());
+            Tensor xb = bf16(cuda, x), wb = bf16(cuda, w), gb = bf16(cuda, g);
+            Tensor yb = Tensor.empty(cuda, DType.BF16, n, out), dxb = Tensor.empty(cuda, DType.BF16, n, in), dwb = Tensor.empty(cuda, DType.BF16, out, in);
+            cuda.matmul(xb, false, wb, true, yb, 1f, 0f);
+            cuda.matmul(gb, false, wb, false, dxb, 1f, 0f);
+            cuda.matmul(gb, true, xb, false, dwb, 1f, 0f);
+            float[] ye = f32(cuda, yb);
+            float[] bias = b.toFloatArray();
+            for (int r = 0; r < n; r++) for (int c = 0; c < out; c++) ye[r * out + c] += bias[c]; // the bias add is fp32 (addRowVector)
+            assertArrayEquals(ye, y.toFloatArray(), "forward");
+            assertArrayEquals(f32(cuda, dxb), x.grad().toFloatArray(), "input gradient");
+            assertArrayEquals(f32(cuda, dwb), w.grad().toFloatArray(), "weight gradient");
+            assertArrayEquals(colSums(gv, n, out), b.grad().toFloatArray(), 1e-5f, "the bias gradient stays fp32 (sum of the fp32 upstream)");
+        }
+    }
+
+    @Test
+    void theCpuReferenceRefusesBf16AndStaysFp32() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Autocast.bf16(cpu()));
+        assertTrue(e.getMessage().startsWith("bf16 autocast needs a CUDA device"), e.getMessage());
+        assertFalse(cpu().supportsBf16Compute());
+        assertFalse(Autocast.bf16Enabled(), "a refused enable leaves autocast off");
+        CudaBackend cuda = CudaTesting.cuda();
+        Rng rng = new Rng(33);
+        float[] xv = rng.normal(2 * 3 * 7 * 7, 0, 1), wv = rng.normal(4 * 3 * 9, 0, 1);
+        try (Scope s = Scope.open("cpu untouched")) {
+            float[] plain = Conv.conv2d(Tensor.of(cpu(), xv, 2, 3, 7, 7), Tensor.of(cpu(), wv, 4, 3, 3, 3), 1, 1, 1).toFloatArray();
+            float[] under;
+            try (var bf16 = Autocast.bf16(cuda)) { // on for this thread: CPU tensors are still computed in fp32
+                assertTrue(Autocast.bf16Enabled());
+                under = Conv.conv2d(Tensor.of(cpu(), xv, 2, 3, 7, 7), Tensor.of(cpu(), wv, 4, 3, 3, 3), 1, 1, 1).toFloatArray();
+                try (var off = Autocast.disabled()) { assertFalse(Autocast.bf16Enabled()); }
+                assertTrue(Autocast.bf16Enabled(), "disabled() restores");
+            }
+            assertFalse(Autocast.bf16Enabled(), "closing restores");
+            assertArrayEquals(plain, under, "the CPU reference is bit for bit the same with autocast on");
+            Tensor b = Tensor.empty(cpu(), DType.BF16, 3, 3);
+            IllegalArgumentException m = assertThrows(IllegalArgumentException.class, () -> cpu().matmul(b, false, b, false, b, 1f, 0f));
+            assertTrue(m.getMessage().startsWith("matmul: the CPU backend computes in F32 only"), m.getMessage());
+        }
+    }
+
+    private static Tensor bf16(Backend be, Tensor t) {
+        Tensor b = Tensor.empty(be, DType.BF16, t.shape());
+        be.cast(t, b);
+        return b;
+    }
+
+    private static float[] f32(Backend be, Tensor b) {
+        Tensor f = Tensor.empty(be, DType.F32, b.shape());
+        be.cast(b, f);
+        return f.toFloatArray();
+    }
+
+    private static float[] colSums(float[] g, int rows, int cols) {
+        float[] o = new float[cols];
+        for (int c = 0; c < cols; c++) {
+            double acc = 0;
+            for (int r = 0; r < rows; r++) acc += g[r * cols + c];
+            o[c] = (float) acc;
+        }
+        return o;
+    }
+}
