@@ -9,7 +9,8 @@ import static dvp.engine.cuda.Addr.orNull;
  * Batch norm fused with a ResNet block's residual add and ReLU (kernels/src/main/cuda/bn_relu.cu):
  * forward = one read of x for both statistics, one pass reading x (+ residual) and writing y;
  * backward = one read of dy, y (the ReLU mask) and x for both per-channel sums, one pass writing dx
- * (+ dresidual). Always dvp's own kernels (cuDNN has no fused residual add in the legacy API).
+ * (+ dresidual). Always dvp's own kernels (cuDNN's fused BN + add + activation,
+ * cudnnBatchNormalizationForwardTrainingEx, is not bound).
  * Saved statistics follow {@link CudaBatchNorm}'s convention (batch mean, 1/sqrt(biased var + eps)),
  * so the unfused backward could consume them too. NCHW contiguous only. CPU reference:
  * CpuBatchNormRelu (the unfused primitives composed). Verified in simulation, not on hardware.
