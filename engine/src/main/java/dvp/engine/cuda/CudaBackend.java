@@ -260,6 +260,23 @@ public final class CudaBackend implements Backend, BackendDiagnostics, DeviceClo
         c.exit();
     }
 
+    @Override
+    public void batchNormReluTrainForward(Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor runningMean,
+                                          Tensor runningVar, float momentum, float eps, boolean relu, Tensor y,
+                                          Tensor saveMean, Tensor saveInvStd) {
+        CudaContext c = ctx("batchNormReluTrainForward");
+        CudaBatchNormRelu.trainForward(c, x, residual, gamma, beta, runningMean, runningVar, momentum, eps, relu, y, saveMean, saveInvStd);
+        c.exit();
+    }
+
+    @Override
+    public void batchNormReluTrainBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                           boolean relu, Tensor dx, Tensor dresidual, Tensor dgamma, Tensor dbeta) {
+        CudaContext c = ctx("batchNormReluTrainBackward");
+        CudaBatchNormRelu.trainBackward(c, x, y, dy, gamma, saveMean, saveInvStd, relu, dx, dresidual, dgamma, dbeta);
+        c.exit();
+    }
+
     // ---- pooling, rows, optimizer -----------------------------------------------------------------
 
     @Override
