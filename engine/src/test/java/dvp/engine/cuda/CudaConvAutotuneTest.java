@@ -5,6 +5,7 @@ import dvp.engine.Rng;
 import dvp.engine.Scope;
 import dvp.engine.Tensor;
 import dvp.engine.cuda.ffm.Cudnn;
+import dvp.engine.cuda.ffm.LibraryCallException;
 import dvp.engine.spi.Backend;
 import dvp.engine.spi.Backends;
 import dvp.engine.spi.ConvSpec;
@@ -22,6 +23,7 @@ import java.util.TreeSet;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -191,6 +193,44 @@ class CudaConvAutotuneTest {
             }
             c.forward(); // eager, after the capture: the shape is tuned now
             assertEquals(before + 1, CudaConvAlgorithms.findCalls(), "the first eager call after the capture tunes the shape");
+        }
+    }
+
+    /**
+     * Why the autotuner never calls Find while capturing: Find synchronises the stream, which a
+     * capture forbids; the simulated cuDNN fails the call and the capture is invalidated, as on a GPU.
+     */
+    @Test
+    void findDuringACaptureFailsByNameAndInvalidatesTheCapture() {
+        CudaBackend cuda = CudaTesting.cuda();
+        CudaContext ctx = CudaContext.get();
+        Cudnn dnn = ctx.dnn;
+        Rng rng = new Rng(15);
+        try (Scope s = Scope.open("find in capture")) {
+            Conv c = new Conv(cuda, rng, 1, 2, 5, 5, 3);
+            MemorySegment xd = dnn.tensor4d(Cudnn.TENSOR_NCHW, Cudnn.DATA_FLOAT, 1, 2, 5, 5), wd = dnn.filter4d(Cudnn.DATA_FLOAT, Cudnn.TENSOR_NCHW, 3, 2, 3, 3);
+            MemorySegment yd = dnn.tensor4d(Cudnn.TENSOR_NCHW, Cudnn.DATA_FLOAT, 1, 3, 5, 5);
+            MemorySegment cd = dnn.convolution2d(1, 1, 1, 1, Cudnn.DATA_FLOAT, 1, Cudnn.FMA_MATH);
+            String[] findError = new String[1];
+            try {
+                RuntimeException capture = assertThrows(RuntimeException.class, () -> cuda.captureGraph(() -> {
+                    try {
+                        dnn.find(Cudnn.Direction.FORWARD, xd, Addr.of(c.x), wd, Addr.of(c.w), cd, yd, Addr.of(c.y), 0, 0);
+                    } catch (LibraryCallException e) {
+                        findError[0] = e.getMessage();
+                    }
+                }));
+                assertTrue(findError[0] != null && findError[0].contains("cudnnFindConvolutionForwardAlgorithmEx")
+                        && findError[0].contains("EXECUTION_FAILED"), String.valueOf(findError[0]));
+                assertTrue(capture.getMessage().contains("cuStreamEndCapture"), capture.getMessage());
+            } finally {
+                dnn.destroyTensor(xd);
+                dnn.destroyTensor(yd);
+                dnn.destroyFilter(wd);
+                dnn.destroyConvolution(cd);
+            }
+            // the context is usable afterwards
+            assertWithinSumBound("forward after the failed capture", c.forward(), cpuForward(c.x, c.w), cpuForward(abs(c.x), abs(c.w)), 2 * 9);
         }
     }
 
