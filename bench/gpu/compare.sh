@@ -37,13 +37,13 @@ budget() { local want=$1 left=$((deadline - $(date +%s) - RESERVE)); ((left < wa
 
 ours() { # ours MODE SCENARIO... (MODE fp32 or tf32)
   local mode=$1; shift
-  local flags=(); [ "$mode" = tf32 ] && flags=(-Ddvp.cuda.tf32=true)
+  local precision=(--precision "$mode")
   [ -f "$CP" ] || { say "ours-$mode: $CP missing (run bench/gpu/prepare.sh here and carry .device): not run"; return; }
   for s in "$@"; do
     local t; t=$(budget 100)
     if ((t == 0)); then say "ours-$mode $s: not run (out of time)"; continue; fi
     local t0; t0=$(date +%s)
-    timeout -k 5 "$t" "${JAVA[@]}" "${flags[@]}" -cp "$CP" dvp.cli.Dvp --device "$DEVICE" bench -s "$s" "${SIZES[@]}" \
+    timeout -k 5 "$t" "${JAVA[@]}" -cp "$CP" dvp.cli.Dvp --device "$DEVICE" bench -s "$s" "${precision[@]}" "${SIZES[@]}" \
       --warmup "$WARMUP" --samples "$SAMPLES" --ceilings "$out/ceilings.json" --json "$out/ours-$mode/$s.json" \
       > "$out/logs/ours-$mode-$s.txt" 2>&1
     local rc=$?
@@ -81,7 +81,7 @@ torch compile-amp-bf16-cl 240 150 resnet50-train,moco-step,distill-step,resnet18
 ours tf32 resnet50-train conv gemm
 torch eager-tf32 60 30 resnet50-train,conv,gemm
 
-notes=("Ours: dvp's CUDA backend in fp32 (TF32 off, cuDNN heuristics with deterministic algorithms only) and, where a row has it, with TF32 on (-Ddvp.cuda.tf32=true)."
+notes=("Ours: dvp's CUDA backend in fp32 (--precision fp32: TF32 off; convolution algorithms autotuned per shape by cuDNN's Find, as cudnn.benchmark) and, where a row has it, with TF32 on (--precision tf32)."
        "Not implemented in dvp yet (issue 18 items 1-4), so they have no column: bf16 autocast, NHWC activations, fused BN+ReLU kernels, CUDA-graph replay of the step. Our fp32 is shown against every PyTorch mode; the AMP/compile ratios measure that gap."
        "PyTorch: bench/pytorch/gpu_baselines.py (its docstring states each mode's settings), cudnn.benchmark on. Same scenarios, sizes and timing (warm-up $WARMUP, $SAMPLES samples, CUDA events, medians).")
 series=(--ours "dvp fp32=$out/ours-fp32")
