@@ -5,6 +5,7 @@ import dvp.engine.Device;
 import dvp.engine.Tensor;
 import dvp.engine.spi.Availability;
 import dvp.engine.spi.Backend;
+import dvp.engine.spi.ComputeSettings;
 import dvp.engine.spi.ConvSpec;
 import dvp.engine.spi.PoolSpec;
 import dvp.engine.spi.Storage;
@@ -76,6 +77,10 @@ public final class ProfilingBackend implements Backend {
     @Override public int priority() { return inner.priority(); }
 
     @Override public Device device() { return inner.device(); }
+
+    @Override public void configure(ComputeSettings settings) { inner.configure(settings); }
+
+    @Override public ComputeSettings computeSettings() { return inner.computeSettings(); }
 
     @Override public Storage allocate(DType dtype, long numel) { return inner.allocate(dtype, numel); }
 

@@ -44,6 +44,16 @@ public interface Backend {
      */
     default boolean simulated() { return false; }
 
+    /**
+     * Applies a run's {@link ComputeSettings} (before its first op). The default suits a reference
+     * backend: it computes in fp32 and deterministically whatever is asked, so there is nothing to
+     * set; {@link #computeSettings} then reports what it really does.
+     */
+    default void configure(ComputeSettings settings) {}
+
+    /** The settings in effect (what a run records): {@link ComputeSettings#REFERENCE} by default. */
+    default ComputeSettings computeSettings() { return ComputeSettings.REFERENCE; }
+
     // ---- memory ---------------------------------------------------------------------------------
 
     Storage allocate(DType dtype, long numel);
