@@ -25,9 +25,9 @@ public final class ComputeOptionsMixin {
 
     @Option(names = "--deterministic", negatable = true,
             description = "Only algorithms that give bit-identical results run to run (PyTorch's use_deterministic_algorithms(True) "
-                    + "with cudnn.deterministic): on the GPU, cuDNN's deterministic convolution algorithms only. Off by default, "
-                    + "as in PyTorch: convolution algorithms are autotuned per shape and may then be atomics-based. The CPU is "
-                    + "always deterministic.")
+                    + "with cudnn.deterministic): on the GPU, cuDNN's deterministic convolution algorithms only. On by default "
+                    + "(unlike PyTorch); --no-deterministic is the fast mode: convolution algorithms autotuned per shape may then "
+                    + "be atomics-based and vary run to run. The CPU is always deterministic.")
     Boolean deterministic;
 
     /** The settings for {@code b}: the options given, the backend's own defaults for the others. */

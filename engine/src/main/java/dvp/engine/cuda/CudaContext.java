@@ -83,10 +83,12 @@ public final class CudaContext {
     volatile boolean tf32 = flag("dvp.cuda.tf32", "DVP_CUDA_TF32", false);
     /**
      * Deterministic algorithms only ({@code --deterministic}; PyTorch's use_deterministic_algorithms +
-     * cudnn.deterministic). Off by default, as in PyTorch: convolutions may then use cuDNN's
-     * atomics-based (run-to-run varying) algorithms when autotuning finds them fastest.
+     * cudnn.deterministic). On by default, unlike PyTorch: DESIGN.md promises GPU results that repeat
+     * bit for bit unless a documented fast mode is chosen, and {@code --no-deterministic} is that mode
+     * (convolutions may then use cuDNN's atomics-based, run-to-run varying algorithms when autotuning
+     * finds them fastest).
      */
-    volatile boolean deterministic = flag("dvp.cuda.deterministic", "DVP_CUDA_DETERMINISTIC", false);
+    volatile boolean deterministic = flag("dvp.cuda.deterministic", "DVP_CUDA_DETERMINISTIC", true);
     /**
      * Autotuned convolution algorithms (PyTorch's cudnn.benchmark; {@link CudaConvAlgorithms}). On by
      * default, unlike PyTorch: dvp is for speed, and the one-off cost per shape is paid in the first
