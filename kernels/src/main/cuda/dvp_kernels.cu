@@ -4,6 +4,7 @@
 #include "elementwise.cu"
 #include "reduce.cu"
 #include "batchnorm.cu"
+#include "bn_relu.cu"
 #include "pool.cu"
 #include "rows.cu"
 #include "sgd.cu"

@@ -162,6 +162,19 @@ public final class CpuBackend implements Backend {
         CpuBatchNorm.trainBackward(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta);
     }
 
+    @Override
+    public void batchNormReluTrainForward(Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor runningMean,
+                                          Tensor runningVar, float momentum, float eps, boolean relu, Tensor y,
+                                          Tensor saveMean, Tensor saveInvStd) {
+        CpuBatchNormRelu.trainForward(x, residual, gamma, beta, runningMean, runningVar, momentum, eps, relu, y, saveMean, saveInvStd);
+    }
+
+    @Override
+    public void batchNormReluTrainBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                           boolean relu, Tensor dx, Tensor dresidual, Tensor dgamma, Tensor dbeta) {
+        CpuBatchNormRelu.trainBackward(x, y, dy, gamma, saveMean, saveInvStd, relu, dx, dresidual, dgamma, dbeta);
+    }
+
     @Override public void maxPool2dForward(Tensor x, Tensor y, Tensor argmax, PoolSpec spec) { CpuPool.maxForward(x, y, argmax, spec); }
 
     @Override public void maxPool2dBackward(Tensor dy, Tensor argmax, Tensor dx) { CpuPool.maxBackward(dy, argmax, dx); }

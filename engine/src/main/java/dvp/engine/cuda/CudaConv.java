@@ -15,11 +15,11 @@ import static dvp.engine.cuda.Addr.of;
 /**
  * Convolutions through cuDNN's legacy API, NCHW, with groups: fp32, or bf16 x/w/y with fp32
  * compute (cuDNN's PSEUDO_BFLOAT16_CONFIG: data BFLOAT16, convolution descriptor FLOAT; compute
- * capability 8.0+; the output is rounded once to bf16). A {@link Plan} per shape holds
- * the descriptors and, per direction, the algorithm chosen once by cuDNN's heuristics
- * (deterministic algorithms only) and its workspace size; the workspace itself is one buffer
- * shared by all convolutions ({@link CudaContext#workspace}). Math type: FMA (true fp32) unless
- * TF32 is enabled; bf16 uses DEFAULT_MATH (tensor cores allowed, as PyTorch's
+ * capability 8.0+; the output is rounded once to bf16). A {@link Plan} per problem holds
+ * the descriptors; the algorithm of each call comes from {@link CudaConvAlgorithms} (autotuned once
+ * per problem and direction, or cuDNN's heuristics), with its workspace size; the workspace itself
+ * is one buffer shared by all convolutions ({@link CudaContext#workspace}). Math type: FMA (true
+ * fp32) unless TF32 is enabled; bf16 uses DEFAULT_MATH (tensor cores allowed, as PyTorch's
  * ConvolutionDescriptor leaves it for bf16). CPU reference: CpuConv. UNVERIFIED on a GPU.
  */
 final class CudaConv {
@@ -28,13 +28,15 @@ final class CudaConv {
 
     private CudaConv() {}
 
+    /** The problem: shapes, strides/pads/groups (dilation 1), data type and math type (TF32 or not). */
     private record Key(List<Integer> x, List<Integer> w, ConvSpec spec, DType dtype, boolean tf32) {}
 
     static final class Plan {
+        final Key key;
         final MemorySegment xDesc, wDesc, yDesc, conv;
-        Cudnn.Algo fwd, bwdData, bwdFilter;
 
-        Plan(MemorySegment xDesc, MemorySegment wDesc, MemorySegment yDesc, MemorySegment conv) {
+        Plan(Key key, MemorySegment xDesc, MemorySegment wDesc, MemorySegment yDesc, MemorySegment conv) {
+            this.key = key;
             this.xDesc = xDesc;
             this.wDesc = wDesc;
             this.yDesc = yDesc;
@@ -66,36 +68,28 @@ final class CudaConv {
             // compute type FLOAT for both: FLOAT_CONFIG and PSEUDO_BFLOAT16_CONFIG (fp32 accumulation)
             MemorySegment cd = ctx.dnn.convolution2d(spec.padH(), spec.padW(), spec.strideH(), spec.strideW(), Cudnn.DATA_FLOAT,
                     spec.groups(), bf16 || tf32 ? Cudnn.DEFAULT_MATH : Cudnn.FMA_MATH);
-            return new Plan(xd, wd, yd, cd);
+            return new Plan(k, xd, wd, yd, cd);
         });
     }
 
     static void forward(CudaContext ctx, Tensor x, Tensor w, Tensor y, ConvSpec spec) {
         Plan p = plan(ctx, x.shape(), w.shape(), spec, dtype("conv2dForward", x, w, y));
-        synchronized (p) {
-            if (p.fwd == null) p.fwd = ctx.dnn.chooseAlgorithm(Cudnn.Direction.FORWARD, p.xDesc, p.wDesc, p.conv, p.yDesc, MAX_WORKSPACE);
-        }
-        long ws = ctx.workspace(p.fwd.workspace());
-        ctx.dnn.convolutionForward(p.xDesc, of(x), p.wDesc, of(w), p.conv, p.fwd.algo(), ws, p.fwd.workspace(), p.yDesc, of(y));
+        Cudnn.Algo a = CudaConvAlgorithms.choose(ctx, p.key, Cudnn.Direction.FORWARD, p.xDesc, of(x), p.wDesc, of(w), p.conv, p.yDesc, of(y)).algo();
+        long ws = ctx.workspace(a.workspace());
+        ctx.dnn.convolutionForward(p.xDesc, of(x), p.wDesc, of(w), p.conv, a.algo(), ws, a.workspace(), p.yDesc, of(y));
     }
 
     static void backwardData(CudaContext ctx, Tensor dy, Tensor w, Tensor dx, ConvSpec spec) {
         Plan p = plan(ctx, dx.shape(), w.shape(), spec, dtype("conv2dBackwardData", dy, w, dx));
-        synchronized (p) {
-            if (p.bwdData == null)
-                p.bwdData = ctx.dnn.chooseAlgorithm(Cudnn.Direction.BACKWARD_DATA, p.wDesc, p.yDesc, p.conv, p.xDesc, MAX_WORKSPACE);
-        }
-        long ws = ctx.workspace(p.bwdData.workspace());
-        ctx.dnn.convolutionBackwardData(p.wDesc, of(w), p.yDesc, of(dy), p.conv, p.bwdData.algo(), ws, p.bwdData.workspace(), p.xDesc, of(dx));
+        Cudnn.Algo a = CudaConvAlgorithms.choose(ctx, p.key, Cudnn.Direction.BACKWARD_DATA, p.wDesc, of(w), p.yDesc, of(dy), p.conv, p.xDesc, of(dx)).algo();
+        long ws = ctx.workspace(a.workspace());
+        ctx.dnn.convolutionBackwardData(p.wDesc, of(w), p.yDesc, of(dy), p.conv, a.algo(), ws, a.workspace(), p.xDesc, of(dx));
     }
 
     static void backwardFilter(CudaContext ctx, Tensor x, Tensor dy, Tensor dw, ConvSpec spec) {
         Plan p = plan(ctx, x.shape(), dw.shape(), spec, dtype("conv2dBackwardFilter", x, dy, dw));
-        synchronized (p) {
-            if (p.bwdFilter == null)
-                p.bwdFilter = ctx.dnn.chooseAlgorithm(Cudnn.Direction.BACKWARD_FILTER, p.xDesc, p.yDesc, p.conv, p.wDesc, MAX_WORKSPACE);
-        }
-        long ws = ctx.workspace(p.bwdFilter.workspace());
-        ctx.dnn.convolutionBackwardFilter(p.xDesc, of(x), p.yDesc, of(dy), p.conv, p.bwdFilter.algo(), ws, p.bwdFilter.workspace(), p.wDesc, of(dw));
+        Cudnn.Algo a = CudaConvAlgorithms.choose(ctx, p.key, Cudnn.Direction.BACKWARD_FILTER, p.xDesc, of(x), p.yDesc, of(dy), p.conv, p.wDesc, of(dw)).algo();
+        long ws = ctx.workspace(a.workspace());
+        ctx.dnn.convolutionBackwardFilter(p.xDesc, of(x), p.yDesc, of(dy), p.conv, a.algo(), ws, a.workspace(), p.wDesc, of(dw));
     }
 }
