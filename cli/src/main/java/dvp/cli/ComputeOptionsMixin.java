@@ -3,6 +3,7 @@ package dvp.cli;
 import dvp.engine.spi.Backend;
 import dvp.engine.spi.ComputeSettings;
 import dvp.engine.spi.Precision;
+import dvp.training.run.BadInputException;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
@@ -16,11 +17,13 @@ import java.io.PrintWriter;
  * ({@link ResumeArgs#MAY_CHANGE}), as it may change {@code --device}.
  */
 public final class ComputeOptionsMixin {
-    @Option(names = "--precision", paramLabel = "fp32|tf32",
-            description = "Arithmetic of fp32 convolutions and matrix products on the GPU: fp32 (exact fp32; the default), or tf32 "
-                    + "(TF32 tensor cores: inputs rounded to a 10-bit mantissa, fp32 accumulation; PyTorch's allow_tf32). The CPU "
-                    + "always computes in fp32 (it is the reference). The older -Ddvp.cuda.tf32=true / DVP_CUDA_TF32=1 still sets "
-                    + "the default.")
+    @Option(names = "--precision", paramLabel = "fp32|tf32|bf16",
+            description = "Arithmetic of convolutions and matrix products on the GPU: fp32 (exact fp32; the default), tf32 "
+                    + "(TF32 tensor cores: inputs rounded to a 10-bit mantissa, fp32 accumulation; PyTorch's allow_tf32), or bf16 "
+                    + "(mixed precision as PyTorch's autocast: convolutions and GEMMs on bf16 inputs with fp32 accumulation; "
+                    + "batch norm, losses, softmax and SGD in fp32; fp32 master weights; no loss scaling). The CPU always "
+                    + "computes in fp32 (it is the reference): tf32 has no effect there and bf16 is refused. The older "
+                    + "-Ddvp.cuda.tf32=true / DVP_CUDA_TF32=1 still sets the default.")
     Precision precision;
 
     @Option(names = "--deterministic", negatable = true,
@@ -38,6 +41,9 @@ public final class ComputeOptionsMixin {
 
     /** Applies the options given to {@code b} (says so when one has no effect on it) and returns it. */
     public Backend configure(Backend b, PrintWriter err) {
+        if (precision == Precision.BF16 && !b.supportsBf16Compute())
+            throw new BadInputException("--precision bf16: bf16 autocast needs a CUDA device (compute capability 8.0+); the " + b.name()
+                    + " backend computes in fp32 only (it is the reference): use --precision fp32 there");
         b.configure(settings(b));
         if (precision != null && precision != b.computeSettings().precision()) {
             err.println("dvp: --precision " + precision.cliName() + " has no effect on " + b.name() + ": it computes in "

@@ -39,14 +39,16 @@ final class ConvScenario extends Scenario {
         settings.put("shapes_and_uses_per_step", uses);
         settings.put("seed", o.seed());
         Rng rng = new Rng(o.seed());
+        DType dt = productDType();
+        settings.put("dtype", dt.safetensorsName());
         for (Shape s : shapes.keySet()) {
             ConvSpec spec = ConvSpec.of(s.stride, s.pad, 1);
             int ho = spec.outH(s.h, s.k);
-            Tensor x = Tensor.of(backend, rng.normal(batch * s.ci * s.h * s.h, 0, 1), batch, s.ci, s.h, s.h);
-            Tensor w = Tensor.of(backend, rng.normal(s.co * s.ci * s.k * s.k, 0, 0.05), s.co, s.ci, s.k, s.k);
-            Tensor y = Tensor.empty(backend, DType.F32, batch, s.co, ho, ho);
-            Tensor dy = Tensor.of(backend, rng.normal(batch * s.co * ho * ho, 0, 1), batch, s.co, ho, ho);
-            Tensor dx = Tensor.empty(backend, DType.F32, batch, s.ci, s.h, s.h), dw = Tensor.empty(backend, DType.F32, s.co, s.ci, s.k, s.k);
+            Tensor x = as(dt, Tensor.of(backend, rng.normal(batch * s.ci * s.h * s.h, 0, 1), batch, s.ci, s.h, s.h));
+            Tensor w = as(dt, Tensor.of(backend, rng.normal(s.co * s.ci * s.k * s.k, 0, 0.05), s.co, s.ci, s.k, s.k));
+            Tensor y = Tensor.empty(backend, dt, batch, s.co, ho, ho);
+            Tensor dy = as(dt, Tensor.of(backend, rng.normal(batch * s.co * ho * ho, 0, 1), batch, s.co, ho, ho));
+            Tensor dx = Tensor.empty(backend, dt, batch, s.ci, s.h, s.h), dw = Tensor.empty(backend, dt, s.co, s.ci, s.k, s.k);
             String l = s.label(batch);
             workloads.add(new Workload("conv2d_forward " + l, 0, () -> backend.conv2dForward(x, w, y, spec)));
             workloads.add(new Workload("conv2d_backward_data " + l, 0, () -> backend.conv2dBackwardData(dy, w, dx, spec)));

@@ -9,7 +9,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** {@code gemm}: SGEMM out[M,N] = a[M,K] · b[K,N] at square sizes (or one {@code --size M,N,K}). */
+/**
+ * {@code gemm}: out[M,N] = a[M,K] · b[K,N] at square sizes (or one {@code --size M,N,K}): SGEMM, or,
+ * when the backend runs {@code --precision bf16}, the bf16 GEMM autocast uses (bf16 operands and
+ * output, fp32 accumulation), as a bf16 run's linear layers compute it.
+ */
 final class GemmScenario extends Scenario {
     private final List<Workload> workloads = new ArrayList<>();
     private final List<Tensor> outs = new ArrayList<>();
@@ -24,16 +28,18 @@ final class GemmScenario extends Scenario {
         }
         List<String> labels = new ArrayList<>();
         Rng rng = new Rng(o.seed());
+        DType dtype = productDType();
         for (int[] s : shapes) {
             int m = s[0], n = s[1], k = s[2];
-            Tensor a = Tensor.of(backend, rng.normal(m * k, 0, 1), m, k), b = Tensor.of(backend, rng.normal(k * n, 0, 1), k, n);
-            Tensor c = Tensor.empty(backend, DType.F32, m, n);
+            Tensor a = as(dtype, Tensor.of(backend, rng.normal(m * k, 0, 1), m, k)), b = as(dtype, Tensor.of(backend, rng.normal(k * n, 0, 1), k, n));
+            Tensor c = Tensor.empty(backend, dtype, m, n);
             outs.add(c);
             String label = "M=" + m + " N=" + n + " K=" + k;
             labels.add(label);
             workloads.add(new Workload("matmul " + label, 0, () -> backend.matmul(a, false, b, false, c, 1f, 0f)));
         }
         settings.put("shapes", labels);
+        settings.put("dtype", dtype.safetensorsName());
         settings.put("seed", o.seed());
     }
 

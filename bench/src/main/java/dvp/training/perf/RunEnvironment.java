@@ -7,6 +7,7 @@ import dvp.engine.profile.DeviceClockSource;
 import dvp.engine.profile.ProfilingBackend;
 import dvp.engine.spi.Backend;
 import dvp.engine.spi.BackendDiagnostics;
+import dvp.engine.spi.Precision;
 import dvp.training.run.BuildInfo;
 
 import java.io.IOException;
@@ -83,6 +84,8 @@ public record RunEnvironment(Tool tool, Machine machine, DeviceInfo device) {
         // what the run asked for and the backend does (--precision, --deterministic), on every backend
         var compute = inner.computeSettings();
         facts.put("precision", compute.precision().cliName());
+        // the key gpu_baselines.py gives its AMP mode; activations between the bf16 products stay fp32 (docs/cuda.md)
+        if (compute.precision() == Precision.BF16) facts.put("autocast", "bf16 (conv/GEMM; fp32 master weights, no loss scaling)");
         facts.put("deterministic", compute.deterministic() ? "on" : "off");
         if (name == null) name = inner.name().equals("cpu")
                 ? m.cpu() + " (" + m.cpuThreads() + " threads, convolutions: " + CpuConvChoice.active() + ")" : inner.name();

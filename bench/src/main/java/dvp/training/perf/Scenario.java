@@ -1,5 +1,6 @@
 package dvp.training.perf;
 
+import dvp.engine.DType;
 import dvp.engine.Scope;
 import dvp.engine.Tensor;
 import dvp.engine.profile.Profiler;
@@ -53,6 +54,22 @@ public abstract class Scenario implements AutoCloseable {
 
     /** Everything that determines the work, resolved (batch, resolution, architecture, ...). */
     public Map<String, Object> settings() { return java.util.Collections.unmodifiableMap(settings); }
+
+    /**
+     * The dtype a scenario that calls GEMM/convolution primitives directly gives them: BF16 when the
+     * backend runs {@code --precision bf16} (what autocast hands those primitives), else F32.
+     */
+    protected DType productDType() {
+        return backend.computeSettings().precision() == dvp.engine.spi.Precision.BF16 ? DType.BF16 : DType.F32;
+    }
+
+    /** f32 itself, or a copy cast to {@code dtype} (Backend.cast). */
+    protected Tensor as(DType dtype, Tensor f32) {
+        if (dtype == f32.dtype()) return f32;
+        Tensor t = Tensor.empty(backend, dtype, f32.shape());
+        backend.cast(f32, t);
+        return t;
+    }
 
     public abstract List<Workload> workloads();
 

@@ -213,6 +213,31 @@ class PerfCommandsTest {
     }
 
     @Test
+    void benchWithPrecisionBf16RunsAutocastOnTheDeviceAndIsRefusedOnTheCpu(@TempDir Path dir) throws Exception {
+        Backend cuda = simulatedCuda();
+        ComputeSettings before = cuda.computeSettings(); // the CUDA context is this JVM's: put it back for later tests
+        String[] scenario = {"-s", "gemm", "--size", "16,16,16", "--warmup", "1", "--samples", "2", "--ceilings", "none"};
+        Path bf16 = dir.resolve("bf16.json");
+        try {
+            Run b = dvp(concat(new String[]{"--device", "cuda", "bench", "--precision", "bf16"}, scenario, "--json", bf16.toString()));
+            assertEquals(ExitCodes.OK, b.code(), b.out() + b.err());
+            JsonNode facts = Json.readFile(bf16).get("device").get("facts");
+            assertEquals("bf16", facts.get("precision").asText(), facts.toString());
+            assertTrue(facts.get("autocast").asText().startsWith("bf16"), facts.toString());
+            JsonNode gemm = Json.readFile(bf16).get("scenarios").get(0);
+            assertEquals("BF16", gemm.get("settings").get("dtype").asText(), "the gemm scenario runs the bf16 GEMM: " + gemm);
+            assertEquals(Precision.BF16, cuda.computeSettings().precision(), "the backend was configured");
+        } finally {
+            cuda.configure(before);
+        }
+        // the CPU is the fp32 reference: bf16 is refused (bad input), not silently run in fp32
+        Run c = dvp(concat(new String[]{"--device", "cpu", "bench", "--precision", "bf16"}, scenario, "--json", dir.resolve("cpu.json").toString()));
+        assertEquals(ExitCodes.BAD_INPUT, c.code(), c.out() + c.err());
+        assertTrue(c.err().contains("--precision bf16: bf16 autocast needs a CUDA device"), c.err());
+        assertFalse(Files.exists(dir.resolve("cpu.json")), "nothing is measured");
+    }
+
+    @Test
     void benchRecordsPrecisionAndDeterministicAndTheReportShowsThem(@TempDir Path dir) throws Exception {
         Backend cuda = simulatedCuda();
         ComputeSettings before = cuda.computeSettings(); // the CUDA context is this JVM's: put it back for later tests

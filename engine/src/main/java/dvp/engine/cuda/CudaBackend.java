@@ -474,13 +474,14 @@ public final class CudaBackend implements Backend, BackendDiagnostics, DeviceClo
     public void configure(ComputeSettings settings) {
         CudaContext c = ctx("configure");
         c.tf32 = settings.precision() == Precision.TF32;
+        c.bf16Autocast = settings.precision() == Precision.BF16;
         c.deterministic = settings.deterministic();
     }
 
     @Override
     public ComputeSettings computeSettings() {
         CudaContext c = ctx("computeSettings");
-        return new ComputeSettings(c.tf32 ? Precision.TF32 : Precision.FP32, c.deterministic);
+        return new ComputeSettings(c.bf16Autocast ? Precision.BF16 : c.tf32 ? Precision.TF32 : Precision.FP32, c.deterministic);
     }
 
     /**

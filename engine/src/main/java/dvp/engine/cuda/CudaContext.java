@@ -88,6 +88,8 @@ public final class CudaContext {
      * (convolutions may then use cuDNN's atomics-based, run-to-run varying algorithms when autotuning
      * finds them fastest).
      */
+    /** The run's precision is bf16 (Backend.configure): conv/GEMM ops autocast to bf16 (ops.Autocast). Off by default. */
+    volatile boolean bf16Autocast;
     volatile boolean deterministic = flag("dvp.cuda.deterministic", "DVP_CUDA_DETERMINISTIC", true);
     /**
      * Autotuned convolution algorithms (PyTorch's cudnn.benchmark; {@link CudaConvAlgorithms}). On by

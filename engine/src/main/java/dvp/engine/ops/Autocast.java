@@ -3,10 +3,14 @@ package dvp.engine.ops;
 import dvp.engine.DType;
 import dvp.engine.Tensor;
 import dvp.engine.spi.Backend;
+import dvp.engine.spi.Precision;
 
 /**
  * bf16 mixed precision as {@code torch.autocast(device_type="cuda", dtype=torch.bfloat16)} does it,
- * for the ops dvp has, per thread: {@code try (var on = Autocast.bf16(backend)) { forward and backward }}.
+ * for the ops dvp has: for a whole run, when its backend is configured with {@link Precision#BF16}
+ * ({@code --precision bf16}, {@link Backend#configure}), or per thread for a region:
+ * {@code try (var on = Autocast.bf16(backend)) { forward and backward }}; {@link #disabled()} turns it
+ * off for a region either way.
  *
  * <p>What it changes, and what it keeps:
  * <ul>
@@ -29,7 +33,8 @@ import dvp.engine.spi.Backend;
  * "bf16 autocast needs a CUDA device", instead of silently running fp32 under a bf16 label.
  */
 public final class Autocast {
-    private static final ThreadLocal<Boolean> BF16 = ThreadLocal.withInitial(() -> false);
+    /** This thread's override: null = follow the backend's configured precision; true/false = on/off. */
+    private static final ThreadLocal<Boolean> BF16 = new ThreadLocal<>();
 
     private Autocast() {}
 
@@ -54,19 +59,24 @@ public final class Autocast {
     /** Ops in the region run as with autocast off (PyTorch's {@code autocast(enabled=False)}). */
     public static Guard disabled() { return set(false); }
 
-    /** Whether bf16 autocast is on for this thread. */
-    public static boolean bf16Enabled() { return BF16.get(); }
+    /** Whether bf16 autocast is on for this thread by {@link #bf16} (a run-wide {@link Precision#BF16} is the backend's). */
+    public static boolean bf16Enabled() { return Boolean.TRUE.equals(BF16.get()); }
 
     /**
-     * Whether a conv/GEMM on these operands runs in bf16 here: autocast is on and they are F32 (a
-     * BF16 operand is already lowered; anything else is left to the op's own checks).
+     * Whether a conv/GEMM on these operands runs in bf16 here: autocast is on (this thread's
+     * override, else the backend's configured precision) and they are F32 (a BF16 operand is already
+     * lowered; anything else is left to the op's own checks) on a backend with bf16 compute.
      */
     static boolean lowers(Tensor a, Tensor b) {
-        return BF16.get() && a.dtype() == DType.F32 && b.dtype() == DType.F32 && a.backend().supportsBf16Compute();
+        if (a.dtype() != DType.F32 || b.dtype() != DType.F32) return false;
+        Boolean override = BF16.get();
+        Backend be = a.backend();
+        boolean on = override != null ? override : be.computeSettings().precision() == Precision.BF16;
+        return on && be.supportsBf16Compute();
     }
 
     private static Guard set(boolean on) {
-        boolean prev = BF16.get();
+        Boolean prev = BF16.get();
         BF16.set(on);
         return () -> BF16.set(prev);
     }

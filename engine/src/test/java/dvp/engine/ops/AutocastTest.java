@@ -7,7 +7,9 @@ import dvp.engine.Scope;
 import dvp.engine.Tensor;
 import dvp.engine.cuda.CudaBackend;
 import dvp.engine.spi.Backend;
+import dvp.engine.spi.ComputeSettings;
 import dvp.engine.spi.ConvSpec;
+import dvp.engine.spi.Precision;
 import dvp.engine.testing.CudaTesting;
 import org.junit.jupiter.api.Test;
 
@@ -105,6 +107,29 @@ class AutocastTest {
             assertArrayEquals(f32(cuda, dwb), w.grad().toFloatArray(), "weight gradient");
             assertArrayEquals(colSums(gv, n, out), b.grad().toFloatArray(), 1e-5f, "the bias gradient stays fp32 (sum of the fp32 upstream)");
         }
+    }
+
+    @Test
+    void aBackendConfiguredForBf16AutocastsEveryConvolutionUnlessDisabled() {
+        CudaBackend cuda = CudaTesting.cuda();
+        ComputeSettings before = cuda.computeSettings(); // this JVM's CUDA context: put it back for later tests
+        Rng rng = new Rng(34);
+        float[] xv = rng.normal(2 * 3 * 7 * 7, 0, 1), wv = rng.normal(4 * 3 * 9, 0, 1);
+        try (Scope s = Scope.open("run-wide bf16")) {
+            Tensor x = Tensor.of(cuda, xv, 2, 3, 7, 7), w = Tensor.of(cuda, wv, 4, 3, 3, 3);
+            float[] fp32 = Conv.conv2d(x, w, 1, 1, 1).toFloatArray(), byRegion;
+            try (var on = Autocast.bf16(cuda)) { byRegion = Conv.conv2d(x, w, 1, 1, 1).toFloatArray(); }
+            cuda.configure(new ComputeSettings(Precision.BF16, before.deterministic()));
+            assertEquals(Precision.BF16, cuda.computeSettings().precision());
+            assertArrayEquals(byRegion, Conv.conv2d(x, w, 1, 1, 1).toFloatArray(), "--precision bf16 is autocast for the whole run");
+            try (var off = Autocast.disabled()) {
+                assertArrayEquals(fp32, Conv.conv2d(x, w, 1, 1, 1).toFloatArray(), "disabled() turns it off for a region");
+            }
+            assertFalse(java.util.Arrays.equals(fp32, byRegion), "bf16 differs from fp32 here");
+        } finally {
+            cuda.configure(before);
+        }
+        assertEquals(before, cuda.computeSettings());
     }
 
     @Test
