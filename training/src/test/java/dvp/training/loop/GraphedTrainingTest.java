@@ -5,6 +5,8 @@ import dvp.engine.Rng;
 import dvp.engine.Scope;
 import dvp.engine.Tensor;
 import dvp.engine.cuda.CudaBackend;
+import dvp.engine.spi.ComputeSettings;
+import dvp.engine.spi.Precision;
 import dvp.engine.testing.CudaTesting;
 import dvp.nn.models.ResNet;
 import dvp.training.distill.DistillSpec;
@@ -114,6 +116,29 @@ class GraphedTrainingTest {
         assertEquals(5, on.runner().replays());
         assertSameRun(off.state(), on.state(), off.metrics(), on.metrics());
         assertEquals(9f, on.state().get("model.bn1.num_batches_tracked")[0], "every step counted, replayed or not");
+    }
+
+    /**
+     * {@code --precision bf16}: the whole run under autocast (the casts and the bf16 convolutions are
+     * captured like any other launch); captured and op by op end bit-identical, and the run is not the
+     * fp32 one.
+     */
+    @Test
+    void aBf16RunWithTheGraphEqualsTheOpByOpRunAndDiffersFromFp32() throws Exception {
+        CudaBackend cuda = CudaTesting.cuda();
+        ComputeSettings before = cuda.computeSettings(); // this JVM's CUDA context: put it back for later tests
+        ClassifierConfig cfg = tiny(ClassifierConfig.supervised(ShapesDataset.tinyModel(1)), b -> b.epochs = 2);
+        Run fp32 = classifier("fp32", cfg, 20, false);
+        try {
+            cuda.configure(new ComputeSettings(Precision.BF16, before.deterministic()));
+            Run off = classifier("bf16-off", cfg, 20, false), on = classifier("bf16-on", cfg, 20, true);
+            assertTrue(on.runner().isGraphed() && on.runner().replays() > 0, "replayed");
+            assertSameRun(off.state(), on.state(), off.metrics(), on.metrics());
+            assertFalse(java.util.Arrays.equals(fp32.state().get("model.conv1.weight"), off.state().get("model.conv1.weight")),
+                    "bf16 autocast changed the run");
+        } finally {
+            cuda.configure(before);
+        }
     }
 
     @Test
