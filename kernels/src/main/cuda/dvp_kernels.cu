@@ -5,6 +5,7 @@
 #include "reduce.cu"
 #include "batchnorm.cu"
 #include "pool.cu"
+#include "pool_nhwc.cu"
 #include "rows.cu"
 #include "sgd.cu"
 #include "copy.cu"

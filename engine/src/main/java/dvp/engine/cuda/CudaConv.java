@@ -12,7 +12,9 @@ import java.util.Map;
 import static dvp.engine.cuda.Addr.of;
 
 /**
- * Convolutions through cuDNN's legacy API, NCHW fp32, with groups. A {@link Plan} per shape holds
+ * Convolutions through cuDNN's legacy API, fp32, with groups; activations NCHW or channels-last
+ * (NHWC tensor descriptors, the layout of x, resp. dy for backward-data), filters always KCRS
+ * (OIHW, {@code CUDNN_TENSOR_NCHW} filter format) whatever the activations' layout. A {@link Plan} per shape holds
  * the descriptors and, per direction, the algorithm chosen once by cuDNN's heuristics
  * (deterministic algorithms only) and its workspace size; the workspace itself is one buffer
  * shared by all convolutions ({@link CudaContext#workspace}). Math type: FMA (true fp32) unless
@@ -24,7 +26,7 @@ final class CudaConv {
 
     private CudaConv() {}
 
-    private record Key(List<Integer> x, List<Integer> w, ConvSpec spec, boolean tf32) {}
+    private record Key(List<Integer> x, List<Integer> w, ConvSpec spec, boolean tf32, boolean nhwc) {}
 
     static final class Plan {
         final MemorySegment xDesc, wDesc, yDesc, conv;
@@ -42,13 +44,14 @@ final class CudaConv {
 
     private static List<Integer> dims(int[] s) { return List.of(s[0], s[1], s[2], s[3]); }
 
-    private static synchronized Plan plan(CudaContext ctx, int[] xs, int[] ws, ConvSpec spec) {
+    private static synchronized Plan plan(CudaContext ctx, int[] xs, int[] ws, ConvSpec spec, boolean nhwc) {
         boolean tf32 = ctx.tf32;
-        return PLANS.computeIfAbsent(new Key(dims(xs), dims(ws), spec, tf32), k -> {
+        return PLANS.computeIfAbsent(new Key(dims(xs), dims(ws), spec, tf32, nhwc), k -> {
             int ho = spec.outH(xs[2], ws[2]), wo = spec.outW(xs[3], ws[3]);
-            MemorySegment xd = ctx.dnn.tensor4d(Cudnn.TENSOR_NCHW, Cudnn.DATA_FLOAT, xs[0], xs[1], xs[2], xs[3]);
+            int layout = nhwc ? Cudnn.TENSOR_NHWC : Cudnn.TENSOR_NCHW; // sizes stay n, c, h, w in both
+            MemorySegment xd = ctx.dnn.tensor4d(layout, Cudnn.DATA_FLOAT, xs[0], xs[1], xs[2], xs[3]);
             MemorySegment wd = ctx.dnn.filter4d(Cudnn.DATA_FLOAT, Cudnn.TENSOR_NCHW, ws[0], ws[1], ws[2], ws[3]);
-            MemorySegment yd = ctx.dnn.tensor4d(Cudnn.TENSOR_NCHW, Cudnn.DATA_FLOAT, xs[0], ws[0], ho, wo);
+            MemorySegment yd = ctx.dnn.tensor4d(layout, Cudnn.DATA_FLOAT, xs[0], ws[0], ho, wo);
             MemorySegment cd = ctx.dnn.convolution2d(spec.padH(), spec.padW(), spec.strideH(), spec.strideW(), Cudnn.DATA_FLOAT,
                     spec.groups(), tf32 ? Cudnn.DEFAULT_MATH : Cudnn.FMA_MATH);
             return new Plan(xd, wd, yd, cd);
@@ -57,7 +60,7 @@ final class CudaConv {
 
     static void forward(CudaContext ctx, Tensor x, Tensor w, Tensor y, ConvSpec spec) {
         Addr.f32("conv2dForward", x, w, y);
-        Plan p = plan(ctx, x.shape(), w.shape(), spec);
+        Plan p = plan(ctx, x.shape(), w.shape(), spec, CudaLayout.channelsLast("conv2dForward", x, y));
         synchronized (p) {
             if (p.fwd == null) p.fwd = ctx.dnn.chooseAlgorithm(Cudnn.Direction.FORWARD, p.xDesc, p.wDesc, p.conv, p.yDesc, MAX_WORKSPACE);
         }
@@ -67,7 +70,7 @@ final class CudaConv {
 
     static void backwardData(CudaContext ctx, Tensor dy, Tensor w, Tensor dx, ConvSpec spec) {
         Addr.f32("conv2dBackwardData", dy, w, dx);
-        Plan p = plan(ctx, dx.shape(), w.shape(), spec);
+        Plan p = plan(ctx, dx.shape(), w.shape(), spec, CudaLayout.channelsLast("conv2dBackwardData", dy, dx));
         synchronized (p) {
             if (p.bwdData == null)
                 p.bwdData = ctx.dnn.chooseAlgorithm(Cudnn.Direction.BACKWARD_DATA, p.wDesc, p.yDesc, p.conv, p.xDesc, MAX_WORKSPACE);
@@ -78,7 +81,7 @@ final class CudaConv {
 
     static void backwardFilter(CudaContext ctx, Tensor x, Tensor dy, Tensor dw, ConvSpec spec) {
         Addr.f32("conv2dBackwardFilter", x, dy, dw);
-        Plan p = plan(ctx, x.shape(), dw.shape(), spec);
+        Plan p = plan(ctx, x.shape(), dw.shape(), spec, CudaLayout.channelsLast("conv2dBackwardFilter", x, dy));
         synchronized (p) {
             if (p.bwdFilter == null)
                 p.bwdFilter = ctx.dnn.chooseAlgorithm(Cudnn.Direction.BACKWARD_FILTER, p.xDesc, p.yDesc, p.conv, p.wDesc, MAX_WORKSPACE);
