@@ -182,7 +182,7 @@ public final class Tensor {
     public Tensor setName(String name) { this.name = name; return this; }
 
     public String describe() {
-        return (name == null ? "" : "'" + name + "' ") + dtype() + Shape.str(shape) + (isChannelsLast() ? " channels-last" : "")
+        return (name == null ? "" : "'" + name + "' ") + dtype() + Shape.str(shape) + (MemoryFormat.isNhwcMemory(this) ? " channels-last" : "")
                 + " on " + device();
     }
 
