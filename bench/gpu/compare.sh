@@ -38,7 +38,7 @@ budget() { local want=$1 left=$((deadline - $(date +%s) - RESERVE)); ((left < wa
 
 ours() { # ours MODE SCENARIO... (MODE fp32, graph or tf32)
   local mode=$1; shift
-  local flags=(); [ "$mode" = tf32 ] && flags=(-Ddvp.cuda.tf32=true)
+  local precision=(--precision fp32); [ "$mode" = tf32 ] && precision=(--precision tf32)
   # graph: the step is captured on the third run (two op-by-op warm-up runs first), so at least 3 untimed runs
   local extra=() warmup=$WARMUP; [ "$mode" = graph ] && { extra=(--cuda-graph); ((warmup < 3)) && warmup=3; }
   [ -f "$CP" ] || { say "ours-$mode: $CP missing (run bench/gpu/prepare.sh here and carry .device): not run"; return; }
@@ -46,7 +46,7 @@ ours() { # ours MODE SCENARIO... (MODE fp32, graph or tf32)
     local t; t=$(budget 100)
     if ((t == 0)); then say "ours-$mode $s: not run (out of time)"; continue; fi
     local t0; t0=$(date +%s)
-    timeout -k 5 "$t" "${JAVA[@]}" "${flags[@]}" -cp "$CP" dvp.cli.Dvp --device "$DEVICE" bench -s "$s" "${SIZES[@]}" "${extra[@]}" \
+    timeout -k 5 "$t" "${JAVA[@]}" -cp "$CP" dvp.cli.Dvp --device "$DEVICE" bench -s "$s" "${precision[@]}" "${SIZES[@]}" "${extra[@]}" \
       --warmup "$warmup" --samples "$SAMPLES" --ceilings "$out/ceilings.json" --json "$out/ours-$mode/$s.json" \
       > "$out/logs/ours-$mode-$s.txt" 2>&1
     local rc=$?
@@ -85,8 +85,8 @@ torch compile-amp-bf16-cl 240 150 resnet50-train,moco-step,distill-step,resnet18
 ours tf32 resnet50-train conv gemm
 torch eager-tf32 60 30 resnet50-train,conv,gemm
 
-notes=("Ours: dvp's CUDA backend in fp32 (TF32 off, cuDNN heuristics with deterministic algorithms only), op by op; 'dvp fp32 cuda-graph': the training steps captured once as a CUDA graph and replayed per step (dvp bench --cuda-graph, as dvp's trainers run them on a GPU); and, where a row has it, with TF32 on (-Ddvp.cuda.tf32=true)."
-       "Not implemented in dvp yet (issue 18 items 1-3), so they have no column: bf16 autocast, NHWC activations, fused BN+ReLU kernels. Our fp32 is shown against every PyTorch mode; the AMP/compile ratios measure that gap."
+notes=("Ours: dvp's CUDA backend in fp32 (--precision fp32: TF32 off; convolution algorithms autotuned per shape by cuDNN's Find, as cudnn.benchmark, deterministic ones only; BN + ReLU (+ add) fused), op by op; 'dvp fp32 cuda-graph': the training steps captured once as a CUDA graph and replayed per step (dvp bench --cuda-graph, as dvp's trainers run them on a GPU); and, where a row has it, with TF32 on (--precision tf32)."
+       "Not implemented in dvp yet (issue 18 items 1-2), so they have no column: bf16 autocast, NHWC activations. Our fp32 is shown against every PyTorch mode; the AMP/compile ratios measure that gap."
        "PyTorch: bench/pytorch/gpu_baselines.py (its docstring states each mode's settings), cudnn.benchmark on. Same scenarios, sizes and timing (warm-up $WARMUP, $SAMPLES samples, CUDA events, medians).")
 series=(--ours "dvp fp32=$out/ours-fp32")
 ls "$out"/ours-graph/*.json >/dev/null 2>&1 && series+=(--ours "dvp fp32 cuda-graph=$out/ours-graph")

@@ -51,6 +51,9 @@ MUTATIONS=(
   "ofd.cu|      for (long long j = tx; j < head; j += tPerRow)|      for (long long j = tx + 1; j < head; j += tPerRow)|OFD: the first element of a row's scalar head skipped"
   "sgd.cu|      pv.w = dvp_sgd_elem(pv.w, gv.w,|      pv.w = dvp_sgd_elem(pv.w, gv.z,|multi-tensor SGD: the fourth lane of a float4 takes the third lane's gradient"
   "sgd.cu|  for (long long e = i + threadIdx.x; e < c.to; e += blockDim.x) out[e]|  for (long long e = i + threadIdx.x; e < c.to - 1; e += blockDim.x) out[e]|multi-tensor axpby: the last element of a chunk's scalar part never written"
+  "bn_relu.cu|    const double mean = (double)x[c * plane] + d;|    const double mean = d;|fused BN + ReLU: the shift K left out of the one-read mean"
+  "bn_relu.cu|at(xv.z, rv.z), at(xv.w, rv.w)|at(xv.z, rv.z), at(xv.w, rv.z)|fused BN + ReLU: the fourth lane of a float4 adds the third lane's residual"
+  "bn_relu.cu|  __device__ __forceinline__ void one(long long i) { add(x[i], relu ? y[i] : 0.f, dy[i]); }|  __device__ __forceinline__ void one(long long i) { add(x[i], 1.f, dy[i]); }|fused BN + ReLU backward: the per-channel sums ignore the ReLU mask on scalar (head/tail) elements"
 )
 
 apply() { # apply FILE ORIGINAL REPLACEMENT (\n in the texts are newlines); fails if ORIGINAL is not found once

@@ -476,6 +476,16 @@ void run_backward_filter(const Conv& c, const void* x, const void* dy, void* dw,
   scribble(ws, wsBytes, call);
 }
 
+/** Runs one algorithm of a direction (on a stream worker): in0/in1/out as convolve() names them. */
+void run_algo(const Conv& c, Direction dir, const Algo& a, const void* in0, const void* in1, void* out, float alpha,
+              float beta, void* ws, size_t need, const char* call) {
+  switch (dir) {
+    case FORWARD: run_forward(c, in0, in1, out, alpha, beta, ws, need, call); break;
+    case BACKWARD_DATA: run_backward_data(c, in0, in1, out, alpha, beta, a.deterministic, ws, need, call); break;
+    default: run_backward_filter(c, in0, in1, out, alpha, beta, a.deterministic, ws, need, call); break;
+  }
+}
+
 bool live_handle(cudnnHandle_t h, cudnnContext* out) { return snapshot(g_handles, h, out); }
 
 /** The shared part of the three _v7 queries. */
@@ -539,24 +549,104 @@ cudnnStatus_t convolve(const char* call, Direction dir, int algoCount, cudnnHand
   const size_t need = workspace_bytes(dir, algo, c);
   if (workSpaceSizeInBytes < need) return CUDNN_STATUS_BAD_PARAM;
   const float al = read_scalar(alpha), be = read_scalar(beta);
-  const bool det = a->deterministic;
-  int rc;
+  const int rc = dvpsim::enqueue(h.stream, call, [=]() { run_algo(c, dir, *a, in0, in1, out, al, be, workSpace, need, call); });
+  return rc == 0 ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_EXECUTION_FAILED;
+}
+
+// ---- cudnnFind*AlgorithmEx: every algorithm really run on the caller's buffers ------------------
+
+/**
+ * The simulator's modelled cost of one algorithm, reported in the perf record's `time` field (in
+ * "ms" only because that is the field's unit): 1e-6 * (MACs * factor + 2 * workspace bytes), the
+ * workspace written and read once. It orders Find's list and is NOT a speed: nothing is timed on
+ * the simulator. The factors are chosen so the order depends on the shape (the workspace term) and
+ * differs from the _v7 order where real libraries' does too: GEMM beats the implicit GEMMs when its
+ * im2col matrix is small next to the arithmetic (1x1 convolutions with many filters), and the
+ * atomics-based backward algorithms (non-deterministic) lead the backward lists, as they often do on
+ * GPUs, so a deterministic-only caller visibly gives something up.
+ */
+double cost_factor(Direction dir, int id) {
   switch (dir) {
     case FORWARD:
-      rc = dvpsim::enqueue(h.stream, call, [=]() { run_forward(c, in0, in1, out, al, be, workSpace, need, call); });
-      break;
+      return id == CUDNN_CONVOLUTION_FWD_ALGO_GEMM ? 0.75 : id == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM ? 1.3 : 1.0;
     case BACKWARD_DATA:
-      rc = dvpsim::enqueue(h.stream, call, [=]() {
-        run_backward_data(c, in0, in1, out, al, be, det, workSpace, need, call);
-      });
-      break;
+      return id == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0 ? 0.9 : 1.0;
     default:
-      rc = dvpsim::enqueue(h.stream, call, [=]() {
-        run_backward_filter(c, in0, in1, out, al, be, det, workSpace, need, call);
-      });
-      break;
+      return id == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3 ? 0.8 : id == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0 ? 0.9 : 1.0;
   }
-  return rc == 0 ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_EXECUTION_FAILED;
+}
+
+float modelled_time(Direction dir, int id, const Conv& c) {
+  // every direction does the forward's multiply-adds: N * K * P * Q * (C/G) * R * S
+  const double macs = (double)c.y.n * c.w.n * c.y.h * c.y.w * c.w.c * c.w.h * c.w.w;
+  return (float)(1e-6 * (macs * cost_factor(dir, id) + 2.0 * (double)workspace_bytes(dir, id, c)));
+}
+
+/**
+ * The shared part of the three Find*Ex calls. As NVIDIA documents them: they synchronise (they
+ * time on the handle's stream; during a CUDA graph capture that synchronisation fails and
+ * invalidates the capture, as cuStreamSynchronize does), run every algorithm on the caller's
+ * buffers (the output is overwritten, alpha = 1, beta = 0) with the caller's workspace, and return
+ * at most requestedAlgoCount records sorted by time, the successful ones first. Per record:
+ * algorithms the simulator does not compute: CUDNN_STATUS_NOT_SUPPORTED, memory 0, time -1; an
+ * algorithm whose workspace exceeds workSpaceSizeInBytes is not run: the status its
+ * cudnnConvolution* call would return (BAD_PARAM), memory = what it needs, time -1; otherwise
+ * SUCCESS, its workspace bytes, its modelled time. determinism and mathType are the algorithm's and
+ * the descriptor's. A fault while running (a bad buffer, a workspace overrun) is the context's sticky
+ * error and the call returns CUDNN_STATUS_EXECUTION_FAILED.
+ */
+template <class Perf, size_t N>
+cudnnStatus_t find(const char* call, Direction dir, const Algo (&list)[N], cudnnHandle_t handle,
+                   const cudnnTensorDescriptor_t xDesc, const void* in0, const cudnnFilterDescriptor_t wDesc,
+                   const void* in1, const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t yDesc,
+                   void* out, int requested, int* returned, Perf* perf, void* workSpace, size_t wsBytes) {
+  cudnnContext h;
+  if (!live_handle(handle, &h) || returned == nullptr || perf == nullptr || requested <= 0)
+    return CUDNN_STATUS_BAD_PARAM;
+  if (in0 == nullptr || in1 == nullptr || out == nullptr || (workSpace == nullptr && wsBytes != 0))
+    return CUDNN_STATUS_BAD_PARAM;
+  Conv c;
+  cudnnStatus_t st = make_conv(xDesc, wDesc, convDesc, yDesc, &c);
+  if (st != CUDNN_STATUS_SUCCESS) return st;
+  if (dvpsim::synchronize(h.stream, call) != 0) return CUDNN_STATUS_EXECUTION_FAILED;
+  std::vector<Perf> rec;
+  std::vector<const Algo*> runs;
+  for (const Algo& a : list) {
+    Perf p;
+    std::memset(&p, 0, sizeof p);
+    p.algo = static_cast<decltype(p.algo)>(a.id);
+    p.determinism = a.deterministic ? CUDNN_DETERMINISTIC : CUDNN_NON_DETERMINISTIC;
+    p.mathType = static_cast<cudnnMathType_t>(c.mathType);
+    p.time = -1.0f;
+    if (!a.simulated) {
+      p.status = CUDNN_STATUS_NOT_SUPPORTED;
+    } else if (workspace_bytes(dir, a.id, c) > wsBytes) {
+      p.status = CUDNN_STATUS_BAD_PARAM;
+      p.memory = workspace_bytes(dir, a.id, c);
+    } else {
+      p.status = CUDNN_STATUS_SUCCESS;
+      p.memory = workspace_bytes(dir, a.id, c);
+      p.time = modelled_time(dir, a.id, c);
+      runs.push_back(&a);
+    }
+    rec.push_back(p);
+  }
+  for (const Algo* a : runs) {
+    const Algo algo = *a;
+    const size_t need = workspace_bytes(dir, algo.id, c);
+    if (dvpsim::enqueue(h.stream, call, [=]() { run_algo(c, dir, algo, in0, in1, out, 1.0f, 0.0f, workSpace, need, call); }) != 0)
+      return CUDNN_STATUS_EXECUTION_FAILED;
+  }
+  if (dvpsim::synchronize(h.stream, call) != 0) return CUDNN_STATUS_EXECUTION_FAILED;
+  std::stable_sort(rec.begin(), rec.end(), [](const Perf& a, const Perf& b) {
+    const bool okA = a.status == CUDNN_STATUS_SUCCESS, okB = b.status == CUDNN_STATUS_SUCCESS;
+    if (okA != okB) return okA;
+    return okA && a.time < b.time;
+  });
+  const int count = std::min<int>(requested, (int)rec.size());
+  for (int i = 0; i < count; i++) perf[i] = rec[(size_t)i];
+  *returned = count;
+  return CUDNN_STATUS_SUCCESS;
 }
 
 // ---- batch normalization ------------------------------------------------------------------------
@@ -1024,6 +1114,56 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t handle, const void* a
   // in0 = x, in1 = dy, out = dw
   return convolve("cudnnConvolutionBackwardFilter", BACKWARD_FILTER, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, handle,
                   alpha, xDesc, x, dwDesc, dy, convDesc, algo, workSpace, workSpaceSizeInBytes, beta, dyDesc, dw);
+}
+
+// cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
+//     const void *x, const cudnnFilterDescriptor_t wDesc, const void *w, const cudnnConvolutionDescriptor_t convDesc,
+//     const cudnnTensorDescriptor_t yDesc, void *y, const int requestedAlgoCount, int *returnedAlgoCount,
+//     cudnnConvolutionFwdAlgoPerf_t *perfResults, void *workSpace, size_t workSpaceSizeInBytes);
+cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
+                                                     const void* x, const cudnnFilterDescriptor_t wDesc, const void* w,
+                                                     const cudnnConvolutionDescriptor_t convDesc,
+                                                     const cudnnTensorDescriptor_t yDesc, void* y,
+                                                     const int requestedAlgoCount, int* returnedAlgoCount,
+                                                     cudnnConvolutionFwdAlgoPerf_t* perfResults, void* workSpace,
+                                                     size_t workSpaceSizeInBytes) {
+  return find("cudnnFindConvolutionForwardAlgorithmEx", FORWARD, kForward, handle, xDesc, x, wDesc, w, convDesc, yDesc,
+              y, requestedAlgoCount, returnedAlgoCount, perfResults, workSpace, workSpaceSizeInBytes);
+}
+
+// cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t handle, const cudnnFilterDescriptor_t wDesc,
+//     const void *w, const cudnnTensorDescriptor_t dyDesc, const void *dy, const cudnnConvolutionDescriptor_t convDesc,
+//     const cudnnTensorDescriptor_t dxDesc, void *dx, const int requestedAlgoCount, int *returnedAlgoCount,
+//     cudnnConvolutionBwdDataAlgoPerf_t *perfResults, void *workSpace, size_t workSpaceSizeInBytes);
+cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t handle, const cudnnFilterDescriptor_t wDesc,
+                                                          const void* w, const cudnnTensorDescriptor_t dyDesc,
+                                                          const void* dy, const cudnnConvolutionDescriptor_t convDesc,
+                                                          const cudnnTensorDescriptor_t dxDesc, void* dx,
+                                                          const int requestedAlgoCount, int* returnedAlgoCount,
+                                                          cudnnConvolutionBwdDataAlgoPerf_t* perfResults,
+                                                          void* workSpace, size_t workSpaceSizeInBytes) {
+  // as in cudnnConvolutionBackwardData: the convolution's x is dx, its y is dy; in0 = w, in1 = dy, out = dx
+  return find("cudnnFindConvolutionBackwardDataAlgorithmEx", BACKWARD_DATA, kBackwardData, handle, dxDesc, w, wDesc,
+              dy, convDesc, dyDesc, dx, requestedAlgoCount, returnedAlgoCount, perfResults, workSpace,
+              workSpaceSizeInBytes);
+}
+
+// cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_t handle,
+//     const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnTensorDescriptor_t dyDesc, const void *y,
+//     const cudnnConvolutionDescriptor_t convDesc, const cudnnFilterDescriptor_t dwDesc, void *dw,
+//     const int requestedAlgoCount, int *returnedAlgoCount, cudnnConvolutionBwdFilterAlgoPerf_t *perfResults,
+//     void *workSpace, size_t workSpaceSizeInBytes);
+cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
+                                                            const void* x, const cudnnTensorDescriptor_t dyDesc,
+                                                            const void* y, const cudnnConvolutionDescriptor_t convDesc,
+                                                            const cudnnFilterDescriptor_t dwDesc, void* dw,
+                                                            const int requestedAlgoCount, int* returnedAlgoCount,
+                                                            cudnnConvolutionBwdFilterAlgoPerf_t* perfResults,
+                                                            void* workSpace, size_t workSpaceSizeInBytes) {
+  // in0 = x, in1 = dy (the header names it y), out = dw
+  return find("cudnnFindConvolutionBackwardFilterAlgorithmEx", BACKWARD_FILTER, kBackwardFilter, handle, xDesc, x,
+              dwDesc, y, convDesc, dyDesc, dw, requestedAlgoCount, returnedAlgoCount, perfResults, workSpace,
+              workSpaceSizeInBytes);
 }
 
 // cudnnStatus_t cudnnDeriveBNTensorDescriptor(cudnnTensorDescriptor_t derivedBnDesc,

@@ -865,18 +865,25 @@ static CUresult sync_guard(Stream* s, const char* call) {
                                                          "synchronising it is not permitted (the capture is now invalidated)");
 }
 
-DVPSIM_EXPORT CUresult cuStreamSynchronize(CUstream h) {
-  REQUIRE_CONTEXT("cuStreamSynchronize");
+/** cuStreamSynchronize under the name of the API call that synchronises (for its messages). */
+static CUresult synchronize_stream(CUstream h, const char* call) {
+  REQUIRE_CONTEXT(call);
   Stream* s = nullptr;
-  if (CUresult r = stream_of(h, "cuStreamSynchronize", &s); r != CUDA_SUCCESS) return r;
+  if (CUresult r = stream_of(h, call, &s); r != CUDA_SUCCESS) return r;
   if (s) {
-    if (CUresult r = sync_guard(s, "cuStreamSynchronize"); r != CUDA_SUCCESS) return r;
+    if (CUresult r = sync_guard(s, call); r != CUDA_SUCCESS) return r;
     s->drain();
   } else {
     drain_blocking_streams();
   }
   return after_sync();
 }
+
+DVPSIM_EXPORT CUresult cuStreamSynchronize(CUstream h) { return synchronize_stream(h, "cuStreamSynchronize"); }
+
+namespace dvpsim {
+int synchronize(void* stream, const char* call) { return synchronize_stream((CUstream)stream, call); }
+}  // namespace dvpsim
 
 DVPSIM_EXPORT CUresult cuStreamQuery(CUstream h) {
   REQUIRE_CONTEXT("cuStreamQuery");

@@ -42,6 +42,15 @@ DVPSIM_LIB_API void require_device(const void* p, size_t bytes, const char* call
 /** Runs f(i) for i in [0, n) on the simulator's worker threads; returns when all are done. */
 DVPSIM_LIB_API void parallel_for(long n, const std::function<void(long)>& f);
 
+/**
+ * On the host: waits for all work queued on a stream, as cuStreamSynchronize does (a library call
+ * that NVIDIA documents as synchronising, e.g. cuDNN's Find*Ex, uses this). Returns a CUresult: 0,
+ * the context's sticky error (a fault in queued work), or 900 (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED)
+ * when the stream is being captured, which invalidates the capture as on a GPU. `call` names the API
+ * call in that message.
+ */
+DVPSIM_LIB_API int synchronize(void* stream, const char* call);
+
 /** Whether the calling thread is the host (true) or a stream worker (false). */
 DVPSIM_LIB_API bool on_host_thread();
 

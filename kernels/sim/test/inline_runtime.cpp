@@ -16,7 +16,7 @@ struct Work {
 };
 
 bool g_deferred = false, g_strict = false, g_have_fault = false;
-int g_fail_next = 0;
+int g_fail_next = 0, g_fail_next_sync = 0;
 int g_depth = 0;  // > 0 while work runs: "on a stream worker"
 std::vector<Work> g_queue;
 std::vector<std::pair<const char*, size_t>> g_allocations;
@@ -73,13 +73,27 @@ void parallel_for(long n, const std::function<void(long)>& f) {
 
 bool on_host_thread() { return g_depth == 0; }
 
+int synchronize(void* stream, const char* call) {
+  (void)call;
+  g_streams.push_back(stream);
+  if (g_fail_next_sync != 0) {
+    int code = g_fail_next_sync;
+    g_fail_next_sync = 0;
+    return code;
+  }
+  std::vector<Work> q;
+  q.swap(g_queue);
+  for (const Work& w : q) run(w);
+  return g_have_fault ? g_fault.code : 0;  // the fault stays for take_fault, as a sticky error stays
+}
+
 }  // namespace dvpsim
 
 namespace dvpsim_test {
 
 void reset() {
   g_deferred = g_strict = g_have_fault = false;
-  g_fail_next = 0;
+  g_fail_next = g_fail_next_sync = 0;
   g_queue.clear();
   g_allocations.clear();
   g_accesses.clear();
@@ -110,6 +124,8 @@ bool take_fault(dvpsim::DeviceFault* out) {
 }
 
 void fail_next_enqueue(int code) { g_fail_next = code; }
+
+void fail_next_synchronize(int code) { g_fail_next_sync = code; }
 
 const std::vector<void*>& streams() { return g_streams; }
 

@@ -34,6 +34,8 @@ const std::vector<Access>& accesses();
 bool take_fault(dvpsim::DeviceFault* out);
 /** The next enqueue returns `code` (a CUresult) and queues nothing. */
 void fail_next_enqueue(int code);
+/** The next synchronize returns `code` (a CUresult: 900 = a capturing stream) and runs nothing. */
+void fail_next_synchronize(int code);
 /** The stream argument of every enqueue since the last reset(). */
 const std::vector<void*>& streams();
 

@@ -63,6 +63,11 @@ MUTATIONS = [
  ('cublas_sim.cpp',"if (mode == CUBLAS_TF32_TENSOR_OP_MATH) *tf32 = true;","","TF32 math mode ignored"),
  ('cublas_sim.cpp',"const bool reads_ab = g.k > 0 && g.alpha != 0.0f;","const bool reads_ab = g.k > 0;","alpha==0 reads A/B"),
  ('cublas_sim.cpp', "if (g_retired.size() > 64) {", "if (g_retired.size() > 0) {", "destroyed handles not quarantined"),
+ ('cudnn_sim.cpp',"return okA && a.time < b.time;","return okA && a.time > b.time;","Find sorts the slowest first"),
+ ('cudnn_sim.cpp',"    if (dvpsim::enqueue(h.stream, call, [=]() { run_algo(c, dir, algo, in0, in1, out, 1.0f, 0.0f, workSpace, need, call); }) != 0)\n      return CUDNN_STATUS_EXECUTION_FAILED;\n","    (void)need;\n","Find runs nothing"),
+ ('cudnn_sim.cpp',"  if (dvpsim::synchronize(h.stream, call) != 0) return CUDNN_STATUS_EXECUTION_FAILED;\n  std::vector<Perf> rec;","  std::vector<Perf> rec;","Find does not synchronise first (would run during a capture)"),
+ ('cudnn_sim.cpp',"p.time = modelled_time(dir, a.id, c);","p.time = 1.0f;","Find reports no modelled time"),
+ ('cudnn_sim.cpp',"    } else if (workspace_bytes(dir, a.id, c) > wsBytes) {","    } else if (false) {","Find runs algorithms the workspace cannot hold"),
 ]
 
 

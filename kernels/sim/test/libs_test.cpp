@@ -1254,6 +1254,162 @@ void test_conv_algorithms() {
   }
 }
 
+/** Whether records [0, n) list the successful ones first, those by ascending time, failures with time -1. */
+template <class Perf>
+bool sorted_by_time(const Perf* perf, int n) {
+  bool failures = false;
+  for (int i = 0; i < n; i++) {
+    if (perf[i].status != CUDNN_STATUS_SUCCESS) {
+      failures = true;
+      if (perf[i].time != -1.0f) return false;
+    } else if (failures || perf[i].time <= 0 || (i > 0 && perf[i].time < perf[i - 1].time)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** How many times a library call range-checked an argument named `what` since the last reset. */
+int accesses_of(const std::string& call, const std::string& what) {
+  int n = 0;
+  for (const auto& a : dvpsim_test::accesses()) n += a.call == call && a.what == what;
+  return n;
+}
+
+/** cudnnFind*AlgorithmEx: every simulated algorithm really run on the given buffers, records sorted. */
+void test_conv_find() {
+  ConvCfg cfg{"find", 3, 4, 6, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+  ConvCase cc(cfg);
+  const size_t big = 1 << 20;  // more than any algorithm of this shape needs
+  {
+    Workspace ws(big);
+    std::memset(ws.p, 0, ws.bytes);
+    Arr y = cc.y;
+    y.buf.fill_nan();
+    cudnnConvolutionFwdAlgoPerf_t perf[8];
+    int count = -1;
+    dvpsim_test::reset();
+    dvpsim_test::set_deferred(true);  // Find must drain its own work (it synchronises)
+    cudnnStatus_t st = cudnnFindConvolutionForwardAlgorithmEx(g_dnn, cc.xd, cc.x.p(), cc.wd, cc.w.p(), cc.cd, cc.yd,
+                                                              y.p(), 8, &count, perf, ws.p, ws.bytes);
+    const int queued = dvpsim_test::drain();
+    dvpsim_test::set_deferred(false);
+    const int runs = accesses_of("cudnnFindConvolutionForwardAlgorithmEx", "x");
+    bool records = st == 0 && count == 8 && sorted_by_time(perf, count);
+    int ok = 0;
+    for (int i = 0; i < count; i++) {
+      const auto& p = perf[i];
+      records = records && p.mathType == CUDNN_FMA_MATH && p.determinism == CUDNN_DETERMINISTIC;
+      if (p.status == CUDNN_STATUS_SUCCESS) {
+        ok++;
+        records = records && p.memory == fwd_ws(cc, p.algo);
+      } else {
+        records = records && p.status == CUDNN_STATUS_NOT_SUPPORTED && p.memory == 0;
+      }
+    }
+    check(records && ok == 3 && runs == 3 && queued == 0,
+          "forward Find: 8 records, the 3 simulated first by modelled time (memory = GetWorkspaceSize, deterministic), "
+          "each run once before the call returned; the rest NOT_SUPPORTED, time -1",
+          fmt("status %d count %d ok %d runs %d left queued %d", st, count, ok, runs, queued));
+    check_out("forward Find leaves a correct y (every algorithm computed it)", y, nullptr, cc.yRef, cc.yAbs, 1, 0);
+    size_t most = 0;
+    for (int i = 0; i < count; i++) most = std::max(most, perf[i].status == 0 ? perf[i].memory : 0);
+    check(most > 0 && std::all_of(ws.p, ws.p + most, [](unsigned char b) { return b == 0xff; }),
+          "forward Find overwrites the workspace its algorithms use", fmt("%zu bytes", most));
+    // the modelled time: 1e-6 * (MACs * factor + 2 * workspace bytes), PRECOMP (factor 1) ahead here
+    const double macs = 3.0 * 5 * 6 * 5 * 4 * 3 * 3;
+    check(perf[0].algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM &&
+              perf[0].time == (float)(1e-6 * (macs + 2.0 * fwd_ws(cc, 1))),
+          "forward Find: PRECOMP first for a 3x3 convolution, time = the stated model",
+          fmt("first %d time %g", (int)perf[0].algo, perf[0].time));
+    int one = -1;
+    cudnnConvolutionFwdAlgoPerf_t best[1];
+    st = cudnnFindConvolutionForwardAlgorithmEx(g_dnn, cc.xd, cc.x.p(), cc.wd, cc.w.p(), cc.cd, cc.yd, y.p(), 1, &one,
+                                                best, ws.p, ws.bytes);
+    check(st == 0 && one == 1 && best[0].algo == perf[0].algo, "forward Find with requestedAlgoCount 1: the best record");
+    // a workspace too small for some algorithms: those are not run, reported BAD_PARAM with what they need
+    dvpsim_test::reset();
+    st = cudnnFindConvolutionForwardAlgorithmEx(g_dnn, cc.xd, cc.x.p(), cc.wd, cc.w.p(), cc.cd, cc.yd, y.p(), 8, &count,
+                                                perf, nullptr, 0);
+    bool small = st == 0 && count == 8 && perf[0].algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM &&
+                 perf[0].status == 0 && sorted_by_time(perf, count) &&
+                 accesses_of("cudnnFindConvolutionForwardAlgorithmEx", "x") == 1;
+    for (int i = 1; i < count; i++)
+      if (perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM || perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_GEMM)
+        small = small && perf[i].status == CUDNN_STATUS_BAD_PARAM && perf[i].memory == fwd_ws(cc, perf[i].algo);
+    check(small, "forward Find without a workspace: only IMPLICIT_GEMM runs; PRECOMP and GEMM BAD_PARAM with their needs");
+    // the order depends on the shape: a 1x1 convolution with many filters puts GEMM first (_v7 puts PRECOMP first)
+    ConvCfg wide{"find 1x1 k64", 2, 8, 5, 5, 64, 1, 1, 0, 0, 1, 1, 1, 1, 1};
+    ConvCase cw(wide);
+    Arr yw = cw.y;
+    st = cudnnFindConvolutionForwardAlgorithmEx(g_dnn, cw.xd, cw.x.p(), cw.wd, cw.w.p(), cw.cd, cw.yd, yw.p(), 8, &count,
+                                                perf, ws.p, ws.bytes);
+    cudnnConvolutionFwdAlgoPerf_t h7[8];
+    int c7 = 0;
+    cudnnGetConvolutionForwardAlgorithm_v7(g_dnn, cw.xd, cw.wd, cw.cd, cw.yd, 8, &c7, h7);
+    check(st == 0 && perf[0].algo == CUDNN_CONVOLUTION_FWD_ALGO_GEMM && h7[0].algo != perf[0].algo,
+          "forward Find on a 1x1 convolution with 64 filters: GEMM first, unlike the _v7 heuristic order");
+    // Find synchronises: on a capturing stream that fails, and nothing is queued
+    dvpsim_test::reset();
+    dvpsim_test::fail_next_synchronize(900);
+    st = cudnnFindConvolutionForwardAlgorithmEx(g_dnn, cc.xd, cc.x.p(), cc.wd, cc.w.p(), cc.cd, cc.yd, y.p(), 8, &count,
+                                                perf, ws.p, ws.bytes);
+    check(st == CUDNN_STATUS_EXECUTION_FAILED && accesses_of("cudnnFindConvolutionForwardAlgorithmEx", "x") == 0,
+          "forward Find when the stream cannot synchronise (capturing: 900) -> EXECUTION_FAILED, nothing run");
+    check(cudnnFindConvolutionForwardAlgorithmEx(g_dnn, cc.xd, cc.x.p(), cc.wd, cc.w.p(), cc.cd, cc.yd, y.p(), 0, &count,
+                                                 perf, ws.p, ws.bytes) == CUDNN_STATUS_BAD_PARAM &&
+              cudnnFindConvolutionForwardAlgorithmEx(g_dnn, cc.xd, nullptr, cc.wd, cc.w.p(), cc.cd, cc.yd, y.p(), 8,
+                                                     &count, perf, ws.p, ws.bytes) == CUDNN_STATUS_BAD_PARAM &&
+              cudnnFindConvolutionForwardAlgorithmEx(g_dnn, cc.xd, cc.x.p(), cc.wd, cc.w.p(), cc.cd, cc.yd, y.p(), 8,
+                                                     &count, perf, nullptr, 16) == CUDNN_STATUS_BAD_PARAM,
+          "forward Find: requestedAlgoCount 0, NULL x, NULL workspace with a size -> BAD_PARAM");
+  }
+  {
+    Workspace ws(big);
+    Arr dw = cc.w;
+    dw.buf.fill_nan();
+    cudnnConvolutionBwdFilterAlgoPerf_t perf[8];
+    int count = -1;
+    dvpsim_test::reset();
+    cudnnStatus_t st = cudnnFindConvolutionBackwardFilterAlgorithmEx(g_dnn, cc.xd, cc.x.p(), cc.yd, cc.dy.p(), cc.cd,
+                                                                     cc.wd, dw.p(), 8, &count, perf, ws.p, ws.bytes);
+    bool records = st == 0 && count == 7 && sorted_by_time(perf, count);
+    int ok = 0;
+    for (int i = 0; i < count; i++) {
+      const bool nondet = perf[i].algo == 0 || perf[i].algo == 3;
+      records = records && perf[i].determinism == (nondet ? CUDNN_NON_DETERMINISTIC : CUDNN_DETERMINISTIC);
+      if (perf[i].status == 0) {
+        ok++;
+        records = records && perf[i].memory == bwd_filter_ws(cc, perf[i].algo);
+      }
+    }
+    check(records && ok == 3 && accesses_of("cudnnFindConvolutionBackwardFilterAlgorithmEx", "x") == 3,
+          "backward-filter Find: 7 records, algos 0, 1, 3 run and sorted, 0 and 3 NON_DETERMINISTIC",
+          fmt("status %d count %d ok %d", st, count, ok));
+    check_out("backward-filter Find leaves a correct dw", dw, nullptr, cc.dwRef, cc.dwAbs, 1, 0, cfg.N + 1);
+  }
+  {
+    Workspace ws(big);
+    Arr dx = cc.x;
+    dx.buf.fill_nan();
+    cudnnConvolutionBwdDataAlgoPerf_t perf[8];
+    int count = -1;
+    dvpsim_test::reset();
+    cudnnStatus_t st = cudnnFindConvolutionBackwardDataAlgorithmEx(g_dnn, cc.wd, cc.w.p(), cc.yd, cc.dy.p(), cc.cd,
+                                                                   cc.xd, dx.p(), 8, &count, perf, ws.p, ws.bytes);
+    bool records = st == 0 && count == 6 && sorted_by_time(perf, count) && perf[0].status == 0 && perf[1].status == 0 &&
+                   perf[2].status == CUDNN_STATUS_NOT_SUPPORTED;
+    for (int i = 0; i < 2; i++)
+      records = records && perf[i].memory == bwd_data_ws(cc, perf[i].algo) &&
+                perf[i].determinism == (perf[i].algo == 0 ? CUDNN_NON_DETERMINISTIC : CUDNN_DETERMINISTIC);
+    check(records && accesses_of("cudnnFindConvolutionBackwardDataAlgorithmEx", "w") == 2,
+          "backward-data Find: 6 records, algos 0 and 1 run and sorted (0 NON_DETERMINISTIC), the rest NOT_SUPPORTED",
+          fmt("status %d count %d", st, count));
+    check_out("backward-data Find leaves a correct dx", dx, nullptr, cc.dxRef, cc.dxAbs, 1, 0, cfg.R + 1);
+  }
+  dvpsim_test::reset();
+}
+
 void test_conv_errors() {
   ConvCfg base{"err", 2, 6, 7, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2};
   ConvCase cc(base);
@@ -1874,6 +2030,7 @@ void run_cudnn_tests() {
   if (!check(cudnnCreate(&g_dnn) == CUDNN_STATUS_SUCCESS, "cudnnCreate")) return;
   test_conv_numerics();
   test_conv_algorithms();
+  test_conv_find();
   test_conv_errors();
   test_conv_runtime();
   test_bn_forward();

@@ -4,6 +4,7 @@
 #include "elementwise.cu"
 #include "reduce.cu"
 #include "batchnorm.cu"
+#include "bn_relu.cu"
 #include "pool.cu"
 #include "pool_nhwc.cu"
 #include "rows.cu"

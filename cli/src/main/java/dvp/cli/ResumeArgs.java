@@ -34,7 +34,7 @@ public final class ResumeArgs {
     public static final String KEY = "command_line";
 
     /** Options that may differ from the recorded ones when resuming (listed in --resume's help). */
-    public static final Set<String> MAY_CHANGE = Set.of("--epochs", "--workers", "--progress", "--device", "--debug", "--tensorboard", "--plots",
+    public static final Set<String> MAY_CHANGE = Set.of("--epochs", "--workers", "--progress", "--device", "--precision", "--deterministic", "--debug", "--tensorboard", "--plots",
             "--eval-batch-size", "--profile", "--profile-steps", "--nvtx", "--cuda-graph");
 
     /** Where the run lives, not what it computes: never recorded, never compared. */

@@ -3,6 +3,7 @@ package dvp.cli;
 import dvp.training.observe.ProgressMode;
 import dvp.training.session.SessionOptions;
 import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -27,10 +28,14 @@ public final class SessionOptionsMixin {
             description = "Continue from a checkpoint: a checkpoint folder, a checkpoints folder or a run folder (its checkpoints/last), "
                     + "with the options the run was started with (recorded in its config.json): --resume RUN_FOLDER alone is enough. "
                     + "An option given again must have its recorded value, except --epochs (to extend the run; the learning-rate "
-                    + "schedule follows the new length), --workers, --progress, --device, --debug, --tensorboard, --plots, "
+                    + "schedule follows the new length), --workers, --progress, --device, --precision, --deterministic, --debug, --tensorboard, --plots, "
                     + "--eval-batch-size, --profile, --profile-steps, --nvtx and --cuda-graph. On the CPU the result is bit-identical to an "
                     + "uninterrupted run.")
     Path resume;
+
+    /** --precision, --deterministic: every training command has them; apply them where the backend is chosen. */
+    @Mixin
+    public ComputeOptionsMixin compute = new ComputeOptionsMixin();
 
     @Option(names = "--tensorboard", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Write TensorBoard event files into the run folder (default: on).")

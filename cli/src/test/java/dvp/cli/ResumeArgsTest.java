@@ -1,5 +1,8 @@
 package dvp.cli;
 
+import dvp.engine.spi.Backends;
+import dvp.engine.spi.ComputeSettings;
+import dvp.engine.spi.Precision;
 import dvp.training.observe.ProgressMode;
 import dvp.training.session.SessionOptions;
 import org.junit.jupiter.api.Test;
@@ -12,6 +15,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ResumeArgsTest {
     /** The shape of a training command. */
@@ -84,5 +88,30 @@ class ResumeArgsTest {
         assertEquals(Path.of("runs/a"), s.resume());
         assertNull(s.runDir());
         assertEquals(t.recorded, s.commandLine());
+    }
+
+    @Test
+    void precisionAndDeterministicParseAreRecordedWhenGivenAndMayChangeOnResume() {
+        Train t = run("train", "--precision", "TF32", "--deterministic");
+        @SuppressWarnings("unchecked")
+        Map<String, List<String>> o = (Map<String, List<String>>) t.recorded.get("options");
+        assertEquals(List.of("--precision", "tf32"), o.get("--precision"), "recorded as typed, lower case");
+        assertEquals(List.of("--deterministic"), o.get("--deterministic"));
+        assertEquals(new ComputeSettings(Precision.TF32, true), t.run.compute.settings(Backends.cpu()));
+
+        Train off = run("train", "--no-deterministic");
+        @SuppressWarnings("unchecked")
+        Map<String, List<String>> o2 = (Map<String, List<String>>) off.recorded.get("options");
+        assertEquals(List.of("--no-deterministic"), o2.get("--deterministic"));
+        assertNull(o2.get("--precision"), "not given: not recorded, the backend's default applies");
+
+        // not given: whatever the backend does (the CPU: fp32, deterministic by construction)
+        assertEquals(ComputeSettings.REFERENCE, run("train").run.compute.settings(Backends.cpu()));
+        // changing them does not change what is trained, only rounding, as --device may change
+        assertTrue(ResumeArgs.MAY_CHANGE.containsAll(List.of("--precision", "--deterministic")));
+
+        CliRun bad = CliRun.of(Dvp.commandLine(), "pretrain", "--precision", "bf16");
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--precision") && bad.err().contains("bf16") && bad.err().contains("FP32, TF32"), bad.err());
     }
 }

@@ -73,6 +73,17 @@ public enum MemoryFormat {
         return f;
     }
 
+    /**
+     * Refuses tensors whose memory is N, H, W, C (a primitive that indexes NCHW only), naming the op,
+     * the tensor and the reason; plain NCHW memory (including channels-last strides with C == 1 or
+     * H·W == 1) passes.
+     */
+    public static void requireNchwMemory(String op, String reason, Tensor... ts) {
+        for (Tensor t : ts)
+            if (t != null && isNhwcMemory(t))
+                throw new IllegalArgumentException(op + ": channels-last " + t.describe() + " not accepted: " + reason);
+    }
+
     /** The name users type and read: "nchw" / "channels-last". */
     public String label() { return this == CONTIGUOUS ? "nchw" : "channels-last"; }
 

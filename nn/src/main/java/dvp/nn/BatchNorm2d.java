@@ -2,6 +2,7 @@ package dvp.nn;
 
 import dvp.engine.DType;
 import dvp.engine.Tensor;
+import dvp.engine.ops.Elementwise;
 import dvp.engine.ops.Norm;
 import dvp.engine.spi.Backend;
 import dvp.engine.spi.Backends;
@@ -112,6 +113,26 @@ public class BatchNorm2d extends Module {
     public long numBatchesTracked() { return numBatchesTracked; }
 
     public int numFeatures() { return numFeatures; }
+
+    /**
+     * {@code act(forward(x) + residual)} (residual may be null; act = ReLU when {@code relu}, else
+     * the identity) — a ResNet block's closing BN, shortcut add and ReLU. In training mode one fused
+     * op (Norm.batchNormReluTrain: the same statistics, running-statistics update and batch count
+     * as {@link #forward}); in eval mode forward, add and ReLU composed (eval BN is a per-channel
+     * affine map, already one pass).
+     */
+    public Tensor forwardAddRelu(Tensor x, Tensor residual, boolean relu) {
+        checkInput(x);
+        if (isTraining()) return Norm.batchNormReluTrain(x, residual, weight, bias, runningMean, runningVar, nextMomentumFactor(), eps, relu);
+        if (!trackRunningStats) return Norm.batchNormReluTrain(x, residual, weight, bias, null, null, 0f, eps, relu);
+        return addRelu(forward(x), residual, relu);
+    }
+
+    /** The unfused tail: {@code act(y + residual)}. */
+    protected static Tensor addRelu(Tensor y, Tensor residual, boolean relu) {
+        Tensor z = residual == null ? y : Elementwise.add(y, residual);
+        return relu ? Elementwise.relu(z) : z;
+    }
 
     public float eps() { return eps; }
 

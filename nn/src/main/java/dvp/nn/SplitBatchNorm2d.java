@@ -17,7 +17,8 @@ import dvp.engine.spi.Backend;
  *
  * <p>As in the demo, {@code num_batches_tracked} is not incremented (the demo bypasses
  * BatchNorm2d.forward), and momentum must be a number. State-dict keys equal BatchNorm2d's, so
- * checkpoints load into plain BN models unchanged.
+ * checkpoints load into plain BN models unchanged. {@link #forwardAddRelu} fuses the ResNet block's
+ * add and ReLU into the split batch norm, as BatchNorm2d does.
  */
 public class SplitBatchNorm2d extends BatchNorm2d {
     private final int numSplits;
@@ -38,6 +39,29 @@ public class SplitBatchNorm2d extends BatchNorm2d {
     public Tensor forward(Tensor x) {
         checkInput(x);
         if (!isTraining()) return super.forward(x);
+        return splitTrain(x, (xs, g, b, rm, rv) -> Norm.batchNormTrain(xs, g, b, rm, rv, momentum, eps));
+    }
+
+    /**
+     * Fused in training mode as plain BN is: the add and the ReLU are elementwise, so they run on
+     * the same [N/S, S·C, H, W] view as the split statistics (the residual viewed likewise).
+     */
+    @Override
+    public Tensor forwardAddRelu(Tensor x, Tensor residual, boolean relu) {
+        checkInput(x);
+        if (!isTraining()) return super.forwardAddRelu(x, residual, relu);
+        int n = x.dim(0), c = numFeatures, h = x.dim(2), w = x.dim(3), s = numSplits;
+        Tensor rs = residual == null || n % s != 0 ? null : Views.reshape(residual, n / s, s * c, h, w);
+        return splitTrain(x, (xs, g, b, rm, rv) -> Norm.batchNormReluTrain(xs, rs, g, b, rm, rv, momentum, eps, relu));
+    }
+
+    /** The batch norm of the split view: x [N/S, S·C, H, W], γ, β, running statistics repeated S times. */
+    @FunctionalInterface
+    private interface SplitNorm {
+        Tensor apply(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar);
+    }
+
+    private Tensor splitTrain(Tensor x, SplitNorm norm) {
         int n = x.dim(0), c = numFeatures, h = x.dim(2), w = x.dim(3), s = numSplits;
         if (n % s != 0)
             throw new IllegalArgumentException(extraRepr() + ": batch size " + n + " is not divisible by num_splits " + s);
@@ -47,8 +71,8 @@ public class SplitBatchNorm2d extends BatchNorm2d {
             meanSplit = ChannelOps.repeat(runningMean(), s);
             varSplit = ChannelOps.repeat(runningVar(), s);
         }
-        Tensor y = Norm.batchNormTrain(Views.reshape(x, n / s, s * c, h, w),
-                ChannelOps.repeat(weight(), s), ChannelOps.repeat(bias(), s), meanSplit, varSplit, momentum, eps);
+        Tensor y = norm.apply(Views.reshape(x, n / s, s * c, h, w), ChannelOps.repeat(weight(), s), ChannelOps.repeat(bias(), s),
+                meanSplit, varSplit);
         // running statistic = mean over the groups' updated copies (the demo's .view(S, C).mean(0))
         be.sumRows(meanSplit.view(s, c), runningMean());
         be.scaleShift(runningMean(), 1f / s, 0f, runningMean());

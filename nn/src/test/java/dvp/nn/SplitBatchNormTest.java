@@ -117,4 +117,34 @@ class SplitBatchNormTest {
         var e = assertThrows(IllegalArgumentException.class, () -> split.forward(Tensor.zeros(cpu(), 6, 2, 2, 2)));
         assertTrue(e.getMessage().contains("batch size 6 is not divisible by num_splits 4"), e.getMessage());
     }
+
+    /**
+     * The fused block tail on the split view equals split BN, add and ReLU done one by one, bit for
+     * bit on the CPU (output, gradients of x, the residual, γ, β, and the running statistics).
+     */
+    @Test
+    void fusedAddReluEqualsTheUnfusedOpsIncludingGradients() {
+        int n = 6, c = 3, s = 3;
+        SplitBatchNorm2d fused = new SplitBatchNorm2d(c, s), plain = new SplitBatchNorm2d(c, s);
+        Init.uniform(fused.weight(), 0.5, 1.5, rng);
+        Init.normal(fused.bias(), 0, 1, rng);
+        plain.loadStateDict(fused.stateDict(), true);
+        Tensor x = randn(rng, n, c, 5, 3), res = randn(rng, n, c, 5, 3), r = randn(rng, n, c, 5, 3);
+        Tensor x1 = param(x.detach()), res1 = param(res.detach()), x2 = param(x.detach()), res2 = param(res.detach());
+        Tensor y1 = fused.forwardAddRelu(x1, res1, true);
+        Tensor y2 = Elementwise.relu(Elementwise.add(plain.forward(x2), res2));
+        Reductions.sum(Elementwise.mul(y1, r)).backward();
+        Reductions.sum(Elementwise.mul(y2, r)).backward();
+        assertArrayEqualsBits(y2, y1, "y");
+        assertArrayEqualsBits(x2.grad(), x1.grad(), "dx");
+        assertArrayEqualsBits(res2.grad(), res1.grad(), "dresidual");
+        assertArrayEqualsBits(plain.weight().grad(), fused.weight().grad(), "dgamma");
+        assertArrayEqualsBits(plain.bias().grad(), fused.bias().grad(), "dbeta");
+        assertArrayEqualsBits(plain.runningMean(), fused.runningMean(), "running_mean");
+        assertArrayEqualsBits(plain.runningVar(), fused.runningVar(), "running_var");
+    }
+
+    private static void assertArrayEqualsBits(Tensor expected, Tensor actual, String what) {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected.toFloatArray(), actual.toFloatArray(), what);
+    }
 }

@@ -311,7 +311,7 @@ public final class BenchReport {
 
     private static String keyFacts(Map<String, String> facts) {
         List<String> out = new ArrayList<>();
-        for (String k : List.of("mode", "TF32", "tf32", "autocast", "memory_format", "torch.compile", "cudnn.benchmark"))
+        for (String k : List.of("mode", "precision", "deterministic", "TF32", "tf32", "autocast", "memory_format", "torch.compile", "cudnn.benchmark"))
             if (facts.containsKey(k)) out.add(k + ": " + facts.get(k));
         return out.isEmpty() ? "-" : String.join("; ", out);
     }

@@ -80,6 +80,10 @@ public record RunEnvironment(Tool tool, Machine machine, DeviceInfo device) {
                 facts.put("diagnostics", "failed: " + e);
             }
         }
+        // what the run asked for and the backend does (--precision, --deterministic), on every backend
+        var compute = inner.computeSettings();
+        facts.put("precision", compute.precision().cliName());
+        facts.put("deterministic", compute.deterministic() ? "on" : "off");
         if (name == null) name = inner.name().equals("cpu")
                 ? m.cpu() + " (" + m.cpuThreads() + " threads, convolutions: " + CpuConvChoice.active() + ")" : inner.name();
         String timing = inner instanceof DeviceClockSource ? "device events around each op and step (device time)"

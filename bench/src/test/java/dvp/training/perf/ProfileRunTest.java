@@ -92,8 +92,10 @@ class ProfileRunTest {
             pct += r.pctOfStep();
         }
         assertEquals(t.coveragePct(), pct, 1e-6);
+        // the blocks' batch norms run fused with their ReLUs (batch_norm_relu_*); the downsample shortcuts' alone
         for (String op : List.of("conv2d_forward", "conv2d_backward_data", "conv2d_backward_filter", "batch_norm_forward",
-                "batch_norm_backward", "relu", "relu_backward", "max_pool2d_forward", "matmul", "cross_entropy_forward", "sgd_update_multi"))
+                "batch_norm_backward", "batch_norm_relu_forward", "batch_norm_relu_backward", "max_pool2d_forward", "matmul",
+                "cross_entropy_forward", "sgd_update_multi"))
             assertTrue(ops.contains(op), op + " missing from " + ops);
         for (int i = 1; i < t.rows().size(); i++) assertTrue(t.rows().get(i - 1).totalMs() >= t.rows().get(i).totalMs(), "sorted by total time");
     }

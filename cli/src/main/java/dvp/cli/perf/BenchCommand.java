@@ -1,5 +1,6 @@
 package dvp.cli.perf;
 
+import dvp.cli.ComputeOptionsMixin;
 import dvp.cli.Dvp;
 import dvp.cli.ExitCodes;
 import dvp.cli.HelpAppendix;
@@ -50,6 +51,9 @@ public final class BenchCommand implements Callable<Integer>, HelpAppendix {
     @Mixin
     CeilingsOptions ceilings;
 
+    @Mixin
+    ComputeOptionsMixin compute;
+
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "3",
             description = "Untimed runs per workload first, at least; then more, 5 at a time, until the medians of three successive "
                     + "5-run windows agree within --warmup-tolerance (or --warmup-max-seconds of runs are spent: the table then says "
@@ -83,7 +87,7 @@ public final class BenchCommand implements Callable<Integer>, HelpAppendix {
         for (String n : names)
             if (!Scenarios.NAMES.contains(n))
                 throw new CommandLine.ParameterException(spec.commandLine(), "unknown scenario '" + n + "' (known: " + String.join(", ", Scenarios.NAMES) + ")");
-        Backend backend = dvp.device().select(spec.commandLine().getErr());
+        Backend backend = compute.configure(dvp.device().select(spec.commandLine().getErr()), spec.commandLine().getErr());
         var s = new BenchRun.Settings(names, scenarioOptions.toOptions(dvp.seed()).withCudaGraph(cudaGraph), new Warmup.Policy(warmup, warmupTolerance, warmupMaxSeconds),
                 samples, json, ceilings.file(), ceilings.remeasure,
                 ProfileCommand.commandLine(spec));

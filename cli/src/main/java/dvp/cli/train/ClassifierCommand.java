@@ -76,7 +76,7 @@ abstract class ClassifierCommand implements Callable<Integer>, ResumeArgs.Resuma
         if (!settings.inherited().isEmpty()) err.println("dvp: " + settings.describe());
         DataSpec.Splits splits = data.spec(dvp.seed(), splitting).open();
         StepProfiler.Options popts = profiling.toOptions(spec.commandLine());
-        Backend be = StepProfiler.backendFor(dvp.device().select(err), popts);
+        Backend be = StepProfiler.backendFor(run.compute.configure(dvp.device().select(err), err), popts);
         try (TrainingSession s = TrainingSession.open(name(), run.toSessionOptions(dvp.progress(), spec), cfg, be, SafetensorsTensorFile.INSTANCE,
                      WriterStream.of(err));
              StepProfiler prof = StepProfiler.open(be, popts, s.run().path().resolve("profile"), err);

@@ -101,7 +101,7 @@ public final class DemoCommand implements Callable<Integer>, ResumeArgs.Resumabl
     @Override
     public Integer call() throws Exception {
         PipelineConfig cfg = Demo.config(size(), dir, dvp.seed(), workers);
-        return PipelineRunner.run(cfg, run.toSessionOptions(dvp.progress(), spec), "demo", dvp.device().select(spec.commandLine().getErr()),
+        return PipelineRunner.run(cfg, run.toSessionOptions(dvp.progress(), spec), "demo", run.compute.configure(dvp.device().select(spec.commandLine().getErr()), spec.commandLine().getErr()),
                 spec.commandLine().getOut(), spec.commandLine().getErr());
     }
 }

@@ -104,7 +104,7 @@ public final class PipelineCommand implements Callable<Integer>, ResumeArgs.Resu
     @Override
     public Integer call() throws Exception {
         PipelineConfig cfg = config();
-        return PipelineRunner.run(cfg, run.toSessionOptions(dvp.progress(), spec), "pipeline", dvp.device().select(spec.commandLine().getErr()),
+        return PipelineRunner.run(cfg, run.toSessionOptions(dvp.progress(), spec), "pipeline", run.compute.configure(dvp.device().select(spec.commandLine().getErr()), spec.commandLine().getErr()),
                 spec.commandLine().getOut(), spec.commandLine().getErr());
     }
 }

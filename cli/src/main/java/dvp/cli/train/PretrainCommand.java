@@ -139,7 +139,7 @@ public final class PretrainCommand implements Callable<Integer>, ResumeArgs.Resu
         PretrainConfig cfg = config();
         DataSpec.Splits splits = data.spec(dvp.seed(), splitting).open();
         StepProfiler.Options popts = profiling.toOptions(spec.commandLine());
-        Backend be = StepProfiler.backendFor(dvp.device().select(err), popts);
+        Backend be = StepProfiler.backendFor(run.compute.configure(dvp.device().select(err), err), popts);
         try (TrainingSession s = TrainingSession.open("pretrain", run.toSessionOptions(dvp.progress(), spec), cfg, be, SafetensorsTensorFile.INSTANCE,
                      WriterStream.of(err));
              StepProfiler prof = StepProfiler.open(be, popts, s.run().path().resolve("profile"), err);

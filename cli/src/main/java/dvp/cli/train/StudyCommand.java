@@ -197,7 +197,7 @@ public final class StudyCommand implements Callable<Integer> {
             @Override public void write(byte[] b, int off, int len) { err.write(new String(b, off, len, StandardCharsets.UTF_8)); }
             @Override public void flush() { err.flush(); }
         }, true, StandardCharsets.UTF_8);
-        Study study = new Study(cfg, so, dvp.device().select(err), log).prepare();
+        Study study = new Study(cfg, so, run.compute.configure(dvp.device().select(err), err), log).prepare();
         if (reuse != null) study.reusing(reuse);
         if (folder == null) folder = PipelineRunner.folder(so, "study");
         err.println("dvp: study folder " + folder + " (" + cfg.seeds() + " seeds" + (resume != null ? "; finished seeds are reused" : "") + ")");

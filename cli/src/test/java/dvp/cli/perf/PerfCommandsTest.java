@@ -6,6 +6,8 @@ import dvp.cli.ExitCodes;
 import dvp.engine.spi.Availability;
 import dvp.engine.spi.Backend;
 import dvp.engine.spi.Backends;
+import dvp.engine.spi.ComputeSettings;
+import dvp.engine.spi.Precision;
 import dvp.engine.testing.ChildJvm;
 import dvp.training.perf.Ceilings;
 import dvp.training.perf.RunEnvironment;
@@ -208,6 +210,34 @@ class PerfCommandsTest {
         assertTrue(md.contains("| gemm | matmul M=16 N=16 K=16/time | ms | ") && md.lines().filter(l -> l.startsWith("| gemm | matmul"))
                 .allMatch(l -> l.endsWith("(" + label + ") |")), md);
         assertTrue(Files.size(dir.resolve("rep/chart.png")) > 1000, rep.out());
+    }
+
+    @Test
+    void benchRecordsPrecisionAndDeterministicAndTheReportShowsThem(@TempDir Path dir) throws Exception {
+        Backend cuda = simulatedCuda();
+        ComputeSettings before = cuda.computeSettings(); // the CUDA context is this JVM's: put it back for later tests
+        String[] scenario = {"-s", "gemm", "--size", "16,16,16", "--warmup", "1", "--samples", "2", "--ceilings", "none"};
+        Path tuned = dir.resolve("tf32.json"), cpu = dir.resolve("cpu.json");
+        try {
+            Run b = dvp(concat(new String[]{"--device", "cuda", "bench", "--precision", "tf32", "--deterministic"}, scenario, "--json", tuned.toString()));
+            assertEquals(ExitCodes.OK, b.code(), b.out() + b.err());
+            JsonNode facts = Json.readFile(tuned).get("device").get("facts");
+            assertEquals("tf32", facts.get("precision").asText(), facts.toString());
+            assertEquals("on", facts.get("deterministic").asText(), facts.toString());
+            assertEquals(new ComputeSettings(Precision.TF32, true), cuda.computeSettings(), "the backend was configured");
+        } finally {
+            cuda.configure(before);
+        }
+        // the CPU computes in fp32 whatever is asked, says so, and records what it did
+        Run c = dvp(concat(new String[]{"--device", "cpu", "bench", "--precision", "tf32"}, scenario, "--json", cpu.toString()));
+        assertEquals(ExitCodes.OK, c.code(), c.out() + c.err());
+        assertTrue(c.err().contains("--precision tf32 has no effect on cpu: it computes in fp32"), c.err());
+        assertEquals("fp32", Json.readFile(cpu).get("device").get("facts").get("precision").asText());
+
+        Run rep = dvp("bench", "report", "--out", dir.resolve("rep").toString(), "--ours", "sim tf32=" + tuned, "--baseline", "cpu=" + cpu);
+        assertEquals(ExitCodes.OK, rep.code(), rep.out() + rep.err());
+        String md = Files.readString(dir.resolve("rep/table.md"));
+        assertTrue(md.contains("precision: tf32; deterministic: on") && md.contains("precision: fp32; deterministic: on"), md);
     }
 
     private static String[] concat(String[] a, String[] b, String... c) {

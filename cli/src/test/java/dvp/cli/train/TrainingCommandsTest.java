@@ -310,16 +310,21 @@ class TrainingCommandsTest {
         // any option but one that may change is refused, naming both values; nothing is written
         Run lr = dvp(args("pretrain", "--resume", run, "--lr", 0.1));
         assertOneLine(lr, "dvp pretrain: --lr 0.1, but the run in " + run + " was started with --lr 0.05 (its config.json)");
-        assertTrue(lr.err().contains("options that may change on resume: --cuda-graph, --debug, --device, --epochs,"), lr.err());
+        assertTrue(lr.err().contains("options that may change on resume: --cuda-graph, --debug, --deterministic, --device, --epochs,"), lr.err());
         assertOneLine(dvp(args("pretrain", "--resume", run, "--seed", 4)), "--seed 4, but the run in " + run + " was started with --seed 3");
         assertOneLine(dvp(args("pretrain", "--resume", run, "--schedule", "steps")), "--schedule steps, but the run");
         assertOneLine(dvp(args("finetune", "--resume", run)), "that run was started by 'dvp pretrain', so continue it with 'dvp pretrain --resume");
         assertArrayEquals(config, Files.readAllBytes(run.resolve("config.json")));
 
-        // --resume alone, extended by one epoch: the recorded data, network, seed and lr
-        // --no-cuda-graph changes how a CUDA step is launched, not what it computes: it may change (no effect on the CPU)
-        Run more = dvp(args("pretrain", "--resume", run, "--epochs", 2, "--device", "cpu", "--no-cuda-graph"));
+        assertTrue(Json.readFile(run.resolve("versions.json")).get("compute").asText().equals("precision fp32, deterministic on"),
+                "versions.json records how the CPU computed");
+
+        // --resume alone, extended by one epoch: the recorded data, network, seed and lr; --precision,
+        // --deterministic and --no-cuda-graph (how a CUDA step is launched, not what it computes; no effect
+        // on the CPU) may be given anew (the CPU says tf32 does not apply to it)
+        Run more = dvp(args("pretrain", "--resume", run, "--epochs", 2, "--device", "cpu", "--precision", "tf32", "--deterministic", "--no-cuda-graph"));
         assertEquals(0, more.code(), more.err());
+        assertTrue(more.err().contains("dvp: --precision tf32 has no effect on cpu: it computes in fp32"), more.err());
         assertTrue(more.err().contains("dvp: resumed from " + run.resolve("checkpoints").toRealPath()), more.err());
         var cfg = Json.readFile(run.resolve("config.json"));
         assertEquals(2, cfg.get("epochs").asInt());

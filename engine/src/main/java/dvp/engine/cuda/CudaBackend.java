@@ -9,8 +9,10 @@ import dvp.engine.spi.Availability;
 import dvp.engine.spi.Backend;
 import dvp.engine.spi.BackendDiagnostics;
 import dvp.engine.spi.BackendUnavailableException;
+import dvp.engine.spi.ComputeSettings;
 import dvp.engine.spi.ConvSpec;
 import dvp.engine.spi.PoolSpec;
+import dvp.engine.spi.Precision;
 import dvp.engine.spi.Storage;
 
 import java.lang.foreign.MemorySegment;
@@ -260,6 +262,23 @@ public final class CudaBackend implements Backend, BackendDiagnostics, DeviceClo
         c.exit();
     }
 
+    @Override
+    public void batchNormReluTrainForward(Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor runningMean,
+                                          Tensor runningVar, float momentum, float eps, boolean relu, Tensor y,
+                                          Tensor saveMean, Tensor saveInvStd) {
+        CudaContext c = ctx("batchNormReluTrainForward");
+        CudaBatchNormRelu.trainForward(c, x, residual, gamma, beta, runningMean, runningVar, momentum, eps, relu, y, saveMean, saveInvStd);
+        c.exit();
+    }
+
+    @Override
+    public void batchNormReluTrainBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                           boolean relu, Tensor dx, Tensor dresidual, Tensor dgamma, Tensor dbeta) {
+        CudaContext c = ctx("batchNormReluTrainBackward");
+        CudaBatchNormRelu.trainBackward(c, x, y, dy, gamma, saveMean, saveInvStd, relu, dx, dresidual, dgamma, dbeta);
+        c.exit();
+    }
+
     // ---- pooling, rows, optimizer -----------------------------------------------------------------
 
     @Override
@@ -420,6 +439,35 @@ public final class CudaBackend implements Backend, BackendDiagnostics, DeviceClo
     public void setTf32(boolean on) { ctx("setTf32").tf32 = on; }
 
     public boolean tf32() { return ctx("tf32").tf32; }
+
+    /**
+     * Only deterministic algorithms from now on (convolution choices are cached per setting, so
+     * switching takes effect at the next convolution). Every other CUDA path of dvp is deterministic
+     * already: no float atomics in the kernels, cuBLAS on one stream with a fixed workspace and its
+     * default atomics mode (NVIDIA: bit-identical run to run then), cuDNN batch norm (not among the
+     * routines cuDNN lists as non-reproducible).
+     */
+    public void setDeterministic(boolean on) { ctx("setDeterministic").deterministic = on; }
+
+    public boolean deterministic() { return ctx("deterministic").deterministic; }
+
+    /** Autotuned convolution algorithms (cudnn.benchmark; on by default), or cuDNN's _v7 heuristics when off. */
+    public void setCudnnBenchmark(boolean on) { ctx("setCudnnBenchmark").cudnnBenchmark = on; }
+
+    public boolean cudnnBenchmark() { return ctx("cudnnBenchmark").cudnnBenchmark; }
+
+    @Override
+    public void configure(ComputeSettings settings) {
+        CudaContext c = ctx("configure");
+        c.tf32 = settings.precision() == Precision.TF32;
+        c.deterministic = settings.deterministic();
+    }
+
+    @Override
+    public ComputeSettings computeSettings() {
+        CudaContext c = ctx("computeSettings");
+        return new ComputeSettings(c.tf32 ? Precision.TF32 : Precision.FP32, c.deterministic);
+    }
 
     /**
      * Batch norm through cuDNN (the default; -Ddvp.cuda.cudnnBatchNorm / DVP_CUDA_CUDNN_BN) or, with

@@ -76,8 +76,25 @@ public final class CudaContext {
 
     /** Synchronise after every op, so an asynchronous fault is reported at the op that caused it. */
     final boolean syncEachOp = flag("dvp.cuda.sync", "DVP_CUDA_SYNC", false);
-    /** TF32 tensor cores for fp32 GEMM/conv (PyTorch: allow_tf32). Off by default: fp32 stays fp32. */
+    /**
+     * TF32 tensor cores for fp32 GEMM/conv (PyTorch: allow_tf32; {@code --precision tf32}). Off by
+     * default: fp32 stays fp32. -Ddvp.cuda.tf32 / DVP_CUDA_TF32 set the start value (kept as an alias).
+     */
     volatile boolean tf32 = flag("dvp.cuda.tf32", "DVP_CUDA_TF32", false);
+    /**
+     * Deterministic algorithms only ({@code --deterministic}; PyTorch's use_deterministic_algorithms +
+     * cudnn.deterministic). On by default, unlike PyTorch: DESIGN.md promises GPU results that repeat
+     * bit for bit unless a documented fast mode is chosen, and {@code --no-deterministic} is that mode
+     * (convolutions may then use cuDNN's atomics-based, run-to-run varying algorithms when autotuning
+     * finds them fastest).
+     */
+    volatile boolean deterministic = flag("dvp.cuda.deterministic", "DVP_CUDA_DETERMINISTIC", true);
+    /**
+     * Autotuned convolution algorithms (PyTorch's cudnn.benchmark; {@link CudaConvAlgorithms}). On by
+     * default, unlike PyTorch: dvp is for speed, and the one-off cost per shape is paid in the first
+     * step. Off: cuDNN's _v7 heuristics decide.
+     */
+    volatile boolean cudnnBenchmark = flag("dvp.cuda.cudnnBenchmark", "DVP_CUDA_CUDNN_BENCHMARK", true);
     /** cuDNN's batch norm when eps allows it; false = dvp's own deterministic kernels always (CudaBackend.setCudnnBatchNorm). */
     volatile boolean cudnnBatchNorm = flag("dvp.cuda.cudnnBatchNorm", "DVP_CUDA_CUDNN_BN", true);
 

@@ -1,5 +1,6 @@
 package dvp.engine.cuda;
 
+import dvp.engine.DType;
 import dvp.engine.Tensor;
 import dvp.engine.cuda.ffm.Cudnn;
 import dvp.engine.spi.ConvSpec;
@@ -14,11 +15,12 @@ import static dvp.engine.cuda.Addr.of;
 /**
  * Convolutions through cuDNN's legacy API, fp32, with groups; activations NCHW or channels-last
  * (NHWC tensor descriptors, the layout of x, resp. dy for backward-data), filters always KCRS
- * (OIHW, {@code CUDNN_TENSOR_NCHW} filter format) whatever the activations' layout. A {@link Plan} per shape holds
- * the descriptors and, per direction, the algorithm chosen once by cuDNN's heuristics
- * (deterministic algorithms only) and its workspace size; the workspace itself is one buffer
- * shared by all convolutions ({@link CudaContext#workspace}). Math type: FMA (true fp32) unless
- * TF32 is enabled. CPU reference: CpuConv. UNVERIFIED on a GPU.
+ * (OIHW, {@code CUDNN_TENSOR_NCHW} filter format) whatever the activations' layout; the layout is
+ * part of the problem, so each is autotuned on its own. A {@link Plan} per problem holds
+ * the descriptors; the algorithm of each call comes from {@link CudaConvAlgorithms} (autotuned once
+ * per problem and direction, or cuDNN's heuristics), with its workspace size; the workspace itself
+ * is one buffer shared by all convolutions ({@link CudaContext#workspace}). Math type: FMA (true
+ * fp32) unless TF32 is enabled. CPU reference: CpuConv. UNVERIFIED on a GPU.
  */
 final class CudaConv {
     /** Upper bound on a chosen algorithm's workspace; fixed so the choice does not depend on free memory. */
@@ -26,13 +28,15 @@ final class CudaConv {
 
     private CudaConv() {}
 
-    private record Key(List<Integer> x, List<Integer> w, ConvSpec spec, boolean tf32, boolean nhwc) {}
+    /** The problem: shapes, strides/pads/groups (dilation 1), data type, math type (TF32 or not), activation layout. */
+    private record Key(List<Integer> x, List<Integer> w, ConvSpec spec, DType dtype, boolean tf32, boolean nhwc) {}
 
     static final class Plan {
+        final Key key;
         final MemorySegment xDesc, wDesc, yDesc, conv;
-        Cudnn.Algo fwd, bwdData, bwdFilter;
 
-        Plan(MemorySegment xDesc, MemorySegment wDesc, MemorySegment yDesc, MemorySegment conv) {
+        Plan(Key key, MemorySegment xDesc, MemorySegment wDesc, MemorySegment yDesc, MemorySegment conv) {
+            this.key = key;
             this.xDesc = xDesc;
             this.wDesc = wDesc;
             this.yDesc = yDesc;
@@ -44,9 +48,9 @@ final class CudaConv {
 
     private static List<Integer> dims(int[] s) { return List.of(s[0], s[1], s[2], s[3]); }
 
-    private static synchronized Plan plan(CudaContext ctx, int[] xs, int[] ws, ConvSpec spec, boolean nhwc) {
+    private static synchronized Plan plan(CudaContext ctx, int[] xs, int[] ws, ConvSpec spec, DType dtype, boolean nhwc) {
         boolean tf32 = ctx.tf32;
-        return PLANS.computeIfAbsent(new Key(dims(xs), dims(ws), spec, tf32, nhwc), k -> {
+        return PLANS.computeIfAbsent(new Key(dims(xs), dims(ws), spec, dtype, tf32, nhwc), k -> {
             int ho = spec.outH(xs[2], ws[2]), wo = spec.outW(xs[3], ws[3]);
             int layout = nhwc ? Cudnn.TENSOR_NHWC : Cudnn.TENSOR_NCHW; // sizes stay n, c, h, w in both
             MemorySegment xd = ctx.dnn.tensor4d(layout, Cudnn.DATA_FLOAT, xs[0], xs[1], xs[2], xs[3]);
@@ -54,39 +58,31 @@ final class CudaConv {
             MemorySegment yd = ctx.dnn.tensor4d(layout, Cudnn.DATA_FLOAT, xs[0], ws[0], ho, wo);
             MemorySegment cd = ctx.dnn.convolution2d(spec.padH(), spec.padW(), spec.strideH(), spec.strideW(), Cudnn.DATA_FLOAT,
                     spec.groups(), tf32 ? Cudnn.DEFAULT_MATH : Cudnn.FMA_MATH);
-            return new Plan(xd, wd, yd, cd);
+            return new Plan(k, xd, wd, yd, cd);
         });
     }
 
     static void forward(CudaContext ctx, Tensor x, Tensor w, Tensor y, ConvSpec spec) {
         Addr.f32("conv2dForward", x, w, y);
-        Plan p = plan(ctx, x.shape(), w.shape(), spec, CudaLayout.channelsLast("conv2dForward", x, y));
-        synchronized (p) {
-            if (p.fwd == null) p.fwd = ctx.dnn.chooseAlgorithm(Cudnn.Direction.FORWARD, p.xDesc, p.wDesc, p.conv, p.yDesc, MAX_WORKSPACE);
-        }
-        long ws = ctx.workspace(p.fwd.workspace());
-        ctx.dnn.convolutionForward(p.xDesc, of(x), p.wDesc, of(w), p.conv, p.fwd.algo(), ws, p.fwd.workspace(), p.yDesc, of(y));
+        Plan p = plan(ctx, x.shape(), w.shape(), spec, x.dtype(), CudaLayout.channelsLast("conv2dForward", x, y));
+        Cudnn.Algo a = CudaConvAlgorithms.choose(ctx, p.key, Cudnn.Direction.FORWARD, p.xDesc, of(x), p.wDesc, of(w), p.conv, p.yDesc, of(y)).algo();
+        long ws = ctx.workspace(a.workspace());
+        ctx.dnn.convolutionForward(p.xDesc, of(x), p.wDesc, of(w), p.conv, a.algo(), ws, a.workspace(), p.yDesc, of(y));
     }
 
     static void backwardData(CudaContext ctx, Tensor dy, Tensor w, Tensor dx, ConvSpec spec) {
         Addr.f32("conv2dBackwardData", dy, w, dx);
-        Plan p = plan(ctx, dx.shape(), w.shape(), spec, CudaLayout.channelsLast("conv2dBackwardData", dy, dx));
-        synchronized (p) {
-            if (p.bwdData == null)
-                p.bwdData = ctx.dnn.chooseAlgorithm(Cudnn.Direction.BACKWARD_DATA, p.wDesc, p.yDesc, p.conv, p.xDesc, MAX_WORKSPACE);
-        }
-        long ws = ctx.workspace(p.bwdData.workspace());
-        ctx.dnn.convolutionBackwardData(p.wDesc, of(w), p.yDesc, of(dy), p.conv, p.bwdData.algo(), ws, p.bwdData.workspace(), p.xDesc, of(dx));
+        Plan p = plan(ctx, dx.shape(), w.shape(), spec, dy.dtype(), CudaLayout.channelsLast("conv2dBackwardData", dy, dx));
+        Cudnn.Algo a = CudaConvAlgorithms.choose(ctx, p.key, Cudnn.Direction.BACKWARD_DATA, p.wDesc, of(w), p.yDesc, of(dy), p.conv, p.xDesc, of(dx)).algo();
+        long ws = ctx.workspace(a.workspace());
+        ctx.dnn.convolutionBackwardData(p.wDesc, of(w), p.yDesc, of(dy), p.conv, a.algo(), ws, a.workspace(), p.xDesc, of(dx));
     }
 
     static void backwardFilter(CudaContext ctx, Tensor x, Tensor dy, Tensor dw, ConvSpec spec) {
         Addr.f32("conv2dBackwardFilter", x, dy, dw);
-        Plan p = plan(ctx, x.shape(), dw.shape(), spec, CudaLayout.channelsLast("conv2dBackwardFilter", x, dy));
-        synchronized (p) {
-            if (p.bwdFilter == null)
-                p.bwdFilter = ctx.dnn.chooseAlgorithm(Cudnn.Direction.BACKWARD_FILTER, p.xDesc, p.yDesc, p.conv, p.wDesc, MAX_WORKSPACE);
-        }
-        long ws = ctx.workspace(p.bwdFilter.workspace());
-        ctx.dnn.convolutionBackwardFilter(p.xDesc, of(x), p.yDesc, of(dy), p.conv, p.bwdFilter.algo(), ws, p.bwdFilter.workspace(), p.wDesc, of(dw));
+        Plan p = plan(ctx, x.shape(), dw.shape(), spec, x.dtype(), CudaLayout.channelsLast("conv2dBackwardFilter", x, dy));
+        Cudnn.Algo a = CudaConvAlgorithms.choose(ctx, p.key, Cudnn.Direction.BACKWARD_FILTER, p.xDesc, of(x), p.yDesc, of(dy), p.conv, p.wDesc, of(dw)).algo();
+        long ws = ctx.workspace(a.workspace());
+        ctx.dnn.convolutionBackwardFilter(p.xDesc, of(x), p.yDesc, of(dy), p.conv, a.algo(), ws, a.workspace(), p.wDesc, of(dw));
     }
 }

@@ -64,7 +64,12 @@ public final class CudaDiagnostics {
             CachingAllocator.Stats s = ctx.allocator.stats();
             out.add(new Line("allocator", CachingAllocator.fmt(s.allocated()) + " allocated, " + CachingAllocator.fmt(s.reserved())
                     + " reserved, peak " + CachingAllocator.fmt(s.peakAllocated()), true));
-            out.add(new Line("TF32", ctx.tf32 ? "on for fp32 GEMM/conv (-Ddvp.cuda.tf32)" : "off (fp32 GEMM/conv in full fp32)", true));
+            out.add(new Line("TF32", ctx.tf32 ? "on for fp32 GEMM/conv (--precision tf32)" : "off (fp32 GEMM/conv in full fp32)", true));
+            out.add(new Line("precision", ctx.tf32 ? "tf32" : "fp32", true));
+            out.add(new Line("deterministic", ctx.deterministic ? "on (deterministic cuDNN algorithms only)"
+                    : "off (cuDNN may pick run-to-run varying algorithms; --deterministic)", true));
+            out.add(new Line("cudnn.benchmark", ctx.cudnnBenchmark ? "on (convolution algorithms autotuned per shape by cuDNN's Find)"
+                    : "off (cuDNN's _v7 heuristics; -Ddvp.cuda.cudnnBenchmark=false)", true));
         } else {
             // no device: still say whether the libraries would be found, and which versions
             out.add(library("cuBLAS", () -> {

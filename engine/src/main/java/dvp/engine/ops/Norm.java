@@ -42,6 +42,45 @@ public final class Norm {
         }, x, gamma, beta);
     }
 
+    /**
+     * Training-mode batch norm, residual add and ReLU fused: {@code act(batchNormTrain(x, ...) +
+     * residual)} with act = ReLU when {@code relu}, else the identity (a ResNet block's pre-ReLU
+     * output, which OFD distils); residual may be null. Same statistics, running-statistics update
+     * and gradients as the unfused ops, in two passes over the data each way on a device backend
+     * (Backend.batchNormReluTrainForward). Recorded as one node: "batch_norm_relu", or without ReLU
+     * "batch_norm_add" ("batch_norm" without a residual either), so a tape reader finds every ReLU
+     * by name ("relu" or "batch_norm_relu").
+     */
+    public static Tensor batchNormReluTrain(Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor runningMean,
+                                            Tensor runningVar, float momentum, float eps, boolean relu) {
+        String op = relu ? "batch_norm_relu" : residual != null ? "batch_norm_add" : "batch_norm";
+        checkBn(op, x, gamma, beta, runningMean, runningVar);
+        if (residual != null) Check.sameShape(op + " (residual)", x, residual);
+        if (x.isChannelsLast()) {
+            // bn_relu.cu indexes NCHW only: a channels-last input runs the unfused batch norm, add and
+            // ReLU, each of which keeps the layout (same math; the unfused statistics are two-pass)
+            Tensor h = batchNormTrain(x, gamma, beta, runningMean, runningVar, momentum, eps);
+            if (residual != null) h = Elementwise.add(h, residual);
+            return relu ? Elementwise.relu(h) : h;
+        }
+        Backend be = x.backend();
+        int c = x.dim(1);
+        Tensor cx = Check.contiguous(x), cr = residual == null ? null : Check.contiguous(residual);
+        Tensor y = Tensor.empty(be, DType.F32, x.shape());
+        Tensor mean = Tensor.empty(be, DType.F32, c), invStd = Tensor.empty(be, DType.F32, c);
+        be.batchNormReluTrainForward(cx, cr, gamma, beta, runningMean, runningVar, momentum, eps, relu, y, mean, invStd);
+        Tensor[] inputs = residual == null ? new Tensor[]{x, gamma, beta} : new Tensor[]{x, gamma, beta, residual};
+        return Autograd.record(op, y, g -> {
+            Tensor dx = Tensor.empty(be, DType.F32, x.shape());
+            Tensor dg = gamma.requiresGrad() ? Tensor.empty(be, DType.F32, c) : null;
+            Tensor db = beta.requiresGrad() ? Tensor.empty(be, DType.F32, c) : null;
+            Tensor dr = residual != null && residual.requiresGrad() ? Tensor.empty(be, DType.F32, x.shape()) : null;
+            be.batchNormReluTrainBackward(cx, relu ? y : null, Check.contiguous(g), gamma, mean, invStd, relu, dx, dr, dg, db);
+            Tensor dxOut = x.requiresGrad() ? dx : null;
+            return residual == null ? new Tensor[]{dxOut, dg, db} : new Tensor[]{dxOut, dg, db, dr};
+        }, inputs);
+    }
+
     /** Eval-mode batch norm with the running statistics: y = (x - rm) / sqrt(rv + eps) * gamma + beta. */
     public static Tensor batchNormEval(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps) {
         checkBn("batch_norm(eval)", x, gamma, beta, runningMean, runningVar);

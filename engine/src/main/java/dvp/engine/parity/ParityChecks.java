@@ -179,6 +179,21 @@ public final class ParityChecks {
      * in double, so measured errors there are far smaller (see docs/cuda.md).
      */
     static final double INFONCE = 1e-4;
+    /**
+     * Fused batch norm + residual add + ReLU against the unfused CPU composition (relative to the
+     * largest reference value). Per element both sides do the same float operations (forward
+     * fma(x, scale, shift), + residual, max; backward fma(dz, a, fma(x − mean, b, shift)), dz the
+     * masked dy, bit for bit), so only the per-channel sums differ: the device adds in double (the
+     * forward with a shift), the CPU adds each plane of L elements in 16 float lanes of L/16 terms
+     * and the planes in double. A float lane sum of m unit-scale terms of random sign is off by about
+     * u·m/√2 (u = 2^-24), against a sum of about √(16·m·N): relative to the sum (and so to the mean,
+     * the variance, Σdz, Σdz·x̂, dgamma, dbeta) about u·L/23, 14u = 8.4e-7 for the largest plane
+     * here (L = 323). The coefficients derived from the sums (scale, shift, a, b) add at most 1 ulp
+     * each where the two sides round across a float boundary, a few u of max|y| or max|dx|. 1e-5
+     * keeps a factor of 10 over the sum of both; a wrong mask, a missed residual, a skipped element or
+     * a wrong channel is off by O(1).
+     */
+    static final double BN_RELU = 1e-5;
 
     /** All checks, in SPI order. */
     public static List<Check> all() {
@@ -322,6 +337,16 @@ public final class ParityChecks {
         bn(l, "[5,7,9,11] eps 1e-5", new int[]{5, 7, 9, 11}, 1e-5f);
         bn(l, "[3,6,5,5] eps 1e-6", new int[]{3, 6, 5, 5}, 1e-6f); // below cuDNN 7's minimum (1e-5); cuDNN 9 takes any eps >= 0
         bn(l, "[37,19] (BatchNorm1d)", new int[]{37, 19}, 1e-5f);
+        // ---- batch norm + residual add + ReLU, fused (NCHW): planes with quads and a scalar head/tail
+        // (99 elements, TX 8), 323 (TX 32), 1 (TX 1, two image slices of 256 at N 301), a shifted mean,
+        // and views at an odd offset (x and y in different 16-byte phases: the scalar path)
+        bnRelu(l, new int[]{5, 7, 9, 11}, true, true, 0f, 0);
+        bnRelu(l, new int[]{5, 7, 9, 11}, false, true, 0f, 0);
+        bnRelu(l, new int[]{5, 7, 9, 11}, true, false, 0f, 0);
+        bnRelu(l, new int[]{3, 5, 17, 19}, true, true, 3f, 0);
+        bnRelu(l, new int[]{301, 3, 1, 1}, true, true, 0f, 0);
+        bnRelu(l, new int[]{3, 6, 5, 5}, true, true, 0f, 1);
+        bnRelu(l, new int[]{3, 6, 5, 5}, false, false, 0f, 1);
         // ---- pooling
         l.add(new Check("maxPool2d k3 s2 p1", "[3,5,17,15]", c -> {
             int[] xs = {3, 5, 17, 15};
@@ -644,5 +669,57 @@ public final class ParityChecks {
             c.compare("dgamma", dg, NORM);
             c.compare("dbeta", db, NORM);
         }));
+    }
+
+    /**
+     * batchNormReluTrainForward/Backward on x of shape xs (+ a residual when {@code residual}),
+     * ReLU or identity; x is standard normal plus {@code shift} (a mean far from 0); tensors are
+     * views at element offset {@code offset} when it is not 0. The backward gets its own y
+     * (ReLU of fresh data, bit-identical on both sides: a 1-ulp difference of the forwards' y
+     * around 0 could flip a mask) and its own statistics, so it is compared independently of the
+     * forward.
+     */
+    private static void bnRelu(List<Check> l, int[] xs, boolean residual, boolean relu, float shift, int offset) {
+        String shape = Shape.str(xs) + (residual ? " + residual" : "") + (relu ? " relu" : " (no relu)")
+                + (shift != 0 ? " mean " + shift : "") + (offset != 0 ? " at offset " + offset : "");
+        l.add(new Check("batchNormReluTrain", shape, c -> {
+            int ch = xs[1];
+            Pair x = offsetView(c, c.randn(xs), offset, xs), gamma = c.uniform(0.5f, 1.5f, ch), beta = c.randn(ch);
+            if (shift != 0) c.both(b -> b.scaleShift(x.ref(), 1f, shift, x.ref()), b -> b.scaleShift(x.dut(), 1f, shift, x.dut()));
+            Pair r = residual ? offsetView(c, c.randn(xs), offset == 0 ? 0 : offset + 1, xs) : new Pair(null, null);
+            Pair rm = c.randn(ch), rv = c.uniform(0.5f, 2f, ch);
+            Pair y = c.out(xs), mean = c.out(ch), inv = c.out(ch);
+            c.ref.batchNormReluTrainForward(x.ref(), r.ref(), gamma.ref(), beta.ref(), rm.ref(), rv.ref(), 0.1f, 1e-5f, relu,
+                    y.ref(), mean.ref(), inv.ref());
+            c.dut.batchNormReluTrainForward(x.dut(), r.dut(), gamma.dut(), beta.dut(), rm.dut(), rv.dut(), 0.1f, 1e-5f, relu,
+                    y.dut(), mean.dut(), inv.dut());
+            c.compare("y", y, BN_RELU);
+            c.compare("mean", mean, BN_RELU);
+            c.compare("invstd", inv, BN_RELU);
+            c.compare("run_mean", rm, BN_RELU);
+            c.compare("run_var", rv, BN_RELU);
+            Pair yb = c.randn(xs), m = c.randn(ch), iv = c.uniform(0.5f, 2f, ch), dy = offsetView(c, c.randn(xs), offset, xs);
+            c.both(b -> b.relu(yb.ref(), yb.ref()), b -> b.relu(yb.dut(), yb.dut()));
+            Pair dx = c.out(xs), dg = c.out(ch), db = c.out(ch), dr = residual ? c.out(xs) : new Pair(null, null);
+            c.ref.batchNormReluTrainBackward(x.ref(), relu ? yb.ref() : null, dy.ref(), gamma.ref(), m.ref(), iv.ref(), relu,
+                    dx.ref(), dr.ref(), dg.ref(), db.ref());
+            c.dut.batchNormReluTrainBackward(x.dut(), relu ? yb.dut() : null, dy.dut(), gamma.dut(), m.dut(), iv.dut(), relu,
+                    dx.dut(), dr.dut(), dg.dut(), db.dut());
+            c.compare("dx", dx, BN_RELU);
+            if (residual) c.compare("dresidual", dr, BITWISE);
+            c.compare("dgamma", dg, BN_RELU);
+            c.compare("dbeta", db, BN_RELU);
+        }));
+    }
+
+    /** The same values as p, as a contiguous view at element offset {@code offset} of a larger tensor (p itself for 0). */
+    private static Pair offsetView(Ctx c, Pair p, int offset, int[] shape) {
+        if (offset == 0) return p;
+        int n = (int) Shape.numel(shape);
+        Pair flat = c.randn(n + offset);
+        Tensor r = flat.ref().narrow0(offset, n).view(shape), d = flat.dut().narrow0(offset, n).view(shape);
+        c.ref.copy(p.ref(), r);
+        c.dut.copy(p.dut(), d);
+        return new Pair(r, d);
     }
 }

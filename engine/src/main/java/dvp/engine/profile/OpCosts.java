@@ -56,6 +56,14 @@ public final class OpCosts {
      */
     public static long batchNormBackward(Tensor x) { return 11L * x.numel(); }
 
+    /** Fused batch norm + residual add + ReLU forward: batch norm's 6, + 1 for the add, + 1 for the max. */
+    public static long batchNormReluForward(Tensor x, boolean residual, boolean relu) {
+        return (6L + (residual ? 1 : 0) + (relu ? 1 : 0)) * x.numel();
+    }
+
+    /** Its backward: batch norm's 11, + 1 for the ReLU mask (the residual's gradient is a copy of it). */
+    public static long batchNormReluBackward(Tensor x, boolean relu) { return (11L + (relu ? 1 : 0)) * x.numel(); }
+
     /** Max-pool forward: one comparison per window tap per output. */
     public static long maxPoolForward(Tensor y, PoolSpec spec) { return y.numel() * spec.kernel() * spec.kernel(); }
 

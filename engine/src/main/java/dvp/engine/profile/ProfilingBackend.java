@@ -5,6 +5,7 @@ import dvp.engine.Device;
 import dvp.engine.Tensor;
 import dvp.engine.spi.Availability;
 import dvp.engine.spi.Backend;
+import dvp.engine.spi.ComputeSettings;
 import dvp.engine.spi.ConvSpec;
 import dvp.engine.spi.PoolSpec;
 import dvp.engine.spi.Storage;
@@ -77,6 +78,10 @@ public final class ProfilingBackend implements Backend {
 
     @Override public Device device() { return inner.device(); }
 
+    @Override public void configure(ComputeSettings settings) { inner.configure(settings); }
+
+    @Override public ComputeSettings computeSettings() { return inner.computeSettings(); }
+
     @Override public Storage allocate(DType dtype, long numel) { return inner.allocate(dtype, numel); }
 
     @Override public void synchronize() { inner.synchronize(); }
@@ -91,6 +96,9 @@ public final class ProfilingBackend implements Backend {
             MATMUL = {"a", "b", "out_in", "out"}, CONV_FWD = {"x", "w", "y"}, CONV_DATA = {"dy", "w", "dx"}, CONV_FILTER = {"x", "dy", "dw"},
             BN_FWD = {"x", "gamma", "beta", "running_mean", "running_var", "y", "save_mean", "save_invstd", "running_mean'", "running_var'"},
             BN_BWD = {"x", "dy", "gamma", "save_mean", "save_invstd", "dx", "dgamma", "dbeta"},
+            BNR_FWD = {"x", "residual", "gamma", "beta", "running_mean", "running_var", "y", "save_mean", "save_invstd",
+                    "running_mean'", "running_var'"},
+            BNR_BWD = {"x", "y", "dy", "gamma", "save_mean", "save_invstd", "dx", "dresidual", "dgamma", "dbeta"},
             POOL_FWD = {"x", "y", "argmax"}, POOL_BWD = {"dy", "argmax", "dx"}, X_Y = {"x", "y"}, DY_DX = {"dy", "dx"},
             L2_FWD = {"x", "y", "norms"}, L2_BWD = {"dy", "y", "norms", "dx"},
             CE_FWD = {"logits", "labels", "loss", "probs"}, CE_BWD = {"probs", "labels", "grad_out", "dlogits"},
@@ -317,6 +325,40 @@ public final class ProfilingBackend implements Backend {
         try { inner.batchNormTrainBackward(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta); } finally {
             p.end(c, BN_BWD, 5, "", OpCosts.batchNormBackward(x), OpCosts.bytes(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta),
                     x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta);
+        }
+    }
+
+    @Override
+    public void batchNormReluTrainForward(Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor runningMean,
+                                          Tensor runningVar, float momentum, float eps, boolean relu, Tensor y,
+                                          Tensor saveMean, Tensor saveInvStd) {
+        Profiler p = profiler;
+        if (p == null) {
+            inner.batchNormReluTrainForward(x, residual, gamma, beta, runningMean, runningVar, momentum, eps, relu, y, saveMean, saveInvStd);
+            return;
+        }
+        Profiler.Call c = p.begin(Primitive.BATCH_NORM_RELU_FORWARD);
+        try {
+            inner.batchNormReluTrainForward(x, residual, gamma, beta, runningMean, runningVar, momentum, eps, relu, y, saveMean, saveInvStd);
+        } finally {
+            // running statistics are read and written: listed as inputs and again as outputs
+            p.end(c, BNR_FWD, 6, (residual != null ? "+ residual" : "") + (relu ? (residual != null ? " " : "") + "relu" : ""),
+                    OpCosts.batchNormReluForward(x, residual != null, relu),
+                    OpCosts.bytes(x, residual, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, runningMean, runningVar),
+                    x, residual, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, runningMean, runningVar);
+        }
+    }
+
+    @Override
+    public void batchNormReluTrainBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                           boolean relu, Tensor dx, Tensor dresidual, Tensor dgamma, Tensor dbeta) {
+        Profiler p = profiler;
+        if (p == null) { inner.batchNormReluTrainBackward(x, y, dy, gamma, saveMean, saveInvStd, relu, dx, dresidual, dgamma, dbeta); return; }
+        Profiler.Call c = p.begin(Primitive.BATCH_NORM_RELU_BACKWARD);
+        try { inner.batchNormReluTrainBackward(x, y, dy, gamma, saveMean, saveInvStd, relu, dx, dresidual, dgamma, dbeta); } finally {
+            p.end(c, BNR_BWD, 6, relu ? "relu" : "", OpCosts.batchNormReluBackward(x, relu),
+                    OpCosts.bytes(x, relu ? y : null, dy, gamma, saveMean, saveInvStd, dx, dresidual, dgamma, dbeta),
+                    x, relu ? y : null, dy, gamma, saveMean, saveInvStd, dx, dresidual, dgamma, dbeta);
         }
     }
 

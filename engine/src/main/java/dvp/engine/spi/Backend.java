@@ -52,6 +52,16 @@ public interface Backend {
      */
     default boolean simulated() { return false; }
 
+    /**
+     * Applies a run's {@link ComputeSettings} (before its first op). The default suits a reference
+     * backend: it computes in fp32 and deterministically whatever is asked, so there is nothing to
+     * set; {@link #computeSettings} then reports what it really does.
+     */
+    default void configure(ComputeSettings settings) {}
+
+    /** The settings in effect (what a run records): {@link ComputeSettings#REFERENCE} by default. */
+    default ComputeSettings computeSettings() { return ComputeSettings.REFERENCE; }
+
     // ---- memory ---------------------------------------------------------------------------------
 
     Storage allocate(DType dtype, long numel);
@@ -150,6 +160,27 @@ public interface Backend {
      */
     void batchNormTrainBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                                 Tensor dx, Tensor dgamma, Tensor dbeta);
+
+    /**
+     * A ResNet block's batch norm, residual add and ReLU in one: y = act(bn(x) + residual), bn as
+     * {@link #batchNormTrainForward} (same saved statistics, same running-statistics update),
+     * residual null for none, act = max(·, 0) when {@code relu} or the identity (the pre-ReLU value,
+     * for feature taps). x, residual and y are [N, C, *spatial]. Must equal, up to the statistics'
+     * summation order, {@code batchNormTrainForward}, then {@code axpby(1, y, 1, residual, y)},
+     * then {@code relu(y, y)} (the CPU backend computes exactly that).
+     */
+    // NCHW memory only, unlike batch norm itself: a channels-last argument is refused by name
+    // (Norm.batchNormReluTrain routes channels-last through the unfused batch norm, add and ReLU).
+    void batchNormReluTrainForward(Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                   float momentum, float eps, boolean relu, Tensor y, Tensor saveMean, Tensor saveInvStd);
+
+    /**
+     * Backward of {@link #batchNormReluTrainForward}: dz = relu ? (y > 0 ? dy : 0) : dy (y the
+     * forward's output; unused and may be null without ReLU); writes dx = batch norm's input
+     * gradient for dz and, when non-null, dresidual = dz, dgamma, dbeta (all overwritten).
+     */
+    void batchNormReluTrainBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                    boolean relu, Tensor dx, Tensor dresidual, Tensor dgamma, Tensor dbeta);
 
     // ---- pooling -----------------------------------------------------------------------------------
 

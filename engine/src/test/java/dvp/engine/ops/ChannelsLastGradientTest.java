@@ -101,6 +101,24 @@ class ChannelsLastGradientTest {
         gc.check("adaptive_avg_pool2d", in -> Pool.globalAvgPool(in[0]), x);
     }
 
+    @Test void fusedBatchNormReluRunsChannelsLastAsTheUnfusedOps() {
+        Tensor x = clParam(3, 5, 3, 3), r = clParam(3, 5, 3, 3), g = param(uniform(rng, 0.5, 1.5, 5)), b = param(randn(rng, 5));
+        GradCheck loose = gc.step(5e-3);
+        // finite differences without the ReLU (random inputs may sit at its kink); the values below include it
+        loose.check("batch_norm_add (channels-last)", in -> Norm.batchNormReluTrain(in[0], in[3], in[1], in[2], null, null, 0.1f, 1e-5f, false),
+                x, g, b, r);
+        Tensor y = Norm.batchNormReluTrain(x, r, g, b, null, null, 0.1f, 1e-5f, true);
+        assertTrue(y.isChannelsLast(), y.describe());
+        // same values as the fused op on NCHW copies (the CPU's fused reference is the unfused composition)
+        Tensor yNchw = Norm.batchNormReluTrain(x.inFormat(MemoryFormat.CONTIGUOUS), r.inFormat(MemoryFormat.CONTIGUOUS), g, b, null, null,
+                0.1f, 1e-5f, true);
+        assertArrayEquals(yNchw.toFloatArray(), y.toFloatArray());
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> x.backend().batchNormReluTrainForward(x, r, g, b, null, null, 0.1f, 1e-5f, true, Tensor.emptyLike(x),
+                        Tensor.empty(x.backend(), x.dtype(), 5), Tensor.empty(x.backend(), x.dtype(), 5)));
+        assertTrue(e.getMessage().startsWith("batchNormReluTrainForward: channels-last") && e.getMessage().contains("NCHW only"), e.getMessage());
+    }
+
     @Test void mixedLayoutsReachingABackendDirectlyAreRefusedByName() {
         Tensor x = randn(rng, 2, 3, 5, 7).inFormat(CL), y = Tensor.empty(x.backend(), x.dtype(), 2, 3, 5, 7);
         var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,

@@ -83,6 +83,44 @@ class GradientCheckTest {
         loose.check("batch_norm 2d", in -> Norm.batchNormTrain(in[0], in[1], in[2], null, null, 0.1f, 1e-5f), x2, g, b);
     }
 
+    /**
+     * Fused batch norm + residual + ReLU. The pre-activations are kept clear of the ReLU's kink by
+     * more than a step can move them (GradCheck's rule): with a residual, r = t − bn(x) for targets
+     * t = ±(k + 1/2)·0.1 (|pre| ≥ 0.05; a step of 5e-3 moves pre by at most γ·invstd·h ≈ 1e-2 through
+     * x, h·|x̂| ≤ 1.5e-2 through γ, h through β or r); without one, β = 0 and each channel holds
+     * ±0.05, ±0.15, ±0.25 (mean 0, invstd ≈ 5.8, |pre| ≥ 0.14 against a move of ≤ 0.05).
+     */
+    @Test void batchNormReluTrainMode() {
+        int[] xs = {3, 5, 3, 3};
+        Tensor x = param(randn(rng, xs)), g = param(uniform(rng, 0.5, 1.5, 5)), b = param(randn(rng, 5));
+        Tensor z;
+        try (var off = dvp.engine.autograd.GradMode.noGrad()) {
+            z = Norm.batchNormTrain(x, g, b, null, null, 0.1f, 1e-5f);
+        }
+        int n = (int) x.numel();
+        int[] perm = rng.permutation(n);
+        float[] t = new float[n];
+        for (int i = 0; i < n; i++) t[i] = (perm[i] - n / 2 + 0.5f) * 0.1f;
+        float[] zv = z.toFloatArray();
+        for (int i = 0; i < n; i++) t[i] -= zv[i];
+        Tensor r = param(Tensor.of(cpu(), t, xs));
+        GradCheck loose = gc.step(5e-3);
+        loose.check("batch_norm_relu + residual",
+                in -> Norm.batchNormReluTrain(in[0], in[3], in[1], in[2], null, null, 0.1f, 1e-5f, true), x, g, b, r);
+        loose.check("batch_norm_add (no relu)",
+                in -> Norm.batchNormReluTrain(in[0], in[3], in[1], in[2], null, null, 0.1f, 1e-5f, false), x, g, b, param(randn(rng, xs)));
+
+        float[] levels = {-0.25f, -0.15f, -0.05f, 0.05f, 0.15f, 0.25f};
+        int[] ys = {3, 5, 2, 1}; // 6 values per channel: each level once
+        float[] v = new float[30];
+        for (int ch = 0; ch < 5; ch++) {
+            int[] p = rng.permutation(6);
+            for (int k = 0; k < 6; k++) v[(k / 2) * 10 + ch * 2 + k % 2] = levels[p[k]];
+        }
+        Tensor y = param(Tensor.of(cpu(), v, ys)), b0 = param(Tensor.zeros(cpu(), 5));
+        loose.check("batch_norm_relu", in -> Norm.batchNormReluTrain(in[0], null, in[1], in[2], null, null, 0.1f, 1e-5f, true), y, g, b0);
+    }
+
     @Test void batchNormEvalMode() {
         Tensor x = param(randn(rng, 3, 5, 3, 3)), g = param(uniform(rng, 0.5, 1.5, 5)), b = param(randn(rng, 5));
         Tensor rm = randn(rng, 5), rv = uniform(rng, 0.5, 2, 5);

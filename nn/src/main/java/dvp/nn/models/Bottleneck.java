@@ -2,7 +2,6 @@ package dvp.nn.models;
 
 import dvp.engine.Rng;
 import dvp.engine.Tensor;
-import dvp.engine.ops.Elementwise;
 import dvp.nn.BatchNorm2d;
 import dvp.nn.Conv2d;
 import dvp.nn.Module;
@@ -12,14 +11,14 @@ import dvp.nn.ReLU;
  * torchvision's Bottleneck, v1.5 (stride on the 3×3): conv1×1 → bn1 → relu → conv3×3(stride,
  * groups) → bn2 → relu → conv1×1 → bn3, plus the shortcut. Inner width =
  * ⌊planes·widthPerGroup/64⌋·groups (ResNeXt), output planes·4. Registration order conv1, bn1,
- * conv2, bn2, conv3, bn3, relu, downsample gives torchvision's keys.
+ * conv2, bn2, conv3, bn3, relu, downsample gives torchvision's keys (the {@code relu} module is kept
+ * for them and for printing; the ReLUs run fused into bn1, bn2 and bn3).
  */
 public final class Bottleneck extends ResidualBlock {
     public static final int EXPANSION = 4;
 
     private final Conv2d conv1, conv2, conv3;
     private final BatchNorm2d bn1, bn2, bn3;
-    private final ReLU relu;
     private final Module downsample;
     private final int outChannels;
 
@@ -33,7 +32,7 @@ public final class Bottleneck extends ResidualBlock {
         bn2 = registerModule("bn2", norm.create(width));
         conv3 = registerModule("conv3", ResNetLayers.conv1x1(width, planes * EXPANSION, 1, rng));
         bn3 = registerModule("bn3", norm.create(planes * EXPANSION));
-        relu = registerModule("relu", new ReLU());
+        registerModule("relu", new ReLU());
         this.downsample = downsample == null ? null : registerModule("downsample", downsample);
         this.outChannels = planes * EXPANSION;
         if (downsample == null && (stride != 1 || inplanes != outChannels))
@@ -50,13 +49,14 @@ public final class Bottleneck extends ResidualBlock {
         return width;
     }
 
+    /** bn1 + ReLU and bn2 + ReLU fused; bn3 + shortcut add (+ the closing ReLU) fused. */
     @Override
-    public Tensor forwardPreRelu(Tensor x) {
-        Tensor out = relu.forward(bn1.forward(conv1.forward(x)));
-        out = relu.forward(bn2.forward(conv2.forward(out)));
-        out = bn3.forward(conv3.forward(out));
+    protected Tensor run(Tensor x, boolean closingRelu) {
+        Tensor out = bn1.forwardAddRelu(conv1.forward(x), null, true);
+        out = bn2.forwardAddRelu(conv2.forward(out), null, true);
+        out = conv3.forward(out);
         Tensor identity = downsample == null ? x : downsample.forward(x);
-        return Elementwise.add(out, identity);
+        return bn3.forwardAddRelu(out, identity, closingRelu);
     }
 
     @Override

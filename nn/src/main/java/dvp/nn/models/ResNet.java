@@ -3,6 +3,7 @@ package dvp.nn.models;
 import dvp.engine.MemoryFormat;
 import dvp.engine.Rng;
 import dvp.engine.Tensor;
+import dvp.engine.ops.Elementwise;
 import dvp.engine.ops.Views;
 import dvp.nn.AdaptiveAvgPool2d;
 import dvp.nn.BatchNorm2d;
@@ -204,18 +205,34 @@ public final class ResNet extends Module {
     /** Whether {@link #channelsLast(boolean)} is on. */
     public boolean channelsLast() { return inputFormat == MemoryFormat.CHANNELS_LAST; }
 
+    /**
+     * With {@code stageOut}, each stage's last block stops before its closing ReLU (its pre-ReLU
+     * output is the feature) and the ReLU runs alone: the same fused kernels compute the pre-ReLU
+     * value either way, so the logits equal {@link #forward}'s bit for bit.
+     */
     private Tensor run(Tensor input, List<Tensor> stageOut) {
         Tensor x = inputFormat == null ? input : input.contiguous(inputFormat);
-        Tensor h = maxpool.forward(relu.forward(bn1.forward(conv1.forward(x))));
+        Tensor h = maxpool.forward(stem(conv1.forward(x)));
         for (Sequential stage : stages) {
             int n = stage.size();
             for (int j = 0; j < n - 1; j++) h = stage.get(j).forward(h);
-            Tensor pre = ((ResidualBlock) stage.get(n - 1)).forwardPreRelu(h);
-            if (stageOut != null) stageOut.add(pre);
-            h = relu.forward(pre);
+            ResidualBlock last = (ResidualBlock) stage.get(n - 1);
+            if (stageOut == null) {
+                h = last.forward(h);
+            } else {
+                Tensor pre = last.forwardPreRelu(h);
+                stageOut.add(pre);
+                h = Elementwise.relu(pre);
+            }
         }
         h = Views.flatten(avgpool.forward(h));
         return fc.forward(h);
+    }
+
+    /** relu(bn1(c)), fused when bn1 and relu are the standard modules (a replaced child runs as itself). */
+    private Tensor stem(Tensor c) {
+        if (bn1 instanceof BatchNorm2d bn && relu.getClass() == ReLU.class) return bn.forwardAddRelu(c, null, true);
+        return relu.forward(bn1.forward(c));
     }
 
     /** Stage {@code i} (0 = layer1 ... 3 = layer4). */

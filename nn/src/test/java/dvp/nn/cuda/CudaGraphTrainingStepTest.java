@@ -86,6 +86,11 @@ class CudaGraphTrainingStepTest {
     @Test
     void aCapturedTrainingStepReplaysBitIdenticallyToTheEagerStep() {
         CudaBackend cuda = CudaTesting.cuda();
+        // bit-for-bit comparisons need deterministic algorithms: by default autotuning may pick cuDNN's
+        // atomics-based convolutions, which vary from call to call (as on a GPU; PyTorch's graph tests
+        // set torch.use_deterministic_algorithms for the same reason)
+        boolean det = cuda.deterministic();
+        cuda.setDeterministic(true);
         try (Scope s = Scope.open("graph step"); var use = Backends.use(cuda)) {
             Net eager = Net.build(cuda), graphed = Net.build(cuda);
             // warm-up, eagerly: gradients and momentum buffers exist from here on
@@ -114,6 +119,8 @@ class CudaGraphTrainingStepTest {
                 assertBitIdentical(first, graphed.state(loss[0]), "two replays from the same state");
                 assertTrue(Float.isFinite(first.get("loss")[0]) && first.get("loss")[0] > 0, "a real loss: " + first.get("loss")[0]);
             }
+        } finally {
+            cuda.setDeterministic(det);
         }
     }
 

@@ -11,12 +11,14 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
+import java.util.Set;
 
 /**
  * dvp's discrete decisions in a network's forward, sent to torch so that both sides take the same
  * ones (see torch_parity.py follow_decisions): the sign of every ReLU input ({@code relu_mask.k})
  * and the argmax of every max-pool window ({@code maxpool_index.k}, flat h·W+w in its plane), in
- * forward order across all forwards recorded. Why: a pre-activation within fp32 rounding of 0, or
+ * forward order across all forwards recorded (a ReLU fused into batch norm gives the sign of its output,
+ * the same mask). Why: a pre-activation within fp32 rounding of 0, or
  * two window values within rounding of each other, can land on either side in two correct
  * implementations, and one such flip moves whole gradients (ResNet-50 train: torch fp32 vs torch
  * fp64 differ by up to 0.5). Sharing the decisions makes the comparison about the arithmetic; torch
@@ -38,7 +40,13 @@ final class SharedDecisions {
 
     /** Adds the decisions of the forward that produced {@code loss} (call once per forward, in order). */
     void record(Tensor loss) {
-        for (Tensor[] in : TapeProbe.inputsOf(loss, "relu")) parityCase.bytes("relu_mask." + relus++, reluMask(in[0]), in[0].shape());
+        // ReLUs run alone ("relu": mask of the input) or fused into batch norm ("batch_norm_relu": y > 0
+        // exactly where its pre-activation is > 0), interleaved in forward order
+        for (TapeProbe.Visit v : TapeProbe.visits(loss, Set.of("relu", "batch_norm_relu"))) {
+            Tensor pre = v.op().equals("relu") ? v.inputs()[0] : v.output();
+            if (pre == null) throw new IllegalStateException("SharedDecisions: the output of a fused batch_norm_relu is not reachable from the loss");
+            parityCase.bytes("relu_mask." + relus++, reluMask(pre), pre.shape());
+        }
         for (Tensor[] in : TapeProbe.inputsOf(loss, "max_pool2d")) {
             Tensor x = in[0];
             int ho = pool.out(x.dim(2)), wo = pool.out(x.dim(3));

@@ -191,6 +191,27 @@ public final class Cudnn {
          *     const cudnnFilterDescriptor_t dwDesc, void *dw)
          */
         private final MethodHandle cudnnConvolutionBackwardFilter;
+        /**
+         * cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
+         *     const void *x, const cudnnFilterDescriptor_t wDesc, const void *w, const cudnnConvolutionDescriptor_t convDesc,
+         *     const cudnnTensorDescriptor_t yDesc, void *y, const int requestedAlgoCount, int *returnedAlgoCount,
+         *     cudnnConvolutionFwdAlgoPerf_t *perfResults, void *workSpace, size_t workSpaceSizeInBytes)
+         */
+        private final MethodHandle cudnnFindConvolutionForwardAlgorithmEx;
+        /**
+         * cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t handle, const cudnnFilterDescriptor_t wDesc,
+         *     const void *w, const cudnnTensorDescriptor_t dyDesc, const void *dy, const cudnnConvolutionDescriptor_t convDesc,
+         *     const cudnnTensorDescriptor_t dxDesc, void *dx, const int requestedAlgoCount, int *returnedAlgoCount,
+         *     cudnnConvolutionBwdDataAlgoPerf_t *perfResults, void *workSpace, size_t workSpaceSizeInBytes)
+         */
+        private final MethodHandle cudnnFindConvolutionBackwardDataAlgorithmEx;
+        /**
+         * cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
+         *     const void *x, const cudnnTensorDescriptor_t dyDesc, const void *y, const cudnnConvolutionDescriptor_t convDesc,
+         *     const cudnnFilterDescriptor_t dwDesc, void *dw, const int requestedAlgoCount, int *returnedAlgoCount,
+         *     cudnnConvolutionBwdFilterAlgoPerf_t *perfResults, void *workSpace, size_t workSpaceSizeInBytes)
+         */
+        private final MethodHandle cudnnFindConvolutionBackwardFilterAlgorithmEx;
 
         Convolution(Symbols lib) {
             FunctionDescriptor algoV7 = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
@@ -216,6 +237,11 @@ public final class Cudnn {
             cudnnConvolutionForward = lib.function("cudnnConvolutionForward", conv);
             cudnnConvolutionBackwardData = lib.function("cudnnConvolutionBackwardData", conv);
             cudnnConvolutionBackwardFilter = lib.function("cudnnConvolutionBackwardFilter", conv);
+            FunctionDescriptor findEx = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                    ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
+            cudnnFindConvolutionForwardAlgorithmEx = lib.function("cudnnFindConvolutionForwardAlgorithmEx", findEx);
+            cudnnFindConvolutionBackwardDataAlgorithmEx = lib.function("cudnnFindConvolutionBackwardDataAlgorithmEx", findEx);
+            cudnnFindConvolutionBackwardFilterAlgorithmEx = lib.function("cudnnFindConvolutionBackwardFilterAlgorithmEx", findEx);
         }
     }
 
@@ -391,48 +417,130 @@ public final class Cudnn {
     public enum Direction { FORWARD, BACKWARD_DATA, BACKWARD_FILTER }
 
     /**
-     * Asks cuDNN's heuristics (the _v7 queries, no benchmarking, no allocation) for the ranked
-     * algorithms of one convolution direction and returns the first that succeeded, is
-     * deterministic (dvp's reductions are reproducible; backward-filter algorithms 0 and 3 are
-     * not) and fits {@code maxWorkspace}. Descriptors in argument order of that direction's
-     * cudnnConvolution* call: FORWARD (x, w, y), BACKWARD_DATA (w, dy, dx), BACKWARD_FILTER (x, dy, dw).
+     * One cudnnConvolution*AlgoPerf_t record ({@link #ALGO_PERF}). {@code timeMs} is what cuDNN
+     * measured (Find) or -1 (heuristics, or an algorithm that did not run); in simulation it is a
+     * modelled figure that only orders the list, never a speed.
      */
-    public Algo chooseAlgorithm(Direction dir, MemorySegment d0, MemorySegment d1, MemorySegment conv, MemorySegment d2, long maxWorkspace) {
-        final int requested = 8;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment count = a.allocate(JAVA_INT);
-            MemorySegment perf = a.allocate(ALGO_PERF, requested);
-            String name = switch (dir) {
-                case FORWARD -> "cudnnGetConvolutionForwardAlgorithm_v7";
-                case BACKWARD_DATA -> "cudnnGetConvolutionBackwardDataAlgorithm_v7";
-                case BACKWARD_FILTER -> "cudnnGetConvolutionBackwardFilterAlgorithm_v7";
-            };
-            Convolution cv = convolution.get();
-            MethodHandle mh = switch (dir) {
-                case FORWARD -> cv.cudnnGetConvolutionForwardAlgorithm_v7;
-                case BACKWARD_DATA -> cv.cudnnGetConvolutionBackwardDataAlgorithm_v7;
-                case BACKWARD_FILTER -> cv.cudnnGetConvolutionBackwardFilterAlgorithm_v7;
-            };
-            call(name, () -> (int) mh.invokeExact(handle, d0, d1, conv, d2, requested, count, perf));
-            int n = count.get(JAVA_INT, 0);
-            StringBuilder seen = new StringBuilder();
-            for (int i = 0; i < n; i++) {
-                long base = i * ALGO_PERF.byteSize();
-                int algo = perf.get(JAVA_INT, base), status = perf.get(JAVA_INT, base + 4);
-                long mem = perf.get(JAVA_LONG, base + 16);
-                int det = perf.get(JAVA_INT, base + 24);
-                seen.append(" algo ").append(algo).append("(status ").append(status).append(", ").append(mem).append(" B, ")
-                        .append(det == DETERMINISTIC ? "deterministic" : "non-deterministic").append(')');
-                if (status != 0 || det != DETERMINISTIC || mem > maxWorkspace) continue;
-                long ws = workspaceSize(dir, d0, d1, conv, d2, algo);
-                if (ws <= maxWorkspace) return new Algo(algo, ws, true);
-            }
-            throw new LibraryCallException("cuDNN", name, -1, "no deterministic algorithm within " + maxWorkspace
-                    + " bytes of workspace among" + seen, context.get());
+    public record AlgoPerf(int algo, int status, float timeMs, long memory, boolean deterministic, int mathType) {
+        public boolean succeeded() { return status == 0; }
+
+        @Override
+        public String toString() {
+            return "algo " + algo + "(status " + status + ", " + timeMs + " ms, " + memory + " B, "
+                    + (deterministic ? "deterministic" : "non-deterministic") + ", math " + mathType + ")";
         }
     }
 
-    private long workspaceSize(Direction dir, MemorySegment d0, MemorySegment d1, MemorySegment conv, MemorySegment d2, int algo) {
+    /** Records [0, n) of a perf-record array, in the library's order. */
+    static List<AlgoPerf> records(MemorySegment perf, int n) {
+        List<AlgoPerf> out = new java.util.ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            MemorySegment r = perf.asSlice(i * ALGO_PERF.byteSize(), ALGO_PERF.byteSize());
+            out.add(new AlgoPerf(r.get(JAVA_INT, ALGO_PERF.byteOffset(MemoryLayout.PathElement.groupElement("algo"))),
+                    r.get(JAVA_INT, ALGO_PERF.byteOffset(MemoryLayout.PathElement.groupElement("status"))),
+                    r.get(JAVA_FLOAT, ALGO_PERF.byteOffset(MemoryLayout.PathElement.groupElement("time"))),
+                    r.get(JAVA_LONG, ALGO_PERF.byteOffset(MemoryLayout.PathElement.groupElement("memory"))),
+                    r.get(JAVA_INT, ALGO_PERF.byteOffset(MemoryLayout.PathElement.groupElement("determinism"))) == DETERMINISTIC,
+                    r.get(JAVA_INT, ALGO_PERF.byteOffset(MemoryLayout.PathElement.groupElement("mathType")))));
+        }
+        return out;
+    }
+
+    /** Enough records for every algorithm of any direction (CUDNN_CONVOLUTION_FWD_ALGO_COUNT is the largest, 8). */
+    private static final int REQUESTED = 8;
+
+    /**
+     * cuDNN's heuristics (the _v7 queries: no benchmarking, no allocation, legal during a CUDA graph
+     * capture) for one direction, ranked. Descriptors in argument order of that direction's
+     * cudnnConvolution* call: FORWARD (x, w, y), BACKWARD_DATA (w, dy, dx), BACKWARD_FILTER (x, dy, dw).
+     */
+    public List<AlgoPerf> heuristics(Direction dir, MemorySegment d0, MemorySegment d1, MemorySegment conv, MemorySegment d2) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment count = a.allocate(JAVA_INT);
+            MemorySegment perf = a.allocate(ALGO_PERF, REQUESTED);
+            Convolution cv = convolution.get();
+            switch (dir) {
+                case FORWARD -> call("cudnnGetConvolutionForwardAlgorithm_v7",
+                        () -> (int) cv.cudnnGetConvolutionForwardAlgorithm_v7.invokeExact(handle, d0, d1, conv, d2, REQUESTED, count, perf));
+                case BACKWARD_DATA -> call("cudnnGetConvolutionBackwardDataAlgorithm_v7",
+                        () -> (int) cv.cudnnGetConvolutionBackwardDataAlgorithm_v7.invokeExact(handle, d0, d1, conv, d2, REQUESTED, count, perf));
+                case BACKWARD_FILTER -> call("cudnnGetConvolutionBackwardFilterAlgorithm_v7",
+                        () -> (int) cv.cudnnGetConvolutionBackwardFilterAlgorithm_v7.invokeExact(handle, d0, d1, conv, d2, REQUESTED, count, perf));
+            }
+            return records(perf, count.get(JAVA_INT, 0));
+        }
+    }
+
+    /**
+     * cudnnFind*AlgorithmEx: runs every algorithm of one direction on the given device buffers
+     * ({@code p0, p1} the inputs, {@code p2} the output, which is overwritten) with the given
+     * workspace and returns the records sorted by measured time, successful ones first. It
+     * synchronises the handle's stream, so it must never be called during a CUDA graph capture.
+     * Descriptors and buffers in the order of that direction's cudnnConvolution* call (see
+     * {@link #heuristics}).
+     */
+    public List<AlgoPerf> find(Direction dir, MemorySegment d0, long p0, MemorySegment d1, long p1, MemorySegment conv,
+                               MemorySegment d2, long p2, long ws, long wsBytes) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment count = a.allocate(JAVA_INT);
+            MemorySegment perf = a.allocate(ALGO_PERF, REQUESTED);
+            MemorySegment x0 = MemorySegment.ofAddress(p0), x1 = MemorySegment.ofAddress(p1), out = MemorySegment.ofAddress(p2),
+                    w = MemorySegment.ofAddress(ws);
+            Convolution cv = convolution.get();
+            switch (dir) {
+                case FORWARD -> call("cudnnFindConvolutionForwardAlgorithmEx", () -> (int) cv.cudnnFindConvolutionForwardAlgorithmEx
+                        .invokeExact(handle, d0, x0, d1, x1, conv, d2, out, REQUESTED, count, perf, w, wsBytes));
+                case BACKWARD_DATA -> call("cudnnFindConvolutionBackwardDataAlgorithmEx", () -> (int) cv.cudnnFindConvolutionBackwardDataAlgorithmEx
+                        .invokeExact(handle, d0, x0, d1, x1, conv, d2, out, REQUESTED, count, perf, w, wsBytes));
+                case BACKWARD_FILTER -> call("cudnnFindConvolutionBackwardFilterAlgorithmEx", () -> (int) cv.cudnnFindConvolutionBackwardFilterAlgorithmEx
+                        .invokeExact(handle, d0, x0, d1, x1, conv, d2, out, REQUESTED, count, perf, w, wsBytes));
+            }
+            return records(perf, count.get(JAVA_INT, 0));
+        }
+    }
+
+    /** {@link #chooseAlgorithm(Direction, MemorySegment, MemorySegment, MemorySegment, MemorySegment, long, boolean)}, deterministic only. */
+    public Algo chooseAlgorithm(Direction dir, MemorySegment d0, MemorySegment d1, MemorySegment conv, MemorySegment d2, long maxWorkspace) {
+        return chooseAlgorithm(dir, d0, d1, conv, d2, maxWorkspace, true);
+    }
+
+    /**
+     * The heuristics' first algorithm that succeeded, fits {@code maxWorkspace} and, with
+     * {@code deterministicOnly}, is deterministic (backward-data 0 and backward-filter 0 and 3 are
+     * not). Throws naming the query and every record seen when none qualifies.
+     */
+    public Algo chooseAlgorithm(Direction dir, MemorySegment d0, MemorySegment d1, MemorySegment conv, MemorySegment d2, long maxWorkspace,
+                                boolean deterministicOnly) {
+        List<AlgoPerf> ranked = heuristics(dir, d0, d1, conv, d2);
+        for (AlgoPerf p : ranked) {
+            if (!p.succeeded() || (deterministicOnly && !p.deterministic()) || p.memory() > maxWorkspace) continue;
+            long ws = workspaceSize(dir, d0, d1, conv, d2, p.algo());
+            if (ws <= maxWorkspace) return new Algo(p.algo(), ws, p.deterministic());
+        }
+        throw new LibraryCallException("cuDNN", heuristicsName(dir), -1, "no " + (deterministicOnly ? "deterministic " : "")
+                + "algorithm within " + maxWorkspace + " bytes of workspace among " + ranked, context.get());
+    }
+
+    /** The _v7 query of a direction, for messages. */
+    public static String heuristicsName(Direction dir) {
+        return switch (dir) {
+            case FORWARD -> "cudnnGetConvolutionForwardAlgorithm_v7";
+            case BACKWARD_DATA -> "cudnnGetConvolutionBackwardDataAlgorithm_v7";
+            case BACKWARD_FILTER -> "cudnnGetConvolutionBackwardFilterAlgorithm_v7";
+        };
+    }
+
+    /** The Find query of a direction, for messages. */
+    public static String findName(Direction dir) {
+        return switch (dir) {
+            case FORWARD -> "cudnnFindConvolutionForwardAlgorithmEx";
+            case BACKWARD_DATA -> "cudnnFindConvolutionBackwardDataAlgorithmEx";
+            case BACKWARD_FILTER -> "cudnnFindConvolutionBackwardFilterAlgorithmEx";
+        };
+    }
+
+    /** cudnnGetConvolution*WorkspaceSize: the bytes {@code algo} needs for this problem (descriptors as in {@link #heuristics}). */
+    public long workspaceSize(Direction dir, MemorySegment d0, MemorySegment d1, MemorySegment conv, MemorySegment d2, int algo) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment size = a.allocate(JAVA_LONG);
             switch (dir) {

@@ -102,6 +102,43 @@ class BindingSignatureTest {
             }
         }
         assertEquals(List.of(), problems);
-        assertTrue(checked >= 45, "only " + checked + " bindings checked");
+        assertTrue(checked >= 48, "only " + checked + " bindings checked");
+    }
+
+    /**
+     * The autotuner's Find calls are bound, with the prototypes of cuDNN 9's cudnn_cnn.h (checked
+     * above like every binding; here: that they are there and take 13 arguments, handle first and
+     * the workspace size last as size_t).
+     */
+    @Test
+    void theFindCallsAreBoundWithCudnnsPrototypes() throws IOException {
+        String src = Files.readString(SOURCES.get(1));
+        Map<String, List<String>> desc = descriptors(src);
+        Map<String, String> sigs = signatures(src);
+        for (String name : List.of("cudnnFindConvolutionForwardAlgorithmEx", "cudnnFindConvolutionBackwardDataAlgorithmEx",
+                "cudnnFindConvolutionBackwardFilterAlgorithmEx")) {
+            assertTrue(sigs.containsKey(name) && desc.containsKey(name), name + " is not bound");
+            List<String> kinds = expectedFromC(sigs.get(name));
+            assertEquals(14, kinds.size(), name + ": status + 13 arguments, " + kinds);
+            assertEquals(List.of("JAVA_INT", "ADDRESS"), kinds.subList(0, 2), name + ": returns a status, takes the handle first");
+            assertEquals(List.of("JAVA_INT", "ADDRESS", "ADDRESS", "ADDRESS", "JAVA_LONG"), kinds.subList(9, 14),
+                    name + ": requestedAlgoCount, returnedAlgoCount*, perfResults*, workSpace*, workSpaceSizeInBytes");
+        }
+    }
+
+    /**
+     * cudnnConvolution{Fwd,BwdData,BwdFilter}AlgoPerf_t as cudnn_cnn.h declares them on LP64:
+     * { int algo; status; float time; [4 bytes padding] size_t memory; determinism; mathType;
+     * int reserved[3]; [4 bytes padding] } = 48 bytes (the simulated cuDNN static_asserts the same).
+     */
+    @Test
+    void thePerfRecordLayoutMatchesTheHeader() {
+        var l = Cudnn.ALGO_PERF;
+        assertEquals(48, l.byteSize());
+        assertEquals(8, l.byteAlignment(), "size_t memory aligns the struct to 8");
+        String[] fields = {"algo", "status", "time", "memory", "determinism", "mathType", "reserved"};
+        long[] offsets = {0, 4, 8, 16, 24, 28, 32};
+        for (int i = 0; i < fields.length; i++)
+            assertEquals(offsets[i], l.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement(fields[i])), fields[i]);
     }
 }
