@@ -7,6 +7,8 @@
 //   pass 1 (mode SUM) -> dvp_bn_mean; pass 2 (mode CENTERED_SQ) -> dvp_bn_var (two-pass variance in
 //   double, as the reference); then dvp_bn_apply. Backward: pass (mode BN_BACKWARD) ->
 //   dvp_bn_backward_final -> dvp_bn_backward_dx.
+// Layouts: `plane` is the channel stride (the element at i has channel (i / plane) % C): H*W for
+// NCHW, 1 for channels-last (dvp.engine.cuda.CudaLayout); x, y, dy and dx share the layout.
 #include "common.cuh"
 
 // meanD[c] = sum / count (double, for pass 2); saveMean[c] = (float) meanD[c].

@@ -6,6 +6,7 @@
 #include "batchnorm.cu"
 #include "bn_relu.cu"
 #include "pool.cu"
+#include "pool_nhwc.cu"
 #include "rows.cu"
 #include "sgd.cu"
 #include "copy.cu"

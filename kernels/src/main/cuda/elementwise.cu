@@ -43,7 +43,8 @@ DVP_KERNEL void dvp_add_row_vector_f32(long long n, long long cols, const float*
   DVP_FOR(i, n) out[i] = __fadd_rn(x[i], v[i % cols]);
 }
 
-// out[n,c,s] = fma(x, scale[c], shift[c]) (the reference uses Math.fma); shift may be null.
+// out[n,c,s] = fma(x, scale[c], shift[c]) (the reference uses Math.fma); shift may be null. `plane` is
+// the channel stride: H*W for NCHW, 1 for channels-last (x and out share the layout).
 DVP_KERNEL void dvp_channel_affine_f32(long long total, long long channels, long long plane, const float* x,
                                        const float* scale, const float* shift, float* out) {
   DVP_FOR(i, total) {

@@ -42,6 +42,8 @@ DVP_KERNEL void dvp_col_sum_final_f32(long long chunks, long long cols, const do
   }
 }
 
+// Layouts: channels-last [N, C, H, W] arrives as x [N*H*W, C, 1] (n counts pixels, P = 1), the same
+// memory (dvp.engine.cuda.CudaLayout); j below is then the NCHW order of the channel's elements.
 // Per-channel partial sums over x [N, C, P] (P = product of the spatial dims). For channel c the
 // N*P elements are numbered j = n*P + p and cut into slices of `slice` elements; block (s, c) owns
 // slice s and writes partial[c*slices + s] = (sum a0, sum a1) with

@@ -13,8 +13,9 @@ import java.util.Arrays;
 
 /**
  * An n-dimensional array on one backend: storage + shape + strides + offset (all in elements).
- * Contiguous row-major (NCHW) by default; views (reshape, batch slices) share storage. Strides let
- * a channels-last layout be a stride order later without new op signatures.
+ * Contiguous row-major (NCHW) by default; views (reshape, batch slices) share storage. Channels-last
+ * (N, H, W, C in memory) is a stride order of the same tensor ({@link MemoryFormat}): the logical
+ * shape and indexing stay [N, C, H, W].
  *
  * <p>Autograd state: {@code requiresGrad} leaves accumulate into {@link #grad()}; non-leaf results
  * carry the {@link Node} that made them. Memory belongs to a {@link Scope}; touching a tensor
@@ -60,6 +61,21 @@ public final class Tensor {
     }
 
     public static Tensor empty(DType dtype, int... shape) { return empty(Backends.current(), dtype, shape); }
+
+    /** Uninitialised tensor in the current scope, dense in the given memory format (channels-last needs rank 4). */
+    public static Tensor empty(Backend backend, DType dtype, MemoryFormat format, int... shape) {
+        long[] strides = format.strides(shape);
+        Scope scope = Scope.current();
+        Storage st = backend.allocate(dtype, Shape.numel(shape));
+        scope.register(st);
+        return new Tensor(st, backend, shape.clone(), strides, 0, scope);
+    }
+
+    /** Uninitialised, with t's backend, dtype, shape and memory format (contiguous when t is another view). */
+    public static Tensor emptyLike(Tensor t) {
+        MemoryFormat f = t.memoryFormat();
+        return empty(t.backend(), t.dtype(), f == null ? MemoryFormat.CONTIGUOUS : f, t.shape);
+    }
 
     public static Tensor zeros(Backend backend, int... shape) {
         Tensor t = empty(backend, DType.F32, shape);
@@ -152,12 +168,22 @@ public final class Tensor {
         return true;
     }
 
+    /**
+     * The dense layout this tensor has ({@link MemoryFormat#of}): CHANNELS_LAST for exact N, H, W, C
+     * strides, CONTIGUOUS for row-major, null for any other view.
+     */
+    public MemoryFormat memoryFormat() { return MemoryFormat.of(this); }
+
+    /** Whether the strides are exactly channels-last (see {@link MemoryFormat}). */
+    public boolean isChannelsLast() { return memoryFormat() == MemoryFormat.CHANNELS_LAST; }
+
     public String name() { return name; }
 
     public Tensor setName(String name) { this.name = name; return this; }
 
     public String describe() {
-        return (name == null ? "" : "'" + name + "' ") + dtype() + Shape.str(shape) + " on " + device();
+        return (name == null ? "" : "'" + name + "' ") + dtype() + Shape.str(shape) + (MemoryFormat.isNhwcMemory(this) ? " channels-last" : "")
+                + " on " + device();
     }
 
     @Override
@@ -236,15 +262,45 @@ public final class Tensor {
         return out;
     }
 
-    /** Copies src's values (any view) into this tensor (same shape, contiguous), in place, without autograd. */
+    /**
+     * Copies src's values (any view, any layout) into this tensor (same shape, contiguous or
+     * channels-last), in place, without autograd: element [n, c, h, w] of src lands at [n, c, h, w].
+     */
     public Tensor copyFrom(Tensor src) {
         if (!Arrays.equals(shape, src.shape))
             throw new IllegalArgumentException("copyFrom: shape " + Shape.str(src.shape) + " into " + describe());
-        if (!isContiguous()) // backends write a copy's destination in memory order
-            throw new IllegalArgumentException("copyFrom: destination " + describe() + " is not contiguous");
-        backend().copy(src, this);
+        // backends write a copy's destination in memory order: a channels-last destination is the
+        // row-major [N, H, W, C] view of its memory, and src is permuted the same way
+        if (isContiguous()) backend().copy(src, this);
+        else if (isChannelsLast()) backend().copy(src.permute(0, 2, 3, 1), permute(0, 2, 3, 1));
+        else throw new IllegalArgumentException("copyFrom: destination " + describe() + " is not contiguous (nor channels-last)");
         return this;
     }
+
+    /**
+     * This tensor if it already has the format, else a copy in it (no autograd; see
+     * {@link #contiguous(MemoryFormat)} for the differentiable conversion).
+     */
+    public Tensor inFormat(MemoryFormat format) {
+        if (memoryFormat() == format) return this;
+        return empty(backend(), dtype(), format, shape).copyFrom(this);
+    }
+
+    /**
+     * PyTorch's {@code x.contiguous(memory_format=...)}: this tensor when it already has the format,
+     * else a differentiable copy in it (same logical values; only the memory order changes). The
+     * gradient flows back converted to this tensor's layout.
+     */
+    public Tensor contiguous(MemoryFormat format) {
+        if (memoryFormat() == format) return this;
+        Tensor out = inFormat(format);
+        Tensor self = this;
+        return Autograd.record("contiguous(" + format.label() + ")", out,
+                g -> new Tensor[]{g.inFormat(self.memoryFormat() == null ? MemoryFormat.CONTIGUOUS : self.memoryFormat())}, this);
+    }
+
+    /** PyTorch's {@code x.to(memory_format=...)}: the same as {@link #contiguous(MemoryFormat)}. */
+    public Tensor toMemoryFormat(MemoryFormat format) { return contiguous(format); }
 
     // ---- autograd ----------------------------------------------------------------------------------
 

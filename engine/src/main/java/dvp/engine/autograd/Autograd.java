@@ -1,5 +1,6 @@
 package dvp.engine.autograd;
 
+import dvp.engine.MemoryFormat;
 import dvp.engine.Scope;
 import dvp.engine.Shape;
 import dvp.engine.Tensor;
@@ -19,8 +20,10 @@ import java.util.Map;
  * graph in reverse topological order. Leaf gradients <b>accumulate</b> ({@code +=}) into
  * {@link Tensor#grad()}, allocated in the leaf's own scope; intermediate gradients are freed as
  * soon as the node that consumed them has run (unless another pending gradient shares storage).
- * Every gradient a rule returns is made contiguous before it is accumulated or handed on, so a
- * rule may return any view of its gradOut.
+ * Every gradient a rule returns is put in the layout of the tensor it is the gradient of before it
+ * is accumulated or handed on (contiguous, or channels-last for a channels-last input: see
+ * {@link dvp.engine.MemoryFormat}), so a rule may return any view of its gradOut, and a rule
+ * receives its gradOut in its output's layout.
  */
 public final class Autograd {
     private Autograd() {}
@@ -72,10 +75,12 @@ public final class Autograd {
                 Tensor gi = grads[k];
                 if (gi == null) continue;
                 consumed.add(gi);
-                // A rule may return a strided view of its gradOut (a transpose); the += below and every
-                // primitive that later reads this gradient take contiguous tensors (Backend contract).
-                if (!gi.isContiguous()) {
-                    gi = gi.copyContiguous();
+                // A rule may return a strided view of its gradOut (a transpose) or another layout; the +=
+                // below and every primitive that later reads this gradient take dense tensors in the
+                // layout of the tensor they belong to (Backend contract), so both operands of a += agree.
+                MemoryFormat want = in == null || in.memoryFormat() == null ? MemoryFormat.CONTIGUOUS : in.memoryFormat();
+                if (gi.memoryFormat() != want && !(want == MemoryFormat.CONTIGUOUS && gi.isContiguous())) {
+                    gi = gi.inFormat(want);
                     consumed.add(gi);
                 }
                 if (in == null || !in.requiresGrad()) continue;
@@ -89,7 +94,7 @@ public final class Autograd {
                     if (prev == null) {
                         put(pending, refs, in, gi);
                     } else {
-                        Tensor sum = Tensor.empty(be, prev.dtype(), prev.shape());
+                        Tensor sum = Tensor.emptyLike(prev); // prev and gi share in's layout; so does their sum
                         be.axpby(1f, prev, 1f, gi, sum);
                         consumed.add(prev);
                         put(pending, refs, in, sum);
@@ -119,8 +124,9 @@ public final class Autograd {
         Tensor acc = leaf.grad();
         if (acc == null) {
             Scope home = leaf.owner() == null || leaf.owner().isClosed() ? Scope.current() : leaf.owner();
-            Tensor fresh = Scope.allocatingIn(home, () -> Tensor.empty(g.backend(), g.dtype(), g.shape()));
-            g.backend().copy(g, fresh);
+            // g already has the leaf's layout (see backward): the gradient keeps it
+            Tensor fresh = Scope.allocatingIn(home, () -> Tensor.emptyLike(g));
+            fresh.copyFrom(g);
             leaf.setGrad(fresh);
         } else {
             g.backend().axpby(1f, acc, 1f, g, acc);

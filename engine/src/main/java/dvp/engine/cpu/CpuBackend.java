@@ -2,6 +2,7 @@ package dvp.engine.cpu;
 
 import dvp.engine.DType;
 import dvp.engine.Device;
+import dvp.engine.MemoryFormat;
 import dvp.engine.Tensor;
 import dvp.engine.spi.Availability;
 import dvp.engine.spi.Backend;
@@ -117,11 +118,24 @@ public final class CpuBackend implements Backend {
 
     @Override public void sumRows(Tensor x, Tensor out) { CpuReduce.sumRows(x, out); }
 
-    @Override public void channelAffine(Tensor x, Tensor scale, Tensor shift, Tensor out) { CpuElementwise.channelAffine(x, scale, shift, out); }
+    // The per-channel ops, convolution, batch norm and pooling accept channels-last activations by
+    // running the NCHW kernels on converted copies (NchwCall); the elementwise ops walk memory in
+    // order and need nothing, since their operands share a layout.
 
-    @Override public void channelSum(Tensor x, Tensor out) { CpuReduce.channelReduce(x, null, out); }
+    @Override
+    public void channelAffine(Tensor x, Tensor scale, Tensor shift, Tensor out) {
+        try (NchwCall c = new NchwCall("channelAffine", x, out)) { CpuElementwise.channelAffine(c.in(x), scale, shift, c.out(out)); }
+    }
 
-    @Override public void channelDot(Tensor x, Tensor y, Tensor out) { CpuReduce.channelReduce(x, y, out); }
+    @Override
+    public void channelSum(Tensor x, Tensor out) {
+        try (NchwCall c = new NchwCall("channelSum", x)) { CpuReduce.channelReduce(c.in(x), null, out); }
+    }
+
+    @Override
+    public void channelDot(Tensor x, Tensor y, Tensor out) {
+        try (NchwCall c = new NchwCall("channelDot", x, y)) { CpuReduce.channelReduce(c.in(x), c.in(y), out); }
+    }
 
     @Override
     public void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor out, float alpha, float beta) {
@@ -135,53 +149,75 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2dForward(Tensor x, Tensor w, Tensor y, ConvSpec spec) {
         F32Only.check("conv2dForward", x, w, y);
-        CpuConvChoice.get().forward(x, w, y, spec);
+        try (NchwCall c = new NchwCall("conv2dForward", x, y)) { CpuConvChoice.get().forward(c.in(x), w, c.out(y), spec); }
     }
 
     @Override
     public void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvSpec spec) {
         F32Only.check("conv2dBackwardData", dy, w, dx);
-        CpuConvChoice.get().backwardData(dy, w, dx, spec);
+        try (NchwCall c = new NchwCall("conv2dBackwardData", dy, dx)) { CpuConvChoice.get().backwardData(c.in(dy), w, c.out(dx), spec); }
     }
 
     @Override
     public void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, ConvSpec spec) {
         F32Only.check("conv2dBackwardFilter", x, dy, dw);
-        CpuConvChoice.get().backwardFilter(x, dy, dw, spec);
+        try (NchwCall c = new NchwCall("conv2dBackwardFilter", x, dy)) { CpuConvChoice.get().backwardFilter(c.in(x), c.in(dy), dw, spec); }
     }
 
     @Override
     public void batchNormTrainForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                       float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
-        CpuBatchNorm.trainForward(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd);
+        try (NchwCall c = new NchwCall("batchNormTrainForward", x, y)) {
+            CpuBatchNorm.trainForward(c.in(x), gamma, beta, runningMean, runningVar, momentum, eps, c.out(y), saveMean, saveInvStd);
+        }
     }
 
     @Override
     public void batchNormTrainBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                                        Tensor dx, Tensor dgamma, Tensor dbeta) {
-        CpuBatchNorm.trainBackward(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta);
+        try (NchwCall c = new NchwCall("batchNormTrainBackward", x, dy, dx)) {
+            CpuBatchNorm.trainBackward(c.in(x), c.in(dy), gamma, saveMean, saveInvStd, c.out(dx), dgamma, dbeta);
+        }
     }
+
+    private static final String NCHW_ONLY_FUSED =
+            "the fused batch norm + ReLU kernels index NCHW only; Norm.batchNormReluTrain runs channels-last as the unfused batch norm, add and ReLU";
 
     @Override
     public void batchNormReluTrainForward(Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor runningMean,
                                           Tensor runningVar, float momentum, float eps, boolean relu, Tensor y,
                                           Tensor saveMean, Tensor saveInvStd) {
+        // the reference mirrors the device's contract: NCHW memory only (see Backend)
+        MemoryFormat.requireNchwMemory("batchNormReluTrainForward", NCHW_ONLY_FUSED, x, residual, y);
         CpuBatchNormRelu.trainForward(x, residual, gamma, beta, runningMean, runningVar, momentum, eps, relu, y, saveMean, saveInvStd);
     }
 
     @Override
     public void batchNormReluTrainBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                                            boolean relu, Tensor dx, Tensor dresidual, Tensor dgamma, Tensor dbeta) {
+        MemoryFormat.requireNchwMemory("batchNormReluTrainBackward", NCHW_ONLY_FUSED, x, y, dy, dx, dresidual);
         CpuBatchNormRelu.trainBackward(x, y, dy, gamma, saveMean, saveInvStd, relu, dx, dresidual, dgamma, dbeta);
     }
 
-    @Override public void maxPool2dForward(Tensor x, Tensor y, Tensor argmax, PoolSpec spec) { CpuPool.maxForward(x, y, argmax, spec); }
+    @Override
+    public void maxPool2dForward(Tensor x, Tensor y, Tensor argmax, PoolSpec spec) {
+        try (NchwCall c = new NchwCall("maxPool2dForward", x, y, argmax)) { CpuPool.maxForward(c.in(x), c.out(y), c.out(argmax), spec); }
+    }
 
-    @Override public void maxPool2dBackward(Tensor dy, Tensor argmax, Tensor dx) { CpuPool.maxBackward(dy, argmax, dx); }
+    @Override
+    public void maxPool2dBackward(Tensor dy, Tensor argmax, Tensor dx) {
+        try (NchwCall c = new NchwCall("maxPool2dBackward", dy, argmax, dx)) { CpuPool.maxBackward(c.in(dy), c.in(argmax), c.out(dx)); }
+    }
 
-    @Override public void globalAvgPoolForward(Tensor x, Tensor y) { CpuPool.globalAvgForward(x, y); }
+    @Override
+    public void globalAvgPoolForward(Tensor x, Tensor y) {
+        try (NchwCall c = new NchwCall("globalAvgPoolForward", x)) { CpuPool.globalAvgForward(c.in(x), y); }
+    }
 
-    @Override public void globalAvgPoolBackward(Tensor dy, Tensor dx) { CpuPool.globalAvgBackward(dy, dx); }
+    @Override
+    public void globalAvgPoolBackward(Tensor dy, Tensor dx) {
+        try (NchwCall c = new NchwCall("globalAvgPoolBackward", dx)) { CpuPool.globalAvgBackward(dy, c.out(dx)); }
+    }
 
     @Override public void l2NormalizeForward(Tensor x, float eps, Tensor y, Tensor norms) { CpuRows.l2NormalizeForward(x, eps, y, norms); }
 

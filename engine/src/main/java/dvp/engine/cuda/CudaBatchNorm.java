@@ -23,7 +23,8 @@ import static dvp.engine.cuda.Addr.orNull;
 final class CudaBatchNorm {
     private CudaBatchNorm() {}
 
-    private record Shape4(int n, int c, int h, int w) {}
+    /** A BN input as cuDNN sees it: [n, c, plane, 1], NCHW or (channels-last) NHWC memory. */
+    private record Shape4(int n, int c, int h, int w, boolean nhwc) {}
 
     private record Descriptors(MemorySegment x, MemorySegment bn) {}
 
@@ -33,12 +34,13 @@ final class CudaBatchNorm {
         int n = x.dim(0), c = x.dim(1);
         long plane = CudaElementwise.planeOf(x);
         if (plane > Integer.MAX_VALUE) throw new IllegalArgumentException("batch_norm: spatial size " + plane + " too large for cuDNN");
-        return new Shape4(n, c, (int) plane, 1);
+        return new Shape4(n, c, (int) plane, 1, CudaLayout.channelsLast(x));
     }
 
     private static synchronized Descriptors descriptors(CudaContext ctx, Shape4 s) {
         return DESCRIPTORS.computeIfAbsent(s, k -> {
-            MemorySegment xd = ctx.dnn.tensor4d(Cudnn.TENSOR_NCHW, Cudnn.DATA_FLOAT, k.n, k.c, k.h, k.w);
+            // cuDNN's spatial BN takes NHWC descriptors natively ([N, C, H·W, 1] in either order)
+            MemorySegment xd = ctx.dnn.tensor4d(k.nhwc ? Cudnn.TENSOR_NHWC : Cudnn.TENSOR_NCHW, Cudnn.DATA_FLOAT, k.n, k.c, k.h, k.w);
             return new Descriptors(xd, ctx.dnn.bnParamDescriptor(xd));
         });
     }
@@ -61,6 +63,7 @@ final class CudaBatchNorm {
     static void trainForward(CudaContext ctx, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                              float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
         Addr.f32("batchNormTrainForward", x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd);
+        CudaLayout.channelsLast("batchNormTrainForward", x, y);
         long count = (long) x.dim(0) * CudaElementwise.planeOf(x);
         if (count < 2 && runningVar != null)
             throw new IllegalArgumentException("batch_norm: expected more than 1 value per channel when training, got input "
@@ -79,6 +82,7 @@ final class CudaBatchNorm {
     static void trainBackward(CudaContext ctx, Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                               Tensor dx, Tensor dgamma, Tensor dbeta) {
         Addr.f32("batchNormTrainBackward", x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta);
+        CudaLayout.channelsLast("batchNormTrainBackward", x, dy, dx);
         // cuDNN wants the forward's eps ("should be the same in forward and backward"); statistics
         // not saved by this backend's forward go to dvp's own kernels, which need no eps
         float eps = ((CudaStorage) saveInvStd.storage()).bnEps;
@@ -103,7 +107,7 @@ final class CudaBatchNorm {
     static void ownForward(CudaContext ctx, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                            float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
         int c = x.dim(1);
-        long total = x.numel(), plane = CudaElementwise.planeOf(x);
+        long total = x.numel(), plane = CudaLayout.plane(x);
         CachingAllocator.Block tmp = ctx.scratch(Math.max(8, 16L * c)); // meanD[c] (double) + scale[c] + shift[c]
         long meanD = tmp.address, scale = tmp.address + 8L * c, shift = scale + 4L * c;
         try {
@@ -125,7 +129,7 @@ final class CudaBatchNorm {
     static void ownBackward(CudaContext ctx, Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                             Tensor dx, Tensor dgamma, Tensor dbeta) {
         int c = x.dim(1);
-        long total = x.numel(), plane = CudaElementwise.planeOf(x);
+        long total = x.numel(), plane = CudaLayout.plane(x);
         CachingAllocator.Block sums = ctx.scratch(Math.max(16, 16L * c));
         try {
             CudaReduce.Partials p = CudaReduce.channelPartials(ctx, CudaReduce.MODE_BN_BACKWARD, x, dy, 0, saveMean, saveInvStd);

@@ -41,10 +41,14 @@ final class CudaBatchNormRelu {
         }
     }
 
+    /** Why channels-last is refused here (see MemoryFormat.requireNchwMemory). */
+    static final String NCHW_ONLY = "the fused batch norm + ReLU kernels index NCHW only; Norm.batchNormReluTrain runs channels-last as the unfused batch norm, add and ReLU";
+
     static void trainForward(CudaContext ctx, Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor runningMean,
                              Tensor runningVar, float momentum, float eps, boolean relu, Tensor y, Tensor saveMean, Tensor saveInvStd) {
         String op = "batchNormReluTrainForward";
         Addr.f32(op, x, residual, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd);
+        dvp.engine.MemoryFormat.requireNchwMemory(op, CudaBatchNormRelu.NCHW_ONLY, x, residual, y);
         long count = (long) x.dim(0) * CudaElementwise.planeOf(x);
         if (count < 2 && runningVar != null)
             throw new IllegalArgumentException("batch_norm_relu: expected more than 1 value per channel when training, got input "
@@ -78,6 +82,7 @@ final class CudaBatchNormRelu {
     static void trainBackward(CudaContext ctx, Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                               boolean relu, Tensor dx, Tensor dresidual, Tensor dgamma, Tensor dbeta) {
         String op = "batchNormReluTrainBackward";
+        dvp.engine.MemoryFormat.requireNchwMemory(op, CudaBatchNormRelu.NCHW_ONLY, x, y, dy, dx, dresidual);
         if (relu && y == null) throw new IllegalArgumentException("batch_norm_relu backward: the ReLU mask needs the forward's output y");
         Addr.f32(op, x, relu ? y : null, dy, gamma, saveMean, saveInvStd, dx, dresidual, dgamma, dbeta);
         if (x.numel() == 0) return;

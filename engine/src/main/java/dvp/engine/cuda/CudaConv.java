@@ -13,9 +13,12 @@ import java.util.Map;
 import static dvp.engine.cuda.Addr.of;
 
 /**
- * Convolutions through cuDNN's legacy API, NCHW, with groups: fp32, or bf16 x/w/y with fp32
- * compute (cuDNN's PSEUDO_BFLOAT16_CONFIG: data BFLOAT16, convolution descriptor FLOAT; compute
- * capability 8.0+; the output is rounded once to bf16). A {@link Plan} per problem holds
+ * Convolutions through cuDNN's legacy API, with groups: fp32, or bf16 x/w/y with fp32 compute
+ * (cuDNN's PSEUDO_BFLOAT16_CONFIG: data BFLOAT16, convolution descriptor FLOAT; compute capability
+ * 8.0+; the output is rounded once to bf16); activations NCHW or channels-last (NHWC tensor
+ * descriptors, the layout of x, resp. dy for backward-data), filters always KCRS (OIHW,
+ * {@code CUDNN_TENSOR_NCHW} filter format) whatever the activations' layout; dtype and layout are
+ * part of the problem, so each is autotuned on its own. A {@link Plan} per problem holds
  * the descriptors; the algorithm of each call comes from {@link CudaConvAlgorithms} (autotuned once
  * per problem and direction, or cuDNN's heuristics), with its workspace size; the workspace itself
  * is one buffer shared by all convolutions ({@link CudaContext#workspace}). Math type: FMA (true
@@ -28,8 +31,8 @@ final class CudaConv {
 
     private CudaConv() {}
 
-    /** The problem: shapes, strides/pads/groups (dilation 1), data type and math type (TF32 or not). */
-    private record Key(List<Integer> x, List<Integer> w, ConvSpec spec, DType dtype, boolean tf32) {}
+    /** The problem: shapes, strides/pads/groups (dilation 1), data type, math type (TF32 or not), activation layout. */
+    private record Key(List<Integer> x, List<Integer> w, ConvSpec spec, DType dtype, boolean tf32, boolean nhwc) {}
 
     static final class Plan {
         final Key key;
@@ -57,14 +60,15 @@ final class CudaConv {
         return d;
     }
 
-    private static synchronized Plan plan(CudaContext ctx, int[] xs, int[] ws, ConvSpec spec, DType dtype) {
+    private static synchronized Plan plan(CudaContext ctx, int[] xs, int[] ws, ConvSpec spec, DType dtype, boolean nhwc) {
         boolean bf16 = dtype == DType.BF16, tf32 = ctx.tf32 && !bf16; // TF32 concerns fp32 data only
-        return PLANS.computeIfAbsent(new Key(dims(xs), dims(ws), spec, dtype, tf32), k -> {
+        return PLANS.computeIfAbsent(new Key(dims(xs), dims(ws), spec, dtype, tf32, nhwc), k -> {
             int ho = spec.outH(xs[2], ws[2]), wo = spec.outW(xs[3], ws[3]);
             int data = bf16 ? Cudnn.DATA_BFLOAT16 : Cudnn.DATA_FLOAT;
-            MemorySegment xd = ctx.dnn.tensor4d(Cudnn.TENSOR_NCHW, data, xs[0], xs[1], xs[2], xs[3]);
+            int layout = nhwc ? Cudnn.TENSOR_NHWC : Cudnn.TENSOR_NCHW; // sizes stay n, c, h, w in both
+            MemorySegment xd = ctx.dnn.tensor4d(layout, data, xs[0], xs[1], xs[2], xs[3]);
             MemorySegment wd = ctx.dnn.filter4d(data, Cudnn.TENSOR_NCHW, ws[0], ws[1], ws[2], ws[3]);
-            MemorySegment yd = ctx.dnn.tensor4d(Cudnn.TENSOR_NCHW, data, xs[0], ws[0], ho, wo);
+            MemorySegment yd = ctx.dnn.tensor4d(layout, data, xs[0], ws[0], ho, wo);
             // compute type FLOAT for both: FLOAT_CONFIG and PSEUDO_BFLOAT16_CONFIG (fp32 accumulation)
             MemorySegment cd = ctx.dnn.convolution2d(spec.padH(), spec.padW(), spec.strideH(), spec.strideW(), Cudnn.DATA_FLOAT,
                     spec.groups(), bf16 || tf32 ? Cudnn.DEFAULT_MATH : Cudnn.FMA_MATH);
@@ -73,21 +77,21 @@ final class CudaConv {
     }
 
     static void forward(CudaContext ctx, Tensor x, Tensor w, Tensor y, ConvSpec spec) {
-        Plan p = plan(ctx, x.shape(), w.shape(), spec, dtype("conv2dForward", x, w, y));
+        Plan p = plan(ctx, x.shape(), w.shape(), spec, dtype("conv2dForward", x, w, y), CudaLayout.channelsLast("conv2dForward", x, y));
         Cudnn.Algo a = CudaConvAlgorithms.choose(ctx, p.key, Cudnn.Direction.FORWARD, p.xDesc, of(x), p.wDesc, of(w), p.conv, p.yDesc, of(y)).algo();
         long ws = ctx.workspace(a.workspace());
         ctx.dnn.convolutionForward(p.xDesc, of(x), p.wDesc, of(w), p.conv, a.algo(), ws, a.workspace(), p.yDesc, of(y));
     }
 
     static void backwardData(CudaContext ctx, Tensor dy, Tensor w, Tensor dx, ConvSpec spec) {
-        Plan p = plan(ctx, dx.shape(), w.shape(), spec, dtype("conv2dBackwardData", dy, w, dx));
+        Plan p = plan(ctx, dx.shape(), w.shape(), spec, dtype("conv2dBackwardData", dy, w, dx), CudaLayout.channelsLast("conv2dBackwardData", dy, dx));
         Cudnn.Algo a = CudaConvAlgorithms.choose(ctx, p.key, Cudnn.Direction.BACKWARD_DATA, p.wDesc, of(w), p.yDesc, of(dy), p.conv, p.xDesc, of(dx)).algo();
         long ws = ctx.workspace(a.workspace());
         ctx.dnn.convolutionBackwardData(p.wDesc, of(w), p.yDesc, of(dy), p.conv, a.algo(), ws, a.workspace(), p.xDesc, of(dx));
     }
 
     static void backwardFilter(CudaContext ctx, Tensor x, Tensor dy, Tensor dw, ConvSpec spec) {
-        Plan p = plan(ctx, x.shape(), dw.shape(), spec, dtype("conv2dBackwardFilter", x, dy, dw));
+        Plan p = plan(ctx, x.shape(), dw.shape(), spec, dtype("conv2dBackwardFilter", x, dy, dw), CudaLayout.channelsLast("conv2dBackwardFilter", x, dy));
         Cudnn.Algo a = CudaConvAlgorithms.choose(ctx, p.key, Cudnn.Direction.BACKWARD_FILTER, p.xDesc, of(x), p.yDesc, of(dy), p.conv, p.wDesc, of(dw)).algo();
         long ws = ctx.workspace(a.workspace());
         ctx.dnn.convolutionBackwardFilter(p.xDesc, of(x), p.yDesc, of(dy), p.conv, a.algo(), ws, a.workspace(), p.wDesc, of(dw));

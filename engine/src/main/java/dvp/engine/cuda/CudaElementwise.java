@@ -58,7 +58,8 @@ final class CudaElementwise {
 
     static void channelAffine(CudaContext c, Tensor x, Tensor scale, Tensor shift, Tensor out) {
         Addr.f32("channelAffine", x, scale, shift, out);
-        long total = x.numel(), ch = x.dim(1), plane = planeOf(x);
+        CudaLayout.channelsLast("channelAffine", x, out);
+        long total = x.numel(), ch = x.dim(1), plane = CudaLayout.plane(x);
         c.launch1d("dvp_channel_affine_f32", total, new KernelArgs().i64(total).i64(ch).i64(plane)
                 .ptr(of(x)).ptr(of(scale)).ptr(Addr.orNull(shift)).ptr(of(out)));
     }

@@ -50,10 +50,11 @@ final class CudaReduce {
 
     /**
      * Queues the per-channel partial sums of x [N, C, *] (see reduce.cu's modes) into a fresh
-     * double2[C * slices] scratch block, which the caller frees after queueing its consumer.
+     * double2[C * slices] scratch block, which the caller frees after queueing its consumer. x and y
+     * share one layout (the caller checked); channels-last runs as the view of {@link CudaLayout}.
      */
     static Partials channelPartials(CudaContext c, int mode, Tensor x, Tensor y, long meanD, Tensor meanF, Tensor invF) {
-        long n = x.dim(0), ch = x.dim(1), plane = CudaElementwise.planeOf(x);
+        long n = CudaLayout.images(x), ch = x.dim(1), plane = CudaLayout.plane(x);
         if (ch > 65535) throw new IllegalArgumentException("per-channel reduction: " + ch + " channels exceed the CUDA grid's y limit (65535)");
         long count = n * plane;
         long slices = Math.max(1, (count + CHANNEL_SLICE - 1) / CHANNEL_SLICE);
@@ -69,6 +70,7 @@ final class CudaReduce {
 
     static void channelReduce(CudaContext c, Tensor x, Tensor y, Tensor out) {
         Addr.f32(y == null ? "channelSum" : "channelDot", x, y, out);
+        CudaLayout.channelsLast(y == null ? "channelSum" : "channelDot", x, y);
         Partials p = channelPartials(c, y == null ? MODE_SUM : MODE_DOT, x, y, 0, null, null);
         try {
             c.launch1d("dvp_channel_final_f32", p.channels(), new KernelArgs().i64(p.channels()).i64(p.slices())

@@ -7,7 +7,11 @@ import dvp.engine.autograd.Autograd;
 import dvp.engine.spi.Backend;
 import dvp.engine.spi.ConvSpec;
 
-/** 2-D convolution without bias (every ResNet conv is followed by BN). */
+/**
+ * 2-D convolution without bias (every ResNet conv is followed by BN). A channels-last input gives a
+ * channels-last output (and input gradient); the weight is always OIHW (contiguous), whatever the
+ * input's layout: dvp does not convert weights (PyTorch's {@code model.to(memory_format=...)} would).
+ */
 public final class Conv {
     private Conv() {}
 
@@ -30,13 +34,13 @@ public final class Conv {
         if (Autocast.lowers(x, w)) // bf16 in, fp32 accumulation, bf16 out; F32 at the boundary (see Autocast)
             return Casts.to(conv2d(Casts.to(x, DType.BF16), Casts.to(w, DType.BF16), spec), DType.F32);
         Backend be = x.backend();
-        Tensor cx = Check.contiguous(x), cw = Check.contiguous(w);
-        Tensor y = Tensor.empty(be, x.dtype(), x.dim(0), w.dim(0), ho, wo);
+        Tensor cx = Layouts.dense(x), cw = Check.contiguous(w);
+        Tensor y = Layouts.emptyIn(cx, x.dtype(), x.dim(0), w.dim(0), ho, wo);
         be.conv2dForward(cx, cw, y, spec);
-        return Autograd.record("conv2d", y, g -> {
-            Tensor dx = null, dw = null;
+        return Autograd.record("conv2d", y, gOut -> {
+            Tensor g = Layouts.match(gOut, y), dx = null, dw = null;
             if (x.requiresGrad()) {
-                dx = Tensor.empty(be, x.dtype(), x.shape());
+                dx = Tensor.emptyLike(cx);
                 be.conv2dBackwardData(g, cw, dx, spec);
             }
             if (w.requiresGrad()) {

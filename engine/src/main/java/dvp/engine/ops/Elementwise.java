@@ -4,16 +4,21 @@ import dvp.engine.Tensor;
 import dvp.engine.autograd.Autograd;
 import dvp.engine.spi.Backend;
 
-/** Same-shape elementwise ops with their backward rules. */
+/**
+ * Same-shape elementwise ops with their backward rules. Layout-agnostic: the primitives walk memory
+ * in order, so the operands share one layout (the first operand's; a second operand in another
+ * layout is converted to it, see {@link Layouts}) and the result has it too.
+ */
 public final class Elementwise {
     private Elementwise() {}
 
-    static Tensor like(Tensor t) { return Tensor.empty(t.backend(), t.dtype(), t.shape()); }
+    /** Uninitialised, same shape, dtype and layout as t (t dense). */
+    static Tensor like(Tensor t) { return Tensor.emptyLike(t); }
 
     /** alpha*a + beta*b. */
     public static Tensor axpby(float alpha, Tensor a, float beta, Tensor b) {
         Check.sameShape("add", a, b);
-        Tensor ca = Check.contiguous(a), cb = Check.contiguous(b);
+        Tensor ca = Layouts.dense(a), cb = Layouts.match(b, ca);
         Tensor out = like(ca);
         a.backend().axpby(alpha, ca, beta, cb, out);
         return Autograd.record("add", out, g -> new Tensor[]{
@@ -35,12 +40,12 @@ public final class Elementwise {
 
     public static Tensor mul(Tensor a, Tensor b) {
         Check.sameShape("mul", a, b);
-        Tensor ca = Check.contiguous(a), cb = Check.contiguous(b);
+        Tensor ca = Layouts.dense(a), cb = Layouts.match(b, ca);
         Backend be = a.backend();
         Tensor out = like(ca);
         be.mul(ca, cb, out);
-        return Autograd.record("mul", out, g -> {
-            Tensor da = null, db = null;
+        return Autograd.record("mul", out, gOut -> {
+            Tensor g = Layouts.match(gOut, out), da = null, db = null;
             if (a.requiresGrad()) { da = like(g); be.mul(g, cb, da); }
             if (b.requiresGrad()) { db = like(g); be.mul(g, ca, db); }
             return new Tensor[]{da, db};
@@ -48,19 +53,19 @@ public final class Elementwise {
     }
 
     public static Tensor scale(Tensor a, float s) {
-        Tensor ca = Check.contiguous(a);
+        Tensor ca = Layouts.dense(a);
         Tensor out = like(ca);
         a.backend().scaleShift(ca, s, 0f, out);
         return Autograd.record("scale", out, g -> new Tensor[]{scaled(g, s)}, a);
     }
 
     public static Tensor relu(Tensor x) {
-        Tensor cx = Check.contiguous(x);
+        Tensor cx = Layouts.dense(x);
         Backend be = x.backend();
         Tensor out = like(cx);
         be.relu(cx, out);
-        return Autograd.record("relu", out, g -> {
-            Tensor dx = like(g);
+        return Autograd.record("relu", out, gOut -> {
+            Tensor g = Layouts.match(gOut, out), dx = like(g);
             be.reluBackward(out, g, dx);
             return new Tensor[]{dx};
         }, x);

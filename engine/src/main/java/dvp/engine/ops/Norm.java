@@ -28,12 +28,13 @@ public final class Norm {
         checkBn("batch_norm", x, gamma, beta, runningMean, runningVar);
         Backend be = x.backend();
         int c = x.dim(1);
-        Tensor cx = Check.contiguous(x);
-        Tensor y = Tensor.empty(be, DType.F32, x.shape());
+        Tensor cx = Layouts.dense(x); // y and dx keep x's layout (contiguous or channels-last)
+        Tensor y = Layouts.emptyIn(cx, DType.F32, x.shape());
         Tensor mean = Tensor.empty(be, DType.F32, c), invStd = Tensor.empty(be, DType.F32, c);
         be.batchNormTrainForward(cx, gamma, beta, runningMean, runningVar, momentum, eps, y, mean, invStd);
-        return Autograd.record("batch_norm", y, g -> {
-            Tensor dx = Tensor.empty(be, DType.F32, x.shape());
+        return Autograd.record("batch_norm", y, gOut -> {
+            Tensor g = Layouts.match(gOut, y);
+            Tensor dx = Layouts.emptyIn(cx, DType.F32, x.shape());
             Tensor dg = gamma.requiresGrad() ? Tensor.empty(be, DType.F32, c) : null;
             Tensor db = beta.requiresGrad() ? Tensor.empty(be, DType.F32, c) : null;
             be.batchNormTrainBackward(cx, g, gamma, mean, invStd, dx, dg, db);
@@ -55,6 +56,13 @@ public final class Norm {
         String op = relu ? "batch_norm_relu" : residual != null ? "batch_norm_add" : "batch_norm";
         checkBn(op, x, gamma, beta, runningMean, runningVar);
         if (residual != null) Check.sameShape(op + " (residual)", x, residual);
+        if (x.isChannelsLast()) {
+            // bn_relu.cu indexes NCHW only: a channels-last input runs the unfused batch norm, add and
+            // ReLU, each of which keeps the layout (same math; the unfused statistics are two-pass)
+            Tensor h = batchNormTrain(x, gamma, beta, runningMean, runningVar, momentum, eps);
+            if (residual != null) h = Elementwise.add(h, residual);
+            return relu ? Elementwise.relu(h) : h;
+        }
         Backend be = x.backend();
         int c = x.dim(1);
         Tensor cx = Check.contiguous(x), cr = residual == null ? null : Check.contiguous(residual);
@@ -78,22 +86,22 @@ public final class Norm {
         checkBn("batch_norm(eval)", x, gamma, beta, runningMean, runningVar);
         Backend be = x.backend();
         int c = x.dim(1);
-        Tensor cx = Check.contiguous(x);
+        Tensor cx = Layouts.dense(x); // y, dx and xhat keep x's layout
         Tensor inv = Tensor.empty(be, DType.F32, c), scale = Tensor.empty(be, DType.F32, c), shift = Tensor.empty(be, DType.F32, c);
         be.rsqrtEps(runningVar, eps, inv);
         be.mul(gamma, inv, scale);
         be.mul(runningMean, scale, shift);
         be.axpby(1f, beta, -1f, shift, shift);
-        Tensor y = Tensor.empty(be, DType.F32, x.shape());
+        Tensor y = Layouts.emptyIn(cx, DType.F32, x.shape());
         be.channelAffine(cx, scale, shift, y);
-        return Autograd.record("batch_norm(eval)", y, g -> {
-            Tensor dx = null, dg = null, db = null;
+        return Autograd.record("batch_norm(eval)", y, gOut -> {
+            Tensor g = Layouts.match(gOut, y), dx = null, dg = null, db = null;
             if (x.requiresGrad()) {
-                dx = Tensor.empty(be, DType.F32, x.shape());
+                dx = Layouts.emptyIn(cx, DType.F32, x.shape());
                 be.channelAffine(g, scale, null, dx);
             }
             if (gamma.requiresGrad()) {
-                Tensor negMeanInv = Tensor.empty(be, DType.F32, c), xhat = Tensor.empty(be, DType.F32, x.shape());
+                Tensor negMeanInv = Tensor.empty(be, DType.F32, c), xhat = Layouts.emptyIn(cx, DType.F32, x.shape());
                 be.mul(runningMean, inv, negMeanInv);
                 be.scaleShift(negMeanInv, -1f, 0f, negMeanInv);
                 be.channelAffine(cx, inv, negMeanInv, xhat);

@@ -7,7 +7,11 @@ import dvp.engine.autograd.Autograd;
 import dvp.engine.spi.Backend;
 import dvp.engine.spi.PoolSpec;
 
-/** Max pooling and global average pooling (AdaptiveAvgPool2d(1) followed by flatten). */
+/**
+ * Max pooling and global average pooling (AdaptiveAvgPool2d(1) followed by flatten). Max pooling
+ * keeps its input's layout (output, argmax indices and input gradient); the global pool's [N, C]
+ * output is a plain matrix, its input gradient has the input's layout.
+ */
 public final class Pool {
     private Pool() {}
 
@@ -20,13 +24,13 @@ public final class Pool {
         int ho = spec.out(x.dim(2)), wo = spec.out(x.dim(3));
         if (ho <= 0 || wo <= 0) throw new IllegalArgumentException("max_pool2d: input " + Shape.str(x.shape()) + " too small for " + spec);
         Backend be = x.backend();
-        Tensor cx = Check.contiguous(x);
-        Tensor y = Tensor.empty(be, DType.F32, x.dim(0), x.dim(1), ho, wo);
-        Tensor argmax = Tensor.empty(be, DType.I32, x.dim(0), x.dim(1), ho, wo);
+        Tensor cx = Layouts.dense(x);
+        Tensor y = Layouts.emptyIn(cx, DType.F32, x.dim(0), x.dim(1), ho, wo);
+        Tensor argmax = Layouts.emptyIn(cx, DType.I32, x.dim(0), x.dim(1), ho, wo);
         be.maxPool2dForward(cx, y, argmax, spec);
         return Autograd.record("max_pool2d", y, g -> {
-            Tensor dx = Tensor.empty(be, DType.F32, x.shape());
-            be.maxPool2dBackward(g, argmax, dx);
+            Tensor dx = Tensor.emptyLike(cx);
+            be.maxPool2dBackward(Layouts.match(g, y), argmax, dx);
             return new Tensor[]{dx};
         }, x);
     }
@@ -35,11 +39,11 @@ public final class Pool {
     public static Tensor globalAvgPool(Tensor x) {
         Check.rank("adaptive_avg_pool2d", "input", x, 4);
         Backend be = x.backend();
-        Tensor cx = Check.contiguous(x);
+        Tensor cx = Layouts.dense(x);
         Tensor y = Tensor.empty(be, DType.F32, x.dim(0), x.dim(1));
         be.globalAvgPoolForward(cx, y);
         return Autograd.record("adaptive_avg_pool2d", y, g -> {
-            Tensor dx = Tensor.empty(be, DType.F32, x.shape());
+            Tensor dx = Tensor.emptyLike(cx);
             be.globalAvgPoolBackward(g, dx);
             return new Tensor[]{dx};
         }, x);

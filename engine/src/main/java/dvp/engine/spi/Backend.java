@@ -15,6 +15,14 @@ import java.lang.foreign.MemorySegment;
  *   <li>All tensor arguments live on this backend and are contiguous (row-major; NCHW for 4-D).
  *       The op layer ({@code dvp.engine.ops}) makes inputs contiguous and checks shapes; backends
  *       may assume both.</li>
+ *   <li><b>Channels-last</b> ({@link dvp.engine.MemoryFormat}): the 4-D activations of the
+ *       elementwise ops, the per-channel ops, convolution, batch norm and pooling (x, y, dy, dx,
+ *       argmax; never a weight, which stays OIHW) may instead all have channels-last strides, the
+ *       layout taken from the input x (dy for a backward without x). All activation arguments of
+ *       one call share that memory order; the op layer guarantees it, and the layout-aware
+ *       primitives (per-channel, convolution, batch norm, pooling) check it, naming the op and the
+ *       layouts ({@link dvp.engine.MemoryFormat#common}). Outputs are written in that layout. The CPU
+ *       reference converts to NCHW internally; a device backend indexes the layout natively.</li>
  *   <li>Output tensors are preallocated by the caller and <b>overwritten</b>, never accumulated,
  *       unless the parameter is named {@code accumulate}/the doc says "+=".</li>
  *   <li>Compute type is F32 (labels I64), apart from {@link #cast} and the BF16 GEMMs and
@@ -182,6 +190,8 @@ public interface Backend {
      * summation order, {@code batchNormTrainForward}, then {@code axpby(1, y, 1, residual, y)},
      * then {@code relu(y, y)} (the CPU backend computes exactly that).
      */
+    // NCHW memory only, unlike batch norm itself: a channels-last argument is refused by name
+    // (Norm.batchNormReluTrain routes channels-last through the unfused batch norm, add and ReLU).
     void batchNormReluTrainForward(Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                    float momentum, float eps, boolean relu, Tensor y, Tensor saveMean, Tensor saveInvStd);
 

@@ -1,6 +1,7 @@
 package dvp.engine.cuda;
 
 import dvp.engine.DType;
+import dvp.engine.MemoryFormat;
 import dvp.engine.Rng;
 import dvp.engine.Scope;
 import dvp.engine.Tensor;
@@ -54,8 +55,9 @@ class CudaBatchNormPathsTest {
     @Test
     void everyBatchNormParityCheckPassesOnBothPaths() {
         CudaBackend cuda = CudaTesting.cuda();
-        List<ParityChecks.Check> bn = ParityChecks.all().stream().filter(c -> c.op().equals("batchNormTrain")).toList();
-        assertTrue(bn.size() >= 3, "the batch-norm checks: " + bn.size());
+        // the NCHW checks and the channels-last one ("channels-last: batchNormTrain")
+        List<ParityChecks.Check> bn = ParityChecks.all().stream().filter(c -> c.op().endsWith("batchNormTrain")).toList();
+        assertTrue(bn.size() >= 4, "the batch-norm checks: " + bn.size());
         boolean was = cuda.cudnnBatchNorm();
         StringBuilder failures = new StringBuilder();
         try {
@@ -155,6 +157,30 @@ class CudaBatchNormPathsTest {
         }
     }
 
+    /**
+     * The own kernels run channels-last as the same kernels over CudaLayout's view (pixels as images,
+     * plane 1), which keeps each channel's element order, so on random data every output is bit for
+     * bit the NCHW run's.
+     */
+    @Test
+    void ownKernelsOnChannelsLastAreBitIdenticalToTheirNchwRun() {
+        CudaBackend cuda = CudaTesting.cuda();
+        int n = 3, c = 5, h = 7, w = 9;
+        Rng rng = new Rng(13);
+        float[] x = rng.normal(n * c * h * w, 0.3, 1.7), dy = rng.normal(n * c * h * w, 0, 1);
+        float[] gamma = rng.normal(c, 1, 0.2), beta = rng.normal(c, 0, 1), rm = rng.normal(c, 0, 1), rv = rng.normal(c, 2, 0.1);
+        boolean was = cuda.cudnnBatchNorm();
+        cuda.setCudnnBatchNorm(false);
+        try (Scope s = Scope.open("bn channels-last bits")) {
+            float[][] nchw = bn(cuda, x, dy, gamma, beta, rm, rv, n, c, h, w, MemoryFormat.CONTIGUOUS);
+            float[][] cl = bn(cuda, x, dy, gamma, beta, rm, rv, n, c, h, w, MemoryFormat.CHANNELS_LAST);
+            String[] names = {"y", "saveMean", "saveInvStd", "runningMean", "runningVar", "dx", "dgamma", "dbeta"};
+            for (int k = 0; k < names.length; k++) assertArrayEquals(nchw[k], cl[k], names[k] + " (own kernels, channels-last vs NCHW)");
+        } finally {
+            cuda.setCudnnBatchNorm(was);
+        }
+    }
+
     /** y as batchnorm.cu computed it before: round(round(x*scale) + shift). */
     private static float[] unfused(float[] x, float[] mean, float[] inv, float[] gamma, float[] beta, int c, int plane) {
         float[] y = new float[x.length];
@@ -168,10 +194,16 @@ class CudaBatchNormPathsTest {
     }
 
     private static float[][] bn(Backend be, float[] xv, float[] dyv, float[] g, float[] b, float[] rm0, float[] rv0, int n, int c, int h, int w) {
-        Tensor x = Tensor.of(be, xv, n, c, h, w), dy = Tensor.of(be, dyv, n, c, h, w);
+        return bn(be, xv, dyv, g, b, rm0, rv0, n, c, h, w, MemoryFormat.CONTIGUOUS);
+    }
+
+    /** Forward (eps 0) and backward with x, dy, y and dx in the given layout; results read back in logical order. */
+    private static float[][] bn(Backend be, float[] xv, float[] dyv, float[] g, float[] b, float[] rm0, float[] rv0, int n, int c, int h, int w,
+                                MemoryFormat f) {
+        Tensor x = Tensor.of(be, xv, n, c, h, w).inFormat(f), dy = Tensor.of(be, dyv, n, c, h, w).inFormat(f);
         Tensor gamma = Tensor.of(be, g, c), beta = Tensor.of(be, b, c), rm = Tensor.of(be, rm0.clone(), c), rv = Tensor.of(be, rv0.clone(), c);
-        Tensor y = Tensor.empty(be, DType.F32, n, c, h, w), mean = Tensor.empty(be, DType.F32, c), inv = Tensor.empty(be, DType.F32, c);
-        Tensor dx = Tensor.empty(be, DType.F32, n, c, h, w), dg = Tensor.empty(be, DType.F32, c), db = Tensor.empty(be, DType.F32, c);
+        Tensor y = Tensor.empty(be, DType.F32, f, n, c, h, w), mean = Tensor.empty(be, DType.F32, c), inv = Tensor.empty(be, DType.F32, c);
+        Tensor dx = Tensor.empty(be, DType.F32, f, n, c, h, w), dg = Tensor.empty(be, DType.F32, c), db = Tensor.empty(be, DType.F32, c);
         be.batchNormTrainForward(x, gamma, beta, rm, rv, 0.1f, 0f, y, mean, inv);
         be.batchNormTrainBackward(x, dy, gamma, mean, inv, dx, dg, db);
         return new float[][]{y.toFloatArray(), mean.toFloatArray(), inv.toFloatArray(), rm.toFloatArray(), rv.toFloatArray(),

@@ -1,5 +1,6 @@
 package dvp.nn.models;
 
+import dvp.engine.MemoryFormat;
 import dvp.engine.Rng;
 import dvp.engine.Tensor;
 import dvp.engine.ops.Elementwise;
@@ -35,7 +36,8 @@ import java.util.Locale;
  * 28–64 px inputs; {@code maxpool} becomes Identity so keys stay the same), a width multiplier
  * (stem width round(64·m), stage planes round(64·2^i·m); for tiny test networks), a norm-layer
  * factory (split BN for MoCo), a replaceable head ({@link #replaceFc}, {@link #useMlpHead}) and
- * the pre-ReLU stage-feature forward OFD needs ({@link #forwardWithFeatures}).
+ * the pre-ReLU stage-feature forward OFD needs ({@link #forwardWithFeatures}), and a channels-last
+ * mode ({@link #channelsLast(boolean)}).
  */
 public final class ResNet extends Module {
     public enum BlockType { BASIC, BOTTLENECK }
@@ -126,6 +128,8 @@ public final class ResNet extends Module {
     private final Sequential[] stages = new Sequential[4];
     private final int[] stageChannels = new int[4];
     private final int inChannels;
+    /** Null: run in the input's own layout; CHANNELS_LAST: convert the input first (see channelsLast). */
+    private MemoryFormat inputFormat;
 
     private ResNet(Builder b, Rng rng) {
         if (b.layers.length != 4) throw new IllegalArgumentException("ResNet: need 4 stages, got layers " + Arrays.toString(b.layers));
@@ -186,11 +190,28 @@ public final class ResNet extends Module {
     }
 
     /**
+     * Runs the network channels-last (on) or in its input's own layout (off, the default): when on,
+     * forward converts its input with {@code x.contiguous(CHANNELS_LAST)} (differentiable), and since
+     * every op keeps its input's layout, all 4-D activations and their gradients are then
+     * channels-last. Weights stay OIHW: unlike PyTorch's {@code model.to(memory_format=...)}, which
+     * also restrides 4-D weights, dvp converts only the input (parameters, checkpoints and optimizer
+     * state are unaffected). Not a parameter or buffer: not saved in a state dict.
+     */
+    public ResNet channelsLast(boolean on) {
+        inputFormat = on ? MemoryFormat.CHANNELS_LAST : null;
+        return this;
+    }
+
+    /** Whether {@link #channelsLast(boolean)} is on. */
+    public boolean channelsLast() { return inputFormat == MemoryFormat.CHANNELS_LAST; }
+
+    /**
      * With {@code stageOut}, each stage's last block stops before its closing ReLU (its pre-ReLU
      * output is the feature) and the ReLU runs alone: the same fused kernels compute the pre-ReLU
      * value either way, so the logits equal {@link #forward}'s bit for bit.
      */
-    private Tensor run(Tensor x, List<Tensor> stageOut) {
+    private Tensor run(Tensor input, List<Tensor> stageOut) {
+        Tensor x = inputFormat == null ? input : input.contiguous(inputFormat);
         Tensor h = maxpool.forward(stem(conv1.forward(x)));
         for (Sequential stage : stages) {
             int n = stage.size();

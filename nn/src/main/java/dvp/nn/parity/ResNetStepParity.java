@@ -1,5 +1,6 @@
 package dvp.nn.parity;
 
+import dvp.engine.MemoryFormat;
 import dvp.engine.Rng;
 import dvp.engine.Scope;
 import dvp.engine.Tensor;
@@ -56,7 +57,23 @@ public final class ResNetStepParity {
         return StepParity.compare(reference, device, images(s), step(s), s.seed());
     }
 
+    /**
+     * The device runs the step channels-last (its input converted with {@code contiguous(format)};
+     * every op keeps the layout, so all 4-D activations and their gradients are channels-last while
+     * the weights stay OIHW), the reference NCHW: same math, so StepParity's calibrated tolerances
+     * (only the summation order differs) apply unchanged.
+     */
+    public static StepParity.Report compare(Backend reference, Backend device, Settings s, MemoryFormat deviceFormat) {
+        long[] labels = labels(s);
+        StepParity.Step step = (be, images) -> run(be, s, images, labels, be == device ? deviceFormat : MemoryFormat.CONTIGUOUS);
+        return StepParity.compare(reference, device, images(s), step, s.seed());
+    }
+
     static StepParity.Snapshot run(Backend be, Settings s, float[] images, long[] labels) {
+        return run(be, s, images, labels, MemoryFormat.CONTIGUOUS);
+    }
+
+    static StepParity.Snapshot run(Backend be, Settings s, float[] images, long[] labels, MemoryFormat format) {
         StepParity.Snapshot snap = new StepParity.Snapshot();
         try (Scope scope = Scope.open("resnet step parity"); var use = Backends.use(be)) {
             ResNet model = ResNet.builder(s.arch()).numClasses(s.classes()).widthMultiplier(s.width()).build(new Rng(s.seed()));
@@ -65,7 +82,7 @@ public final class ResNetStepParity {
             Sgd sgd = Sgd.builder(0.1).momentum(0.9).weightDecay(1e-4).group(params).build();
             try {
                 sgd.loadMomentumBuffers(seededBuffers(params, s.seed()));
-                Tensor x = Tensor.of(be, images, s.batch(), 3, s.size(), s.size());
+                Tensor x = Tensor.of(be, images, s.batch(), 3, s.size(), s.size()).contiguous(format);
                 Tensor y = Tensor.ofLongs(be, labels, s.batch());
                 Tensor loss = Losses.crossEntropy(model.forward(x), y, 0f);
                 loss.backward();
