@@ -7,11 +7,14 @@
 # Time: everything ends by DVP_DEADLINE (default: start + 540 s) - every step's timeout is cut to what is
 # left, the most important pairs run first (ResNet-50 step), the report always runs (25 s kept for it),
 # and each finished scenario's file is kept whatever fails later. Exit 0 when the table was written.
-# Files: ours-fp32/*.json, ours-graph/*.json, ours-tf32/*.json (one per scenario), torch-<mode>.json, logs/*.txt, status.txt.
-# ours-graph: dvp bench --cuda-graph, the training steps captured once as a CUDA graph and replayed (fp32, as the trainers run them).
+# Files: ours-fp32/*.json, ours-graph/*.json, ours-fast/*.json, ours-bf16/*.json, ours-tf32/*.json (one per scenario),
+# torch-<mode>.json, logs/*.txt, status.txt.
+# ours-graph: dvp bench --cuda-graph, the training steps captured once as a CUDA graph and replayed (fp32).
+# ours-fast: --precision bf16 --channels-last --cuda-graph, the training steps as dvp's trainers run them on a GPU by default.
+# ours-bf16: --precision bf16, op by op (the losses and single ops under autocast).
 set -uo pipefail
 out=${1:?usage: bench/gpu/compare.sh RESULTS_DIR}
-mkdir -p "$out/ours-fp32" "$out/ours-graph" "$out/ours-tf32" "$out/logs"
+mkdir -p "$out/ours-fp32" "$out/ours-graph" "$out/ours-fast" "$out/ours-bf16" "$out/ours-tf32" "$out/logs"
 out=$(cd "$out" && pwd)
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
@@ -36,12 +39,17 @@ SIZES=(${BENCH_SIZES:-})           # e.g. "--batch 4 --resolution 32" for a CPU 
 # seconds left for a step that wants $1, keeping RESERVE for the report; 0 when under 10
 budget() { local want=$1 left=$((deadline - $(date +%s) - RESERVE)); ((left < want)) && want=$left; ((want < 10)) && want=0; echo "$want"; }
 
-ours() { # ours MODE SCENARIO... (MODE fp32, graph or tf32)
+ours() { # ours MODE SCENARIO... (MODE fp32, graph, fast, bf16 or tf32)
   local mode=$1; shift
+  # every mode names its precision: dvp's own default on a GPU is bf16
   local precision=(--precision fp32); [ "$mode" = tf32 ] && precision=(--precision tf32)
-  # graph: the step is captured on the third run (two op-by-op warm-up runs first), so at least 3 untimed runs
-  local extra=() warmup=$WARMUP; [ "$mode" = graph ] && { extra=(--cuda-graph); ((warmup < 3)) && warmup=3; }
+  [ "$mode" = fast ] || [ "$mode" = bf16 ] && precision=(--precision bf16)
+  # graph, fast: the step is captured on the third run (two op-by-op warm-up runs first), so at least 3 untimed runs
+  local extra=() warmup=$WARMUP
+  [ "$mode" = graph ] && { extra=(--cuda-graph); ((warmup < 3)) && warmup=3; }
+  [ "$mode" = fast ] && { extra=(--channels-last --cuda-graph); ((warmup < 3)) && warmup=3; }
   [ -f "$CP" ] || { say "ours-$mode: $CP missing (run bench/gpu/prepare.sh here and carry .device): not run"; return; }
+  if [ "${precision[1]}" = bf16 ] && [ "$DEVICE" != cuda ]; then say "ours-$mode: not run (bf16 autocast needs --device cuda; the $DEVICE backend is fp32 only)"; return; fi
   for s in "$@"; do
     local t; t=$(budget 100)
     if ((t == 0)); then say "ours-$mode $s: not run (out of time)"; continue; fi
@@ -75,21 +83,29 @@ torch() { # torch MODE CAP PER_SCENARIO SCENARIOS(comma-separated)
 }
 
 say "start $(date -u +%Y-%m-%dT%H:%M:%SZ), deadline in $((deadline - start)) s; GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)"
-# most important first: the ResNet-50 step on both sides, then the rest; compile (slow to build) and TF32 last
+# most important first, so the deadline cuts the least important: the ResNet-50 step in dvp's default
+# GPU mode (bf16, channels-last, graph) and in fp32, then PyTorch's eager fp32 and AMP baselines (without
+# them no ratio exists), then the rest of dvp's default mode, bf16 ops, compile (slow to build), dvp's
+# fp32 graph and op-by-op series, and TF32 last
+ours fast resnet50-train
 ours fp32 resnet50-train
-ours graph resnet50-train moco-step distill-step resnet18-train
 torch eager-fp32 110 45 resnet50-train,moco-step,distill-step,resnet18-train,margin-infonce,ofd-loss,conv,gemm
 torch eager-amp-bf16-cl 100 45 resnet50-train,moco-step,distill-step,resnet18-train,margin-infonce,ofd-loss,conv,gemm
-ours fp32 moco-step distill-step resnet18-train margin-infonce ofd-loss conv gemm
+ours fast moco-step distill-step resnet18-train
+ours bf16 margin-infonce ofd-loss conv gemm
 torch compile-amp-bf16-cl 240 150 resnet50-train,moco-step,distill-step,resnet18-train,margin-infonce,ofd-loss
+ours graph resnet50-train moco-step distill-step resnet18-train
+ours fp32 moco-step distill-step resnet18-train margin-infonce ofd-loss conv gemm
 ours tf32 resnet50-train conv gemm
 torch eager-tf32 60 30 resnet50-train,conv,gemm
 
-notes=("Ours: dvp's CUDA backend in fp32 (--precision fp32: TF32 off; convolution algorithms autotuned per shape by cuDNN's Find, as cudnn.benchmark, deterministic ones only; BN + ReLU (+ add) fused), op by op; 'dvp fp32 cuda-graph': the training steps captured once as a CUDA graph and replayed per step (dvp bench --cuda-graph, as dvp's trainers run them on a GPU); and, where a row has it, with TF32 on (--precision tf32)."
-       "Not implemented in dvp yet (issue 18 items 1-2), so they have no column: bf16 autocast, NHWC activations. Our fp32 is shown against every PyTorch mode; the AMP/compile ratios measure that gap."
+notes=("Ours: dvp's CUDA backend in fp32 (--precision fp32: TF32 off; convolution algorithms autotuned per shape by cuDNN's Find, as cudnn.benchmark, deterministic ones only; BN + ReLU (+ add) fused), op by op; 'dvp fp32 cuda-graph': the training steps captured once as a CUDA graph and replayed per step (dvp bench --cuda-graph); and, where a row has it, with TF32 on (--precision tf32)."
+       "'dvp bf16 CL cuda-graph': --precision bf16 --channels-last --cuda-graph, the training steps as dvp's trainers run them on a GPU by default. dvp's bf16 autocast runs convolutions and GEMMs on bf16 inputs with fp32 accumulation and rounds their inputs to bf16 at each call; activations between ops are stored in fp32 (PyTorch AMP keeps them in bf16), so dvp moves more bytes per step. Channels-last: NHWC activations, weights stay OIHW. 'dvp bf16': --precision bf16 op by op (margin-infonce, ofd-loss, conv, gemm)."
        "PyTorch: bench/pytorch/gpu_baselines.py (its docstring states each mode's settings), cudnn.benchmark on. Same scenarios, sizes and timing (warm-up $WARMUP, $SAMPLES samples, CUDA events, medians).")
 series=(--ours "dvp fp32=$out/ours-fp32")
 ls "$out"/ours-graph/*.json >/dev/null 2>&1 && series+=(--ours "dvp fp32 cuda-graph=$out/ours-graph")
+ls "$out"/ours-fast/*.json >/dev/null 2>&1 && series+=(--ours "dvp bf16 CL cuda-graph=$out/ours-fast")
+ls "$out"/ours-bf16/*.json >/dev/null 2>&1 && series+=(--ours "dvp bf16=$out/ours-bf16")
 ls "$out"/ours-tf32/*.json >/dev/null 2>&1 && series+=(--ours "dvp tf32=$out/ours-tf32")
 series+=(--baseline "torch eager fp32=$out/torch-eager-fp32.json" --baseline "torch eager AMP bf16 CL=$out/torch-eager-amp-bf16-cl.json"
          --baseline "torch.compile AMP bf16 CL=$out/torch-compile-amp-bf16-cl.json")

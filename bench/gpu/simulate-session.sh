@@ -2,7 +2,8 @@
 # The GPU session rehearsed on the CUDA simulator, on this CPU-only machine: bench/gpu/session.sh end to
 # end at tiny sizes (check.sh: doctor, every primitive vs the CPU, a ResNet-50 step vs the CPU, the
 # timing and leak loops; then the dvp side of compare.sh (fp32, the training steps' CUDA-graph mode with
-# at least 3 warm-up runs, TF32) and the report; PyTorch's side is skipped for
+# at least 3 warm-up runs, the fast mode bf16 + channels-last + CUDA graph, bf16 op by op, TF32) and the
+# report; PyTorch's side is skipped for
 # lack of CUDA). It proves the scripts, the CLI paths and the CUDA backend run; every figure it writes
 # is labelled simulated, not a speed. Run it before spending a real GPU session.
 # Usage: bench/gpu/simulate-session.sh [OUT]      (default /tmp/dvp-sim-session; needs nvcc, as CI has)

@@ -35,7 +35,7 @@ public final class ResumeArgs {
 
     /** Options that may differ from the recorded ones when resuming (listed in --resume's help). */
     public static final Set<String> MAY_CHANGE = Set.of("--epochs", "--workers", "--progress", "--device", "--precision", "--deterministic", "--debug", "--tensorboard", "--plots",
-            "--eval-batch-size", "--profile", "--profile-steps", "--nvtx", "--cuda-graph");
+            "--eval-batch-size", "--profile", "--profile-steps", "--nvtx", "--cuda-graph", "--channels-last");
 
     /** Where the run lives, not what it computes: never recorded, never compared. */
     private static final Set<String> NOT_RECORDED = Set.of("--resume", "--run-dir", "--runs-dir", "--name", "--debug", "--help", "--version");

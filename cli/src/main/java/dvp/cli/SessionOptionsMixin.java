@@ -29,7 +29,7 @@ public final class SessionOptionsMixin {
                     + "with the options the run was started with (recorded in its config.json): --resume RUN_FOLDER alone is enough. "
                     + "An option given again must have its recorded value, except --epochs (to extend the run; the learning-rate "
                     + "schedule follows the new length), --workers, --progress, --device, --precision, --deterministic, --debug, --tensorboard, --plots, "
-                    + "--eval-batch-size, --profile, --profile-steps, --nvtx and --cuda-graph. On the CPU the result is bit-identical to an "
+                    + "--eval-batch-size, --profile, --profile-steps, --nvtx, --cuda-graph and --channels-last. On the CPU the result is bit-identical to an "
                     + "uninterrupted run.")
     Path resume;
 

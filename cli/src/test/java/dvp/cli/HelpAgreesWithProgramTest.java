@@ -53,7 +53,16 @@ class HelpAgreesWithProgramTest {
         String h = help(command).replaceAll("\\s+", " ");
         assertTrue(h.contains("--[no-]cuda-graph"), h);
         assertTrue(h.contains("as one captured CUDA graph") && h.contains("No effect on the CPU") && h.contains("Default: on"), h);
-        assertTrue(h.contains("--nvtx and --cuda-graph"), "it may change on resume: " + h);
+        assertTrue(h.contains("--cuda-graph and --channels-last"), "it may change on resume: " + h);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"pretrain", "linear-eval", "finetune", "distill"})
+    void trainingCommandsDocumentTheChannelsLastSwitch(String command) {
+        String h = help(command).replaceAll("\\s+", " ");
+        assertTrue(h.contains("--[no-]channels-last"), h);
+        assertTrue(h.contains("Default: on for --device cuda, off on the CPU") && h.contains("The CPU accepts it with no effect on the results"), h);
+        assertTrue(h.contains("--cuda-graph and --channels-last"), "it may change on resume: " + h);
     }
 
     @Test

@@ -108,9 +108,8 @@ class ResumeArgsTest {
         // not given: whatever the backend does (the CPU: fp32, deterministic by construction)
         assertEquals(ComputeSettings.REFERENCE, run("train").run.compute.settings(Backends.cpu()));
         // changing them does not change what is trained, only rounding, as --device may change
-        assertTrue(ResumeArgs.MAY_CHANGE.containsAll(List.of("--precision", "--deterministic")));
+        assertTrue(ResumeArgs.MAY_CHANGE.containsAll(List.of("--precision", "--deterministic", "--cuda-graph", "--channels-last")));
 
-        // a precision dvp does not have (fp16 autocast needs loss scaling, which dvp does not implement)
         CliRun bad = CliRun.of(Dvp.commandLine(), "pretrain", "--precision", "fp16");
         assertEquals(2, bad.code(), bad.err());
         assertTrue(bad.err().contains("--precision") && bad.err().contains("fp16") && bad.err().contains("FP32, TF32, BF16"), bad.err());

@@ -56,6 +56,7 @@ final class DistillStepScenario extends Scenario {
         x = images(rng.fork(2), batch, res);
         labels = labels(rng.fork(3), batch, classes);
         lossOut = Tensor.zeros(backend, 1);
+        memoryFormat(o, student, teacher);
         runner = graphedStep(o, sgd, Map.of("student", student, "teacher", teacher, "connectors", distiller.connectors()));
     }
 

@@ -58,6 +58,7 @@ final class MocoStepScenario extends Scenario {
         xk = images(rng.fork(3), batch, res);
         shuffles = rng.fork(4);
         lossOut = Tensor.zeros(backend, 1);
+        memoryFormat(o, model.encoderQ(), model.encoderK());
         runner = graphedStep(o, sgd, Map.of("encoder_q", model.encoderQ(), "encoder_k", model.encoderK()));
     }
 

@@ -44,6 +44,7 @@ final class ResNetTrainScenario extends Scenario {
         x = images(rng.fork(2), batch, res);
         labels = labels(rng.fork(3), batch, classes);
         lossOut = Tensor.zeros(backend, 1);
+        memoryFormat(o, model);
         runner = graphedStep(o, sgd, Map.of("model", model));
     }
 

@@ -130,6 +130,17 @@ public abstract class Scenario implements AutoCloseable {
         return graphed;
     }
 
+    /**
+     * Runs the training scenario's networks channels-last when {@code o.channelsLast()} (as the
+     * trainers' --channels-last: only the input is converted, every op keeps its input's layout) and
+     * records {@code memory_format} under gpu_baselines.py's names, so dvp bench report lines the
+     * series up with PyTorch's channels-last and NCHW ones.
+     */
+    protected final void memoryFormat(ScenarioOptions o, dvp.nn.models.ResNet... nets) {
+        for (dvp.nn.models.ResNet n : nets) n.channelsLast(o.channelsLast());
+        settings.put("memory_format", o.channelsLast() ? "channels_last" : "contiguous (NCHW)");
+    }
+
     /** Records the settings every image scenario has: backbone, batch, resolution, width multiplier. */
     protected final void imageSettings(String arch, int batch, int res, double width) {
         settings.put("arch", arch);

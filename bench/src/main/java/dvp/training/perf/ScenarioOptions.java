@@ -15,25 +15,35 @@ package dvp.training.perf;
  * @param seed       every random choice (weights, inputs)
  * @param cudaGraph  the training scenarios' step captured once as a CUDA graph and replayed per run
  *                   (dvp.training.loop.GraphedStep, as the trainers run it); no effect off the CUDA backend
+ * @param channelsLast the training scenarios' networks run channels-last ({@code ResNet.channelsLast}, as
+ *                   the trainers' --channels-last); their settings record {@code memory_format} either way
  */
 public record ScenarioOptions(Integer batch, Integer resolution, Double width, String arch, Integer queue, String size,
-                              Integer classes, long seed, boolean cudaGraph) {
-    /** Op-by-op steps (no CUDA graph). */
+                              Integer classes, long seed, boolean cudaGraph, boolean channelsLast) {
+    /** Op-by-op steps (no CUDA graph), NCHW. */
     public ScenarioOptions(Integer batch, Integer resolution, Double width, String arch, Integer queue, String size, Integer classes, long seed) {
-        this(batch, resolution, width, arch, queue, size, classes, seed, false);
+        this(batch, resolution, width, arch, queue, size, classes, seed, false, false);
+    }
+
+    /** NCHW. */
+    public ScenarioOptions(Integer batch, Integer resolution, Double width, String arch, Integer queue, String size, Integer classes, long seed,
+                           boolean cudaGraph) {
+        this(batch, resolution, width, arch, queue, size, classes, seed, cudaGraph, false);
     }
 
     public static ScenarioOptions defaults() { return new ScenarioOptions(null, null, null, null, null, null, null, 0); }
 
-    public ScenarioOptions withBatch(Integer b) { return new ScenarioOptions(b, resolution, width, arch, queue, size, classes, seed, cudaGraph); }
+    public ScenarioOptions withBatch(Integer b) { return new ScenarioOptions(b, resolution, width, arch, queue, size, classes, seed, cudaGraph, channelsLast); }
 
-    public ScenarioOptions withResolution(Integer r) { return new ScenarioOptions(batch, r, width, arch, queue, size, classes, seed, cudaGraph); }
+    public ScenarioOptions withResolution(Integer r) { return new ScenarioOptions(batch, r, width, arch, queue, size, classes, seed, cudaGraph, channelsLast); }
 
-    public ScenarioOptions withWidth(Double w) { return new ScenarioOptions(batch, resolution, w, arch, queue, size, classes, seed, cudaGraph); }
+    public ScenarioOptions withWidth(Double w) { return new ScenarioOptions(batch, resolution, w, arch, queue, size, classes, seed, cudaGraph, channelsLast); }
 
-    public ScenarioOptions withSeed(long s) { return new ScenarioOptions(batch, resolution, width, arch, queue, size, classes, s, cudaGraph); }
+    public ScenarioOptions withSeed(long s) { return new ScenarioOptions(batch, resolution, width, arch, queue, size, classes, s, cudaGraph, channelsLast); }
 
-    public ScenarioOptions withCudaGraph(boolean g) { return new ScenarioOptions(batch, resolution, width, arch, queue, size, classes, seed, g); }
+    public ScenarioOptions withCudaGraph(boolean g) { return new ScenarioOptions(batch, resolution, width, arch, queue, size, classes, seed, g, channelsLast); }
+
+    public ScenarioOptions withChannelsLast(boolean c) { return new ScenarioOptions(batch, resolution, width, arch, queue, size, classes, seed, cudaGraph, c); }
 
     int batchOr(int cpu, int gpu, boolean onGpu) { return positive("batch", batch != null ? batch : onGpu ? gpu : cpu); }
 

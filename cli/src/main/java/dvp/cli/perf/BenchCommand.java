@@ -81,6 +81,13 @@ public final class BenchCommand implements Callable<Integer>, HelpAppendix {
                     + "CPU. Use --warmup 3 or more so the capture is not timed.")
     boolean cudaGraph;
 
+    @Option(names = "--channels-last",
+            description = "The training scenarios (resnet18-train, resnet50-train, moco-step, distill-step) run their networks "
+                    + "channels-last (NHWC activations; MoCo: both encoders; distill: student and teacher), as the training "
+                    + "commands' --channels-last does. Their settings record memory_format: channels_last (else contiguous (NCHW)), "
+                    + "the names bench/pytorch/gpu_baselines.py uses. No effect on the other scenarios.")
+    boolean channelsLast;
+
     @Override
     public Integer call() throws Exception {
         List<String> names = scenarios.isEmpty() ? Scenarios.NAMES : scenarios;
@@ -88,7 +95,7 @@ public final class BenchCommand implements Callable<Integer>, HelpAppendix {
             if (!Scenarios.NAMES.contains(n))
                 throw new CommandLine.ParameterException(spec.commandLine(), "unknown scenario '" + n + "' (known: " + String.join(", ", Scenarios.NAMES) + ")");
         Backend backend = compute.configure(dvp.device().select(spec.commandLine().getErr()), spec.commandLine().getErr());
-        var s = new BenchRun.Settings(names, scenarioOptions.toOptions(dvp.seed()).withCudaGraph(cudaGraph), new Warmup.Policy(warmup, warmupTolerance, warmupMaxSeconds),
+        var s = new BenchRun.Settings(names, scenarioOptions.toOptions(dvp.seed()).withCudaGraph(cudaGraph).withChannelsLast(channelsLast), new Warmup.Policy(warmup, warmupTolerance, warmupMaxSeconds),
                 samples, json, ceilings.file(), ceilings.remeasure,
                 ProfileCommand.commandLine(spec));
         BenchRun.run(backend, s, spec.commandLine().getOut(), spec.commandLine().getErr());

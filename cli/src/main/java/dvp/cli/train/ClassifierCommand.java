@@ -49,6 +49,9 @@ abstract class ClassifierCommand implements Callable<Integer>, ResumeArgs.Resuma
     @Mixin
     CudaGraphOption graph;
 
+    @Mixin
+    ChannelsLastOption channelsLast;
+
     /** The phase's own recipe before the options change it. */
     abstract ClassifierConfig base();
 
@@ -83,6 +86,7 @@ abstract class ClassifierCommand implements Callable<Integer>, ResumeArgs.Resuma
              ClassifierTrainer t = new ClassifierTrainer(cfg, splits.train(), splits.val(), splits.normalize(), be, s)) {
             t.profiler(prof);
             t.cudaGraph(graph.enabled(popts.profile() || popts.nvtx()));
+            t.channelsLast(channelsLast.enabled(be));
             Path exported = t.train();
             out.println(name() + ": " + splits.description() + "; " + t.spec().describe() + "; " + t.lastEpochMetricsLine());
             if (t.lastValidation() != null)

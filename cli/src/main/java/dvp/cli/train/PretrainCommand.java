@@ -60,6 +60,9 @@ public final class PretrainCommand implements Callable<Integer>, ResumeArgs.Resu
     @Mixin
     CudaGraphOption graph;
 
+    @Mixin
+    ChannelsLastOption channelsLast;
+
     @Option(names = "--image-size", paramLabel = "PX", defaultValue = "224", description = "Crop size of both views. Default: ${DEFAULT-VALUE}.")
     int imageSize;
 
@@ -146,6 +149,7 @@ public final class PretrainCommand implements Callable<Integer>, ResumeArgs.Resu
              Pretrainer p = new Pretrainer(cfg, splits.train(), splits.normalize(), be, s)) {
             p.profiler(prof);
             p.cudaGraph(graph.enabled(popts.profile() || popts.nvtx()));
+            p.channelsLast(channelsLast.enabled(be));
             Path backbone = p.train();
             out.println("pretrain: " + splits.description() + "; " + cfg.model().describe() + "; " + p.lastEpochMetricsLine());
             out.println("backbone: " + backbone);

@@ -238,6 +238,32 @@ class PerfCommandsTest {
     }
 
     @Test
+    void withoutPrecisionTheDeviceDefaultsToBf16AndSaysSoAndTheCpuToFp32(@TempDir Path dir) throws Exception {
+        Backend cuda = simulatedCuda();
+        ComputeSettings before = cuda.computeSettings(); // the CUDA context is this JVM's: put it back for later tests
+        String[] scenario = {"-s", "gemm", "--size", "16,16,16", "--warmup", "1", "--samples", "2", "--ceilings", "none"};
+        Path dflt = dir.resolve("default.json"), fp32 = dir.resolve("fp32.json"), cpu = dir.resolve("cpu.json");
+        try {
+            cuda.configure(new ComputeSettings(Precision.FP32, before.deterministic())); // as a fresh process starts (no DVP_CUDA_TF32)
+            Run b = dvp(concat(new String[]{"--device", "cuda", "bench"}, scenario, "--json", dflt.toString()));
+            assertEquals(ExitCodes.OK, b.code(), b.out() + b.err());
+            assertTrue(b.err().contains("dvp: --precision bf16 (the default on cuda, compute capability 8.0+); --precision fp32 for exact fp32"), b.err());
+            assertEquals("bf16", Json.readFile(dflt).get("device").get("facts").get("precision").asText());
+
+            Run f = dvp(concat(new String[]{"--device", "cuda", "bench", "--precision", "fp32"}, scenario, "--json", fp32.toString()));
+            assertEquals(ExitCodes.OK, f.code(), f.out() + f.err());
+            assertFalse(f.err().contains("the default on cuda"), "asked for, so not announced: " + f.err());
+            assertEquals("fp32", Json.readFile(fp32).get("device").get("facts").get("precision").asText());
+        } finally {
+            cuda.configure(before);
+        }
+        Run c = dvp(concat(new String[]{"--device", "cpu", "bench"}, scenario, "--json", cpu.toString()));
+        assertEquals(ExitCodes.OK, c.code(), c.out() + c.err());
+        assertFalse(c.err().contains("--precision"), "the CPU's fp32 is the reference default, nothing to say: " + c.err());
+        assertEquals("fp32", Json.readFile(cpu).get("device").get("facts").get("precision").asText());
+    }
+
+    @Test
     void benchRecordsPrecisionAndDeterministicAndTheReportShowsThem(@TempDir Path dir) throws Exception {
         Backend cuda = simulatedCuda();
         ComputeSettings before = cuda.computeSettings(); // the CUDA context is this JVM's: put it back for later tests

@@ -300,17 +300,18 @@ class TrainingCommandsTest {
         String d = "vipriors:" + data;
         Path run = dir.resolve("resume-alone");
         Run first = dvp(args("--seed", 3, "pretrain", "--data", d, NET, TINY, "--image-size", 16, "--epochs", 1, "--batch-size", 8,
-                "--queue-size", 16, "--bn-splits", 2, "--dim", 8, "--lr", 0.05, "--run-dir", run));
+                "--queue-size", 16, "--bn-splits", 2, "--dim", 8, "--lr", 0.05, "--channels-last", "--run-dir", run));
         assertEquals(0, first.code(), first.err());
         byte[] config = Files.readAllBytes(run.resolve("config.json"));
         var recorded = Json.readFile(run.resolve("config.json")).get("command_line");
         assertEquals("dvp pretrain", recorded.get("command").asText());
         assertEquals("[\"--lr\",\"0.05\"]", recorded.get("options").get("--lr").toString());
+        assertEquals("[\"--channels-last\"]", recorded.get("options").get("--channels-last").toString(), "accepted on the CPU and recorded");
 
         // any option but one that may change is refused, naming both values; nothing is written
         Run lr = dvp(args("pretrain", "--resume", run, "--lr", 0.1));
         assertOneLine(lr, "dvp pretrain: --lr 0.1, but the run in " + run + " was started with --lr 0.05 (its config.json)");
-        assertTrue(lr.err().contains("options that may change on resume: --cuda-graph, --debug, --deterministic, --device, --epochs,"), lr.err());
+        assertTrue(lr.err().contains("options that may change on resume: --channels-last, --cuda-graph, --debug, --deterministic, --device, --epochs,"), lr.err());
         assertOneLine(dvp(args("pretrain", "--resume", run, "--seed", 4)), "--seed 4, but the run in " + run + " was started with --seed 3");
         assertOneLine(dvp(args("pretrain", "--resume", run, "--schedule", "steps")), "--schedule steps, but the run");
         assertOneLine(dvp(args("finetune", "--resume", run)), "that run was started by 'dvp pretrain', so continue it with 'dvp pretrain --resume");
@@ -320,9 +321,10 @@ class TrainingCommandsTest {
                 "versions.json records how the CPU computed");
 
         // --resume alone, extended by one epoch: the recorded data, network, seed and lr; --precision,
-        // --deterministic and --no-cuda-graph (how a CUDA step is launched, not what it computes; no effect
-        // on the CPU) may be given anew (the CPU says tf32 does not apply to it)
-        Run more = dvp(args("pretrain", "--resume", run, "--epochs", 2, "--device", "cpu", "--precision", "tf32", "--deterministic", "--no-cuda-graph"));
+        // --deterministic, --no-cuda-graph (how a CUDA step is launched, not what it computes; no effect
+        // on the CPU) and --no-channels-last (the activations' layout) may be given anew (the CPU says tf32 does not apply to it)
+        Run more = dvp(args("pretrain", "--resume", run, "--epochs", 2, "--device", "cpu", "--precision", "tf32", "--deterministic", "--no-cuda-graph",
+                "--no-channels-last"));
         assertEquals(0, more.code(), more.err());
         assertTrue(more.err().contains("dvp: --precision tf32 has no effect on cpu: it computes in fp32"), more.err());
         assertTrue(more.err().contains("dvp: resumed from " + run.resolve("checkpoints").toRealPath()), more.err());

@@ -116,6 +116,18 @@ public final class Pretrainer extends EpochLoop implements AutoCloseable {
 
     public MocoModel model() { return model; }
 
+    /**
+     * Runs both encoders channels-last ({@link dvp.nn.models.ResNet#channelsLast(boolean)}): the
+     * key encoder is an EMA of the query encoder and sees the same kind of input, so they share a
+     * layout. Changes the activations' layout only (weights, queue and checkpoints are the same).
+     * Set before {@link #train()}: a captured step keeps the layout it was captured with.
+     */
+    public void channelsLast(boolean on) {
+        if (graphedStep() != null) throw new IllegalStateException("channelsLast(" + on + ") after the first step; set it before train()");
+        model.encoderQ().channelsLast(on);
+        model.encoderK().channelsLast(on);
+    }
+
     public Sgd optimizer() { return optimizer; }
 
     /** Trains (or continues after --resume) and writes the downstream backbone; returns its path. */

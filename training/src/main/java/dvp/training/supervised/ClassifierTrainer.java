@@ -222,6 +222,19 @@ public final class ClassifierTrainer extends EpochLoop implements AutoCloseable 
 
     public ResNet model() { return model; }
 
+    /**
+     * Runs the model channels-last ({@link ResNet#channelsLast(boolean)}), and in distill mode the
+     * frozen teacher too, so the OFD terms compare features of one layout. Changes the layout of the
+     * activations only (weights, checkpoints and exports are the same), so it may differ between a
+     * run and its resumption. Set before {@link #train()}: a captured step keeps the layout it was
+     * captured with.
+     */
+    public void channelsLast(boolean on) {
+        if (graphedStep() != null) throw new IllegalStateException("channelsLast(" + on + ") after the first step; set it before train()");
+        model.channelsLast(on);
+        if (distiller != null) distiller.teacher().channelsLast(on);
+    }
+
     public ModelSpec spec() { return spec; }
 
     /** The distiller (teacher, connectors, margins), or null outside distill mode. */
