@@ -34,6 +34,7 @@ JAVA=(java --enable-native-access=ALL-UNNAMED --add-modules=jdk.incubator.vector
 DEVICE=${DVP_BENCH_DEVICE:-cuda}   # the CPU test of this script sets cpu
 TORCH_DEVICE=${TORCH_DEVICE:-cuda}
 WARMUP=${WARMUP:-3} SAMPLES=${SAMPLES:-10}
+OURS_CAP=${OURS_CAP:-100}         # seconds per dvp scenario at most (the simulator rehearsal raises it)
 SIZES=(${BENCH_SIZES:-})           # e.g. "--batch 4 --resolution 32" for a CPU dry run; empty: each tool's GPU defaults
 
 # seconds left for a step that wants $1, keeping RESERVE for the report; 0 when under 10
@@ -51,7 +52,7 @@ ours() { # ours MODE SCENARIO... (MODE fp32, graph, fast, bf16 or tf32)
   [ -f "$CP" ] || { say "ours-$mode: $CP missing (run bench/gpu/prepare.sh here and carry .device): not run"; return; }
   if [ "${precision[1]}" = bf16 ] && [ "$DEVICE" != cuda ]; then say "ours-$mode: not run (bf16 autocast needs --device cuda; the $DEVICE backend is fp32 only)"; return; fi
   for s in "$@"; do
-    local t; t=$(budget 100)
+    local t; t=$(budget "$OURS_CAP")
     if ((t == 0)); then say "ours-$mode $s: not run (out of time)"; continue; fi
     local t0; t0=$(date +%s)
     timeout -k 5 "$t" "${JAVA[@]}" -cp "$CP" dvp.cli.Dvp --device "$DEVICE" bench -s "$s" "${precision[@]}" "${SIZES[@]}" "${extra[@]}" \
