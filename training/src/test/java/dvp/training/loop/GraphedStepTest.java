@@ -36,7 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * each shape warms up, is captured, replays, and the graphs of both shapes are replayed after the
  * other was captured. After every step the two models must agree bit for bit in everything the
  * step touches: the loss, every weight and gradient, the momentum buffers, the BN running
- * statistics and {@code num_batches_tracked}.
+ * statistics and {@code num_batches_tracked}. The same holds with more shapes than graphs kept,
+ * where graphs are closed (least recently used first) and their shapes captured again.
  */
 class GraphedStepTest {
     private static final int S = 16, CLASSES = 10;
@@ -141,8 +142,9 @@ class GraphedStepTest {
 
     /**
      * More shapes than graphs kept: batch sizes 2..6 in turn, 7 rounds, on {@link #smallNet} at 8 px
-     * (the graph logic does not depend on the model; a small one keeps the 70 simulated steps short). Rounds 1 and 2 warm every size up; round 3 captures 2, 3, 4, 5
-     * and, for 6, first closes the least recently used graph (size 2's), which forgets its warm-up.
+     * (the graph bookkeeping does not depend on the model; a small one keeps the 70 simulated steps
+     * short). Rounds 1 and 2 warm every size up; round 3 captures 2, 3, 4, 5 and, for 6, first
+     * closes the least recently used graph (size 2's), which forgets its warm-up.
      * From then on one size at a time warms up again and is re-captured, closing the graph used
      * longest ago: round 6 re-captures 2 (closing 3's), round 7 replays the re-captured 2. Every step
      * must equal the eager twin's bit for bit, and no more than {@value GraphedStep#MAX_GRAPHS}
