@@ -1,5 +1,6 @@
 package dvp.engine.cuda;
 
+import dvp.engine.Bf16;
 import dvp.engine.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -89,11 +90,10 @@ final class CudaCopy {
         }
     }
 
-    /** float → bfloat16 bits, round to nearest even (NaN stays a quiet NaN). */
-    static short toBf16(float v) {
-        int bits = Float.floatToRawIntBits(v);
-        if (Float.isNaN(v)) return (short) ((bits >>> 16) | 0x40);
-        int rounding = 0x7FFF + ((bits >>> 16) & 1);
-        return (short) ((bits + rounding) >>> 16);
-    }
+    /**
+     * float → bfloat16 bits for a fill value: exactly what the cast kernel's cvt.rn.bf16.f32 gives
+     * ({@link Bf16#fromFloat}: nearest, ties to even, every NaN to the canonical 0x7FFF), so a tensor
+     * filled with v holds the bits of v cast to bf16.
+     */
+    static short toBf16(float v) { return Bf16.fromFloat(v); }
 }

@@ -78,6 +78,8 @@ public final class ProfilingBackend implements Backend {
 
     @Override public Device device() { return inner.device(); }
 
+    @Override public boolean simulated() { return inner.simulated(); }
+
     @Override public boolean supportsBf16Compute() { return inner.supportsBf16Compute(); }
 
     @Override public void configure(ComputeSettings settings) { inner.configure(settings); }

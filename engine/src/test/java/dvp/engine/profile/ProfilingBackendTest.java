@@ -4,9 +4,14 @@ import dvp.engine.Scope;
 import dvp.engine.Tensor;
 import dvp.engine.spi.Backend;
 import dvp.engine.spi.Backends;
+import dvp.engine.spi.ComputeSettings;
 import dvp.engine.spi.ConvSpec;
+import dvp.engine.spi.Precision;
 import org.junit.jupiter.api.Test;
 
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -164,6 +169,46 @@ class ProfilingBackendTest {
             p.stepEnd();
             assertTrue(p.events().isEmpty(), "NVTX-only sessions record no events");
         }
+    }
+
+    /**
+     * Every default method of {@link Backend} (what the device is and how it computes:
+     * simulated, bf16 compute, compute settings, configure) is the wrapped backend's, not the
+     * interface's default: a profiled simulated device must still say it is simulated (so its times
+     * are labelled "not a speed" and --device auto skips it), and a profiled run must configure and
+     * report the device's precision. Checked two ways: the decorator declares each default method
+     * (a default added to Backend later fails here until it is forwarded), and each answer or call
+     * reaches a wrapped backend whose answers differ from the defaults.
+     */
+    @Test
+    void theBackendInterfacesDefaultMethodsAreForwardedToTheWrappedBackend() throws Exception {
+        for (Method m : Backend.class.getMethods()) {
+            if (!m.isDefault()) continue;
+            Method own = ProfilingBackend.class.getMethod(m.getName(), m.getParameterTypes());
+            assertEquals(ProfilingBackend.class, own.getDeclaringClass(), "ProfilingBackend does not forward Backend." + m.getName());
+        }
+        ComputeSettings bf16 = new ComputeSettings(Precision.BF16, false);
+        List<ComputeSettings> configured = new ArrayList<>();
+        // a wrapped backend whose every default answer is the opposite of the interface's
+        Backend inner = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[]{Backend.class}, (proxy, m, args) -> switch (m.getName()) {
+            case "simulated", "supportsBf16Compute" -> true;
+            case "computeSettings" -> bf16;
+            case "configure" -> { configured.add((ComputeSettings) args[0]); yield null; }
+            case "name" -> "fake";
+            default -> throw new UnsupportedOperationException(m.getName());
+        });
+        assertTrue(!ComputeSettings.REFERENCE.equals(bf16), "the fake's settings must differ from the default's");
+        ProfilingBackend pb = ProfilingBackend.wrap(inner);
+        assertTrue(pb.simulated(), "simulated()");
+        assertTrue(pb.supportsBf16Compute(), "supportsBf16Compute()");
+        assertEquals(bf16, pb.computeSettings());
+        pb.configure(ComputeSettings.REFERENCE);
+        assertEquals(List.of(ComputeSettings.REFERENCE), configured, "configure(...) reached the wrapped backend");
+        // and the CPU's own answers come through unchanged
+        ProfilingBackend cpu = ProfilingBackend.wrap(CPU);
+        assertEquals(CPU.simulated(), cpu.simulated());
+        assertEquals(CPU.supportsBf16Compute(), cpu.supportsBf16Compute());
+        assertEquals(CPU.computeSettings(), cpu.computeSettings());
     }
 
     private static void assertFalse(boolean b) { assertTrue(!b); }

@@ -115,6 +115,13 @@ public final class GraphedStep implements AutoCloseable {
 
     public long replays() { return replays; }
 
+    /** Captured graphs held now (never more than {@value #MAX_GRAPHS}); for tests of the eviction. */
+    int liveGraphs() {
+        int n = 0;
+        for (Entry e : entries.values()) if (e.graph != null) n++;
+        return n;
+    }
+
     /**
      * Runs one step of {@code body} on {@code inputs} (device tensors; copied, never kept). Returns
      * the body's outputs: in graph mode the graph's own tensors, overwritten by the next replay of

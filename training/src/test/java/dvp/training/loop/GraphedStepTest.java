@@ -8,7 +8,14 @@ import dvp.engine.cuda.CudaBackend;
 import dvp.engine.ops.Losses;
 import dvp.engine.spi.Backends;
 import dvp.engine.testing.CudaTesting;
+import dvp.nn.AdaptiveAvgPool2d;
 import dvp.nn.BatchNorm2d;
+import dvp.nn.Conv2d;
+import dvp.nn.Flatten;
+import dvp.nn.Linear;
+import dvp.nn.Module;
+import dvp.nn.ReLU;
+import dvp.nn.Sequential;
 import dvp.nn.models.ResNet;
 import dvp.nn.optim.Sgd;
 import org.junit.jupiter.api.Test;
@@ -29,16 +36,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * each shape warms up, is captured, replays, and the graphs of both shapes are replayed after the
  * other was captured. After every step the two models must agree bit for bit in everything the
  * step touches: the loss, every weight and gradient, the momentum buffers, the BN running
- * statistics and {@code num_batches_tracked}.
+ * statistics and {@code num_batches_tracked}. The same holds with more shapes than graphs kept,
+ * where graphs are closed (least recently used first) and their shapes captured again.
  */
 class GraphedStepTest {
     private static final int S = 16, CLASSES = 10;
     /** Batch size per step: key 3 warms up (1, 2), is captured (3) and replays (4, 8); key 2 warms up (5, 6), is captured (7), replays (9). */
     private static final int[] BATCHES = {3, 3, 3, 3, 2, 2, 2, 3, 2};
 
-    private record Net(ResNet model, Sgd sgd, GraphedStep runner) {
+    private record Net(Module model, Sgd sgd, GraphedStep runner) {
         static Net build(CudaBackend cuda, boolean graph) {
-            ResNet m = ResNet.builder(ResNet.Arch.RESNET18).numClasses(CLASSES).widthMultiplier(0.25).build(new Rng(11));
+            return of(ResNet.builder(ResNet.Arch.RESNET18).numClasses(CLASSES).widthMultiplier(0.25).build(new Rng(11)), cuda, graph);
+        }
+
+        static Net of(Module m, CudaBackend cuda, boolean graph) {
             m.train();
             Sgd sgd = Sgd.builder(0.1).momentum(0.9).weightDecay(1e-4).nesterov(true).group(m.namedParameters()).build();
             return new Net(m, sgd, new GraphedStep(cuda, graph, sgd, Map.of("model", m)));
@@ -79,6 +90,27 @@ class GraphedStepTest {
         return step < 2 ? (step + 1) / 3.0 : 0.5 * (1 + Math.cos(Math.PI * (step - 2) / 8.0));
     }
 
+    /**
+     * One step of both nets on the same random batch of b images of s × s pixels at lr factor
+     * {@link #lrFactor}(step); then everything the step changed must agree bit for bit.
+     */
+    private static void stepBoth(CudaBackend cuda, Net eager, Net graphed, int step, int b, int s) {
+        eager.sgd().setLrFactor(lrFactor(step));
+        graphed.sgd().setLrFactor(lrFactor(step));
+        try (Scope batch = Scope.open("batch " + step)) {
+            Rng rng = new Rng(1000 + step);
+            Tensor x = Tensor.of(cuda, rng.normal(b * 3 * s * s, 0, 1), b, 3, s, s);
+            long[] labels = new long[b];
+            for (int i = 0; i < b; i++) labels[i] = rng.nextInt(CLASSES);
+            Tensor y = Tensor.ofLongs(cuda, labels, b);
+            Map<String, float[]> want = eager.state(eager.step(x, y)[0]);
+            Map<String, float[]> got = graphed.state(graphed.step(x, y)[0]);
+            assertEquals(want.keySet(), got.keySet());
+            for (String k : want.keySet()) assertArrayEquals(want.get(k), got.get(k), "step " + step + " (batch " + b + "): " + k);
+            assertTrue(Float.isFinite(got.get("loss")[0]) && got.get("loss")[0] > 0, "a real loss: " + got.get("loss")[0]);
+        }
+    }
+
     @Test
     void replaysAreBitIdenticalToTheEagerStepAcrossLrChangesAndShapes() {
         CudaBackend cuda = CudaTesting.cuda();
@@ -87,28 +119,60 @@ class GraphedStepTest {
             assertFalse(eager.runner().isGraphed());
             assertTrue(graphed.runner().isGraphed());
             try {
-                for (int step = 0; step < BATCHES.length; step++) {
-                    int b = BATCHES[step];
-                    eager.sgd().setLrFactor(lrFactor(step));
-                    graphed.sgd().setLrFactor(lrFactor(step));
-                    try (Scope batch = Scope.open("batch " + step)) {
-                        Rng rng = new Rng(1000 + step);
-                        Tensor x = Tensor.of(cuda, rng.normal(b * 3 * S * S, 0, 1), b, 3, S, S);
-                        long[] labels = new long[b];
-                        for (int i = 0; i < b; i++) labels[i] = rng.nextInt(CLASSES);
-                        Tensor y = Tensor.ofLongs(cuda, labels, b);
-                        Map<String, float[]> want = eager.state(eager.step(x, y)[0]);
-                        Map<String, float[]> got = graphed.state(graphed.step(x, y)[0]);
-                        assertEquals(want.keySet(), got.keySet());
-                        for (String k : want.keySet()) assertArrayEquals(want.get(k), got.get(k), "step " + step + " (batch " + b + "): " + k);
-                        assertTrue(Float.isFinite(got.get("loss")[0]) && got.get("loss")[0] > 0, "a real loss: " + got.get("loss")[0]);
-                    }
-                }
+                for (int step = 0; step < BATCHES.length; step++) stepBoth(cuda, eager, graphed, step, BATCHES[step], S);
                 // the graph path was taken: one capture per shape, and the replays the schedule above implies
                 assertEquals(2, graphed.runner().captures());
                 assertEquals(5, graphed.runner().replays());
                 BatchNorm2d bn1 = (BatchNorm2d) graphed.model().module("bn1");
                 assertEquals(BATCHES.length, bn1.numBatchesTracked(), "every replayed step counted once");
+            } finally {
+                graphed.runner().close();
+                eager.sgd().close();
+                graphed.sgd().close();
+            }
+        }
+    }
+
+    /** conv 3x3 → BN → ReLU → conv 3x3 stride 2 → BN → ReLU → average pool → linear: a step of few launches. */
+    private static Module smallNet() {
+        Rng rng = new Rng(11);
+        return new Sequential(new Conv2d(3, 8, 3, 1, 1, rng), new BatchNorm2d(8), new ReLU(), new Conv2d(8, 8, 3, 2, 1, rng),
+                new BatchNorm2d(8), new ReLU(), new AdaptiveAvgPool2d(), new Flatten(), new Linear(8, CLASSES, rng));
+    }
+
+    /**
+     * More shapes than graphs kept: batch sizes 2..6 in turn, 7 rounds, on {@link #smallNet} at 8 px
+     * (the graph bookkeeping does not depend on the model; a small one keeps the 70 simulated steps
+     * short). Rounds 1 and 2 warm every size up; round 3 captures 2, 3, 4, 5 and, for 6, first
+     * closes the least recently used graph (size 2's), which forgets its warm-up.
+     * From then on one size at a time warms up again and is re-captured, closing the graph used
+     * longest ago: round 6 re-captures 2 (closing 3's), round 7 replays the re-captured 2. Every step
+     * must equal the eager twin's bit for bit, and no more than {@value GraphedStep#MAX_GRAPHS}
+     * graphs may be held after any step.
+     */
+    @Test
+    void beyondFourShapesTheOldestGraphIsClosedAndRecapturedAndEveryStepStaysBitIdentical() {
+        int size = 8, rounds = 7;
+        int[] sizes = {2, 3, 4, 5, 6};
+        CudaBackend cuda = CudaTesting.cuda();
+        try (Scope s = Scope.open("graph eviction"); var use = Backends.use(cuda)) {
+            Net eager = Net.of(smallNet(), cuda, false), graphed = Net.of(smallNet(), cuda, true);
+            try {
+                int step = 0, most = 0;
+                for (int r = 0; r < rounds; r++) {
+                    for (int b : sizes) {
+                        stepBoth(cuda, eager, graphed, step++, b, size);
+                        most = Math.max(most, graphed.runner().liveGraphs());
+                        assertTrue(graphed.runner().liveGraphs() <= GraphedStep.MAX_GRAPHS, "step " + step + ": "
+                                + graphed.runner().liveGraphs() + " graphs held");
+                    }
+                }
+                assertEquals(GraphedStep.MAX_GRAPHS, most, "the limit was reached");
+                // captures: 5 in round 3, size 2 again in round 6; replays (a capture's own included):
+                // 5 in round 3, then 4 in each of rounds 4-7 (one size is warming up in each)
+                assertEquals(6, graphed.runner().captures(), "size 2 re-captured after its graph was closed");
+                assertEquals(5 + 4 * 4, graphed.runner().replays());
+                assertEquals(GraphedStep.MAX_GRAPHS, graphed.runner().liveGraphs());
             } finally {
                 graphed.runner().close();
                 eager.sgd().close();

@@ -14,6 +14,7 @@ import dvp.training.model.ModelExports;
 import dvp.training.moco.PretrainConfig;
 import dvp.training.moco.Pretrainer;
 import dvp.training.observe.ProgressMode;
+import dvp.training.run.RunInterruptedException;
 import dvp.training.session.SessionOptions;
 import dvp.training.session.TrainingSession;
 import dvp.training.supervised.ClassifierConfig;
@@ -26,10 +27,12 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -51,7 +54,13 @@ class GraphedTrainingTest {
     Path dir;
 
     private TrainingSession session(String name, Object cfg, CudaBackend cuda) throws Exception {
-        return TrainingSession.open(name, SessionOptions.defaults().withRunDir(dir.resolve(name)).withProgress(ProgressMode.NONE), cfg, cuda);
+        return session(name, null, cfg, cuda);
+    }
+
+    /** A session in dir/name, continuing the checkpoint found under {@code resume} when that is not null (--resume). */
+    private TrainingSession session(String name, Path resume, Object cfg, CudaBackend cuda) throws Exception {
+        return TrainingSession.open(name, SessionOptions.defaults().withRunDir(dir.resolve(name)).withResume(resume)
+                .withProgress(ProgressMode.NONE), cfg, cuda);
     }
 
     /** Every tensor of the state dicts and optimizer, by name, as host floats (I64 counters converted exactly). */
@@ -76,7 +85,7 @@ class GraphedTrainingTest {
         assertEquals(offMetrics, onMetrics, "epoch means");
     }
 
-    private record Run(Map<String, float[]> state, Map<String, Double> metrics, GraphedStep runner) {}
+    private record Run(Map<String, float[]> state, Map<String, Double> metrics, GraphedStep runner, boolean channelsLast) {}
 
     private static ClassifierConfig tiny(ClassifierConfig base, java.util.function.Consumer<ClassifierConfig.Builder> more) {
         return base.with(b -> {
@@ -92,16 +101,36 @@ class GraphedTrainingTest {
     }
 
     private Run classifier(String name, ClassifierConfig cfg, int images, boolean graph) throws Exception {
+        return classifier(name, null, cfg, images, graph, t -> {});
+    }
+
+    /** A run in dir/name (continuing the checkpoint under {@code resume} when not null); {@code setup} runs before training. */
+    private Run classifier(String name, Path resume, ClassifierConfig cfg, int images, boolean graph, Consumer<ClassifierTrainer> setup) throws Exception {
         CudaBackend cuda = CudaTesting.cuda();
-        try (TrainingSession s = session(name, cfg, cuda);
+        try (TrainingSession s = session(name, resume, cfg, cuda);
              ClassifierTrainer t = new ClassifierTrainer(cfg, new ShapesDataset(images, 16, 1, 11), null, ShapesDataset.normalize(1), cuda, s)) {
             t.cudaGraph(graph);
+            setup.accept(t);
             t.train();
             Map<String, Map<String, Tensor>> parts = new LinkedHashMap<>();
             parts.put("model", t.model().stateDict());
             parts.put("momentum", t.optimizer().momentumBuffers());
             if (t.distiller() != null) parts.put("connectors", t.distiller().connectors().stateDict());
-            return new Run(state(parts), t.lastEpochMetrics(), t.graphedStep());
+            return new Run(state(parts), t.lastEpochMetrics(), t.graphedStep(), t.model().channelsLast());
+        }
+    }
+
+    /** A run in dir/name stopped as Ctrl-C stops it once {@code steps} steps are done (its checkpoint written); its step runner. */
+    private GraphedStep interrupted(String name, ClassifierConfig cfg, int images, boolean graph, long steps) throws Exception {
+        CudaBackend cuda = CudaTesting.cuda();
+        try (TrainingSession s = session(name, cfg, cuda);
+             ClassifierTrainer t = new ClassifierTrainer(cfg, new ShapesDataset(images, 16, 1, 11), null, ShapesDataset.normalize(1), cuda, s)) {
+            t.cudaGraph(graph);
+            t.stopAt(steps);
+            RunInterruptedException e = assertThrows(RunInterruptedException.class, t::train);
+            assertEquals(steps, e.step(), "stopped after " + steps + " steps");
+            assertTrue(java.nio.file.Files.exists(e.checkpoint()), "checkpoint written: " + e.checkpoint());
+            return t.graphedStep();
         }
     }
 
@@ -123,6 +152,54 @@ class GraphedTrainingTest {
      * captured like any other launch); captured and op by op end bit-identical, and the run is not the
      * fp32 one.
      */
+    /**
+     * {@code --resume} with the graph on is exact, as EpochLoop promises for any resume and
+     * GraphedStep for either mode: the graph replays the eager step bit for bit and reads and writes
+     * the model's and optimizer's own tensors, so the checkpoint holds the same state in either
+     * mode, and a resumed process starts its graphs afresh (warm-up, capture) from that state. Four
+     * epochs of 8, 8, 4 images; the cut is after step 4 (inside epoch 2), which in a graph run is the
+     * batch-8 graph's capture; the rest (8 steps) captures batch 8 at step 8 and batch 4 at step 12.
+     * Both a graph checkpoint and an op-by-op checkpoint (the switch may change on --resume),
+     * resumed with the graph on, must end bit-identical to the uninterrupted graph run (itself equal
+     * to the op-by-op run, see above).
+     */
+    @Test
+    void resumingWithTheGraphOnIsExactFromAGraphCheckpointAndFromAnOpByOpCheckpoint() throws Exception {
+        ClassifierConfig cfg = tiny(ClassifierConfig.supervised(ShapesDataset.tinyModel(1)), b -> b.epochs = 4);
+        Run whole = classifier("whole", cfg, 20, true);
+        assertEquals(2, whole.runner().captures());
+        for (boolean graphBefore : new boolean[]{true, false}) {
+            String name = graphBefore ? "cut-graph" : "cut-op-by-op";
+            GraphedStep before = interrupted(name, cfg, 20, graphBefore, 4);
+            assertEquals(graphBefore, before.isGraphed());
+            assertEquals(graphBefore ? 1 : 0, before.captures(), name + ": steps 1, 2 (batch 8) and 3 (batch 4) eager, step 4 captured");
+            Run resumed = classifier(name, dir.resolve(name), cfg, 20, true, t -> {});
+            assertTrue(resumed.runner().isGraphed());
+            assertEquals(2, resumed.runner().captures(), name + ": the resumed process warms up and captures anew");
+            assertEquals(4, resumed.runner().replays(), name + ": batch 8 at steps 8, 10, 11; batch 4 at step 12");
+            assertSameRun(whole.state(), resumed.state(), whole.metrics(), resumed.metrics());
+            assertEquals(12f, resumed.state().get("model.bn1.num_batches_tracked")[0], name + ": every step counted once");
+        }
+    }
+
+    /**
+     * {@code --channels-last} with the graph (the default CUDA mode): the NHWC step captured and
+     * replayed equals the same NHWC run op by op, bit for bit (ChannelsLastTrainingTest compares
+     * the layouts, within a tolerance; here only the graph differs, so nothing may). Two epochs of 8,
+     * 8, 4: batch 8 warms up at steps 1, 2, is captured at step 4 and replayed at step 5.
+     */
+    @Test
+    void aChannelsLastRunWithTheGraphEqualsTheChannelsLastRunOpByOp() throws Exception {
+        ClassifierConfig cfg = tiny(ClassifierConfig.supervised(ShapesDataset.tinyModel(1)), b -> b.epochs = 2);
+        Run off = classifier("cl-off", null, cfg, 20, false, t -> t.channelsLast(true));
+        Run on = classifier("cl-on", null, cfg, 20, true, t -> t.channelsLast(true));
+        assertTrue(off.channelsLast() && on.channelsLast(), "both runs channels-last");
+        assertFalse(off.runner().isGraphed());
+        assertEquals(1, on.runner().captures());
+        assertEquals(2, on.runner().replays());
+        assertSameRun(off.state(), on.state(), off.metrics(), on.metrics());
+    }
+
     @Test
     void aBf16RunWithTheGraphEqualsTheOpByOpRunAndDiffersFromFp32() throws Exception {
         CudaBackend cuda = CudaTesting.cuda();
@@ -184,7 +261,7 @@ class GraphedTrainingTest {
             parts.put("encoder_k", p.model().encoderK().stateDict());
             parts.put("queue", Map.of("keys", p.model().queue(), "ptr", p.model().queuePtr()));
             parts.put("momentum", p.optimizer().momentumBuffers());
-            return new Run(state(parts), p.lastEpochMetrics(), p.graphedStep());
+            return new Run(state(parts), p.lastEpochMetrics(), p.graphedStep(), false);
         }
     }
 
