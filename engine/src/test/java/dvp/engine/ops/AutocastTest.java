@@ -155,6 +155,35 @@ class AutocastTest {
             Tensor b = Tensor.empty(cpu(), DType.BF16, 3, 3);
             IllegalArgumentException m = assertThrows(IllegalArgumentException.class, () -> cpu().matmul(b, false, b, false, b, 1f, 0f));
             assertTrue(m.getMessage().startsWith("matmul: the CPU backend computes in F32 only"), m.getMessage());
+            // and so do the primitives bf16 activations flow through on a device (never a silent misread)
+            Tensor a4 = Tensor.empty(cpu(), DType.BF16, 2, 3, 4, 4), p4 = Tensor.empty(cpu(), DType.BF16, 2, 3, 2, 2);
+            Tensor c3 = Tensor.zeros(cpu(), 3), am = Tensor.empty(cpu(), DType.I32, 2, 3, 2, 2), y2 = Tensor.empty(cpu(), DType.BF16, 2, 3);
+            java.util.Map<String, org.junit.jupiter.api.function.Executable> ops = new java.util.LinkedHashMap<>();
+            ops.put("relu", () -> cpu().relu(a4, a4));
+            ops.put("reluBackward", () -> cpu().reluBackward(a4, a4, a4));
+            ops.put("axpby", () -> cpu().axpby(1f, a4, 1f, a4, a4));
+            ops.put("scaleShift", () -> cpu().scaleShift(a4, 2f, 0f, a4));
+            ops.put("channelAffine", () -> cpu().channelAffine(a4, c3, c3, a4));
+            ops.put("batchNormTrainForward", () -> cpu().batchNormTrainForward(a4, c3, c3, null, null, 0.1f, 1e-5f, a4, c3, c3));
+            ops.put("batchNormTrainBackward", () -> cpu().batchNormTrainBackward(a4, a4, c3, c3, c3, a4, c3, c3));
+            ops.put("maxPool2dForward", () -> cpu().maxPool2dForward(a4, p4, am, new dvp.engine.spi.PoolSpec(2, 2, 0)));
+            ops.put("globalAvgPoolForward", () -> cpu().globalAvgPoolForward(a4, y2));
+            ops.put("globalAvgPoolBackward", () -> cpu().globalAvgPoolBackward(y2, a4));
+            for (var op : ops.entrySet()) {
+                IllegalArgumentException r = assertThrows(IllegalArgumentException.class, op.getValue(), op.getKey());
+                assertTrue(r.getMessage().startsWith(op.getKey() + ": the CPU backend computes in F32 only"), r.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void deviceBf16PrimitivesNameBothTensorsWhenTheElementTypesDiffer() {
+        CudaBackend cuda = CudaTesting.cuda();
+        try (Scope s = Scope.open("mixed dtypes")) {
+            Tensor b = Casts.to(Tensor.zeros(cuda, 2, 3), DType.BF16), f = Tensor.zeros(cuda, 2, 3), o = Tensor.empty(cuda, DType.BF16, 2, 3);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> cuda.axpby(1f, b, 1f, f, o));
+            assertTrue(e.getMessage().startsWith("axpby: the CUDA backend needs these tensors all F32 or all BF16"), e.getMessage());
+            assertTrue(e.getMessage().contains(b.describe()) && e.getMessage().contains(f.describe()), e.getMessage());
         }
     }
 
