@@ -64,16 +64,28 @@ public final class Autocast {
 
     /**
      * Whether a conv/GEMM on these operands runs in bf16 here: autocast is on (this thread's
-     * override, else the backend's configured precision) and they are F32 (a BF16 operand is already
-     * lowered; anything else is left to the op's own checks) on a backend with bf16 compute.
+     * override, else the backend's configured precision), they are F32 or BF16 and at least one is
+     * F32 (a BF16 activation meets an fp32 master weight; two BF16 operands are already lowered;
+     * anything else is left to the op's own checks), on a backend with bf16 compute.
      */
     static boolean lowers(Tensor a, Tensor b) {
-        if (a.dtype() != DType.F32 || b.dtype() != DType.F32) return false;
+        if (!floating(a) || !floating(b) || (a.dtype() == DType.BF16 && b.dtype() == DType.BF16)) return false;
         Boolean override = BF16.get();
         Backend be = a.backend();
         boolean on = override != null ? override : be.computeSettings().precision() == Precision.BF16;
         return on && be.supportsBf16Compute();
     }
+
+    private static boolean floating(Tensor t) { return t.dtype() == DType.F32 || t.dtype() == DType.BF16; }
+
+    /**
+     * PyTorch's fp32 autocast list, at the entry of an op that computes in fp32 only (softmax
+     * cross-entropy, L2 normalisation, the reductions, the contrastive and distillation losses): a
+     * BF16 activation is cast to F32 (the differentiable {@link Casts#to}, exact), so the op's result
+     * and its gradient are those of fp32; the gradient reaching the BF16 tensor is rounded to bf16 by
+     * the cast's backward. Anything else is returned as it is (the op's own checks apply).
+     */
+    public static Tensor fp32(Tensor x) { return x != null && x.dtype() == DType.BF16 ? Casts.to(x, DType.F32) : x; }
 
     private static Guard set(boolean on) {
         Boolean prev = BF16.get();
