@@ -117,10 +117,10 @@ public final class Autograd {
 
     /** g (dense, in layout {@code format}) as a new tensor of dtype {@code to} in the same layout (Backend.cast: F32 ↔ BF16). */
     private static Tensor castTo(Tensor g, dvp.engine.DType to, MemoryFormat format) {
-        Tensor cg = g.isContiguous() ? g : g.inFormat(MemoryFormat.CONTIGUOUS);
-        Tensor out = Tensor.empty(g.backend(), to, cg.shape());
+        Tensor cg = g.inFormat(format);
+        Tensor out = Tensor.empty(g.backend(), to, format, cg.shape());
         g.backend().cast(cg, out);
-        return format == MemoryFormat.CONTIGUOUS ? out : out.inFormat(format);
+        return out;
     }
 
     private static void put(Map<Tensor, Tensor> pending, Map<Storage, Integer> refs, Tensor key, Tensor g) {

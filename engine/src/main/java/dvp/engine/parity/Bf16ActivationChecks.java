@@ -121,6 +121,19 @@ final class Bf16ActivationChecks {
             bits(c, "scaleShift", ss, MemoryFormat.CONTIGUOUS);
         }));
         for (MemoryFormat f : new MemoryFormat[]{MemoryFormat.CONTIGUOUS, CL}) {
+            l.add(new Check(name("cast F32->BF16->F32", f), "[3,5,7,9]", c -> {
+                // autocast casts activations in their layout: memory slot to memory slot, strides kept
+                Pair x = c.randn(3, 5, 7, 9);
+                Pair xf = f == CL ? new Pair(x.ref().inFormat(CL), x.dut().inFormat(CL)) : x;
+                Pair b = new Pair(Tensor.empty(c.ref, DType.BF16, f, 3, 5, 7, 9), Tensor.empty(c.dut, DType.BF16, f, 3, 5, 7, 9));
+                Pair back = new Pair(Tensor.empty(c.ref, DType.F32, f, 3, 5, 7, 9), Tensor.empty(c.dut, DType.F32, f, 3, 5, 7, 9));
+                c.both(be -> be.cast(xf.ref(), b.ref()), be -> be.cast(xf.dut(), b.dut()));
+                c.compareBits("to BF16", b);
+                c.both(be -> be.cast(b.ref(), back.ref()), be -> be.cast(b.dut(), back.dut()));
+                c.compareBits("back to F32", back);
+                if (b.dut().memoryFormat() != f || back.dut().memoryFormat() != f)
+                    throw new AssertionError("cast lost the layout: " + b.dut().describe() + ", " + back.dut().describe());
+            }));
             l.add(new Check(name("layout conversion", f), "[3,5,7,9]", c -> {
                 Pair x = in(c, MemoryFormat.CONTIGUOUS, 3, 5, 7, 9);
                 Tensor there = x.dut().contiguous(f == CL ? CL : MemoryFormat.CONTIGUOUS);

@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * bf16 autocast stores activations in bf16, as PyTorch's does (issue 18): in a ResNet-18 training
  * forward on the (simulated) CUDA device under {@link Autocast#bf16}, every tensor the tape recorded
  * as the output of a convolution, batch norm, ReLU, residual add or pooling is BF16 (NCHW and
- * channels-last), while the logits (the classifier's fp32 bias promotes them), the loss and every
+ * channels-last, every 4-D one in the input's layout), while the logits (the classifier's fp32 bias promotes them), the loss and every
  * parameter gradient are F32.
  */
 class Bf16ActivationStorageTest {
@@ -42,7 +42,7 @@ class Bf16ActivationStorageTest {
     }
 
     /** The dtype of every tensor the tape recorded, by the op that produced it (op -> dtypes seen). */
-    private static Map<String, Set<DType>> tapeDtypes(Tensor root) {
+    private static Map<String, Set<DType>> tapeDtypes(Tensor root, Set<String> layouts) {
         Map<String, Set<DType>> out = new TreeMap<>();
         Map<Tensor, Boolean> seen = new IdentityHashMap<>();
         Deque<Tensor> todo = new ArrayDeque<>();
@@ -51,6 +51,7 @@ class Bf16ActivationStorageTest {
             Tensor t = todo.pop();
             if (t == null || seen.put(t, true) != null || t.gradFn() == null) continue;
             out.computeIfAbsent(t.gradFn().op(), k -> new java.util.TreeSet<>()).add(t.dtype());
+            if (t.rank() == 4 && BF16_OPS.contains(t.gradFn().op())) layouts.add(t.gradFn().op() + " " + t.memoryFormat());
             for (Tensor in : t.gradFn().inputList()) todo.push(in);
         }
         return out;
@@ -69,7 +70,10 @@ class Bf16ActivationStorageTest {
                     assertEquals(DType.F32, logits.dtype(), "the classifier's fp32 bias promotes the bf16 product (bf16 + fp32 = fp32)");
                     Tensor loss = Losses.crossEntropy(logits, y, 0f);
                     assertEquals(DType.F32, loss.dtype());
-                    Map<String, Set<DType>> dtypes = tapeDtypes(loss);
+                    Set<String> layouts = new java.util.TreeSet<>();
+                    Map<String, Set<DType>> dtypes = tapeDtypes(loss, layouts);
+                    for (String l : layouts) // every 4-D activation keeps the input's layout (channels-last stays channels-last)
+                        assertTrue(l.endsWith(" " + format), format + ": 4-D outputs on the tape by op and layout: " + layouts);
                     for (String op : BF16_OPS)
                         assertEquals(Set.of(DType.BF16), dtypes.get(op), format + ": outputs of " + op + " on the tape: " + dtypes);
                     assertTrue(dtypes.get("to(BF16)").contains(DType.BF16), "weights cast to bf16: " + dtypes);
