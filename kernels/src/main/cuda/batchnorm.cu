@@ -9,6 +9,8 @@
 //   dvp_bn_backward_final -> dvp_bn_backward_dx.
 // Layouts: `plane` is the channel stride (the element at i has channel (i / plane) % C): H*W for
 // NCHW, 1 for channels-last (dvp.engine.cuda.CudaLayout); x, y, dy and dx share the layout.
+// Element types: x, y, dy and dx share one, F32 or BF16 (the *_bf16 kernels: bf16 autocast's
+// activations); statistics, gamma/beta, running buffers and the coefficients are always fp32.
 #include "common.cuh"
 
 // meanD[c] = sum / count (double, for pass 2); saveMean[c] = (float) meanD[c].
@@ -44,13 +46,18 @@ DVP_KERNEL void dvp_bn_var(long long channels, long long slices, long long count
 
 // y = fma(x, scale[c], shift[c]): one rounding, as the reference (CpuBatchNorm.planeAffine: Math.fma
 // and FloatVector.fma).
-DVP_KERNEL void dvp_bn_apply(long long total, long long channels, long long plane, const float* x, const float* scale,
-                             const float* shift, float* y) {
+// T = float or dvp_bf16 for x and y (bf16 autocast's activations; the statistics and coefficients
+// stay fp32): one rounding more at the bf16 store.
+template <typename T>
+__device__ __forceinline__ void dvp_bn_apply_t(long long total, long long channels, long long plane, const T* x, const float* scale,
+                                               const float* shift, T* y) {
   DVP_FOR(i, total) {
     long long c = (i / plane) % channels;
-    y[i] = __fmaf_rn(x[i], scale[c], shift[c]);
+    dvp_st(y, i, __fmaf_rn(dvp_ld(x, i), scale[c], shift[c]));
   }
 }
+DVP_KERNEL void dvp_bn_apply(long long total, long long channels, long long plane, const float* x, const float* scale, const float* shift, float* y) { dvp_bn_apply_t(total, channels, plane, x, scale, shift, y); }
+DVP_KERNEL void dvp_bn_apply_bf16(long long total, long long channels, long long plane, const dvp_bf16* x, const float* scale, const float* shift, dvp_bf16* y) { dvp_bn_apply_t(total, channels, plane, x, scale, shift, y); }
 
 // sums[c] = (sum dy, sum dy*xhat) in double; dgamma/dbeta (may be null) get their float values.
 DVP_KERNEL void dvp_bn_backward_final(long long channels, long long slices, const double2* partial, double2* sums,
@@ -72,15 +79,18 @@ DVP_KERNEL void dvp_bn_backward_final(long long channels, long long slices, cons
 // reference does (CpuBatchNorm.trainBackward): per channel, in double, k = gamma*invstd/M and the
 // float coefficients a = k*M, b = -k*sum(dy*xhat)*invstd, shift = -k*sum(dy); per element
 // dx = fma(dy, a, fma(x - mean, b, shift)) in float (x - mean first, so a large mean cancels exactly).
-DVP_KERNEL void dvp_bn_backward_dx(long long total, long long channels, long long plane, long long count,
-                                   const float* x, const float* dy, const float* gamma, const float* saveMean,
-                                   const float* saveInvStd, const double2* sums, float* dx) {
+template <typename T>
+__device__ __forceinline__ void dvp_bn_backward_dx_t(long long total, long long channels, long long plane, long long count,
+                                                     const T* x, const T* dy, const float* gamma, const float* saveMean,
+                                                     const float* saveInvStd, const double2* sums, T* dx) {
   DVP_FOR(i, total) {
     long long c = (i / plane) % channels;
     float mean = saveMean[c], inv = saveInvStd[c];
     double k = (double)gamma[c] * inv / count;
     double2 s = sums[c];  // (sum dy, sum dy*xhat)
     float a = (float)(k * count), b = (float)(-k * s.y * inv), shift = (float)(-k * s.x);
-    dx[i] = __fmaf_rn(dy[i], a, __fmaf_rn(__fsub_rn(x[i], mean), b, shift));
+    dvp_st(dx, i, __fmaf_rn(dvp_ld(dy, i), a, __fmaf_rn(__fsub_rn(dvp_ld(x, i), mean), b, shift)));
   }
 }
+DVP_KERNEL void dvp_bn_backward_dx(long long total, long long channels, long long plane, long long count, const float* x, const float* dy, const float* gamma, const float* saveMean, const float* saveInvStd, const double2* sums, float* dx) { dvp_bn_backward_dx_t(total, channels, plane, count, x, dy, gamma, saveMean, saveInvStd, sums, dx); }
+DVP_KERNEL void dvp_bn_backward_dx_bf16(long long total, long long channels, long long plane, long long count, const dvp_bf16* x, const dvp_bf16* dy, const float* gamma, const float* saveMean, const float* saveInvStd, const double2* sums, dvp_bf16* dx) { dvp_bn_backward_dx_t(total, channels, plane, count, x, dy, gamma, saveMean, saveInvStd, sums, dx); }

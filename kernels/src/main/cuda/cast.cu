@@ -6,13 +6,7 @@
 // Vectorised: quads of 4 elements (a float4 = 16 bytes on the fp32 side, a ushort4 = 8 bytes on the
 // bf16 side) for elements [0, 4*quads); the launcher passes quads = 0 when either pointer is not
 // aligned for that (a view at an odd offset), and the scalar loop does the rest [4*quads, n).
-#include "common.cuh"
-#ifndef DVP_CUDA_SIM
-#include <cuda_bf16.h>
-#endif
-
-__device__ __forceinline__ unsigned short dvp_to_bf16(float f) { return __bfloat16_as_ushort(__float2bfloat16_rn(f)); }
-__device__ __forceinline__ float dvp_from_bf16(unsigned short h) { return __bfloat162float(__ushort_as_bfloat16(h)); }
+#include "common.cuh"  // dvp_to_bf16 / dvp_from_bf16
 
 DVP_KERNEL void dvp_cast_f32_bf16(long long n, long long quads, const float* x, unsigned short* y) {
   DVP_FOR(q, quads) {

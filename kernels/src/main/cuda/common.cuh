@@ -8,6 +8,9 @@
 // bit-identical run to run and card to card of the same architecture.
 #pragma once
 #include <cstdint>
+#ifndef DVP_CUDA_SIM
+#include <cuda_bf16.h>
+#endif
 
 #define DVP_KERNEL extern "C" __global__
 #define DVP_BLOCK 256
@@ -60,3 +63,20 @@ __device__ __forceinline__ void dvp_report(int* err, int code, int info) {
 #define DVP_ERR_LABEL_OUT_OF_RANGE 1
 #define DVP_ERR_QUEUE_POINTER 2
 #define DVP_ERR_INDEX_OUT_OF_RANGE 3
+
+// ---- element storage: F32 or BF16 (bf16 autocast's activations) ----------------------------------
+// bf16 is stored as its 16 bits (unsigned short), so the same source builds with nvcc and with the
+// simulator's shim. The conversions are the hardware's: __float2bfloat16_rn is cvt.rn.bf16.f32
+// (nearest, ties to even, overflow to infinity, NaN to the canonical 0x7fff), __bfloat162float is
+// exact. Kernels templated on the element type T (float or dvp_bf16) load through dvp_ld (exact
+// widening to float), compute in fp32 (or double where the F32 kernel does), and store through
+// dvp_st: one rounding per stored element, none for float.
+typedef unsigned short dvp_bf16;
+
+__device__ __forceinline__ unsigned short dvp_to_bf16(float f) { return __bfloat16_as_ushort(__float2bfloat16_rn(f)); }
+__device__ __forceinline__ float dvp_from_bf16(unsigned short h) { return __bfloat162float(__ushort_as_bfloat16(h)); }
+
+__device__ __forceinline__ float dvp_ld(const float* p, long long i) { return p[i]; }
+__device__ __forceinline__ float dvp_ld(const dvp_bf16* p, long long i) { return dvp_from_bf16(p[i]); }
+__device__ __forceinline__ void dvp_st(float* p, long long i, float v) { p[i] = v; }
+__device__ __forceinline__ void dvp_st(dvp_bf16* p, long long i, float v) { p[i] = dvp_to_bf16(v); }

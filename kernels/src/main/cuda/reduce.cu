@@ -55,9 +55,12 @@ DVP_KERNEL void dvp_col_sum_final_f32(long long chunks, long long cols, const do
 #define DVP_CH_DOT 1
 #define DVP_CH_CENTERED_SQ 2
 #define DVP_CH_BN_BACKWARD 3
-DVP_KERNEL void dvp_channel_partials_f32(long long n, long long channels, long long plane, long long slice, int mode,
-                                         const float* x, const float* y, const double* meanD, const float* meanF,
-                                         const float* invF, double2* partial) {
+// T = float or dvp_bf16 (x and y share it; bf16 activations of batch norm under autocast), widened
+// exactly on load: the arithmetic is the F32 kernel's.
+template <typename T>
+__device__ __forceinline__ void dvp_channel_partials(long long n, long long channels, long long plane, long long slice, int mode,
+                                                     const T* x, const T* y, const double* meanD, const float* meanF,
+                                                     const float* invF, double2* partial) {
   const long long c = blockIdx.y, s = blockIdx.x, slices = gridDim.x;
   const long long count = n * plane;
   const long long from = s * slice, to = min(count, from + slice);
@@ -67,18 +70,20 @@ DVP_KERNEL void dvp_channel_partials_f32(long long n, long long channels, long l
   for (long long j = from + threadIdx.x; j < to; j += DVP_BLOCK) {
     long long img = j / plane, p = j - img * plane;
     long long at = (img * channels + c) * plane + p;
-    float v = x[at];
+    float v = dvp_ld(x, at);
     switch (mode) {
       case DVP_CH_SUM: a0 += v; break;
-      case DVP_CH_DOT: a0 += (double)v * y[at]; break;
+      case DVP_CH_DOT: a0 += (double)v * dvp_ld(y, at); break;
       case DVP_CH_CENTERED_SQ: { double d = v - md; a0 += d * d; break; }
-      default: { double d = y[at]; a0 += d; a1 += d * (double)(v - mf) * inv; break; }
+      default: { double d = dvp_ld(y, at); a0 += d; a1 += d * (double)(v - mf) * inv; break; }
     }
   }
   a0 = dvp_block_sum(a0);
   a1 = dvp_block_sum(a1);
   if (threadIdx.x == 0) partial[c * slices + s] = make_double2(a0, a1);
 }
+DVP_KERNEL void dvp_channel_partials_f32(long long n, long long channels, long long plane, long long slice, int mode, const float* x, const float* y, const double* meanD, const float* meanF, const float* invF, double2* partial) { dvp_channel_partials(n, channels, plane, slice, mode, x, y, meanD, meanF, invF, partial); }
+DVP_KERNEL void dvp_channel_partials_bf16(long long n, long long channels, long long plane, long long slice, int mode, const dvp_bf16* x, const dvp_bf16* y, const double* meanD, const float* meanF, const float* invF, double2* partial) { dvp_channel_partials(n, channels, plane, slice, mode, x, y, meanD, meanF, invF, partial); }
 
 // out[c] = (float) sum over slices of partial[c].x, in slice order (channelSum / channelDot).
 DVP_KERNEL void dvp_channel_final_f32(long long channels, long long slices, const double2* partial, float* out) {

@@ -87,6 +87,10 @@ public final class Autograd {
                 if (!Arrays.equals(gi.shape(), in.shape()))
                     throw new IllegalStateException(node.op() + ": gradient for input " + k + " has shape " + Shape.str(gi.shape())
                             + " but the input is " + Shape.str(in.shape()));
+                if (gi.dtype() != in.dtype()) { // a rule that computed an F32 gradient for a BF16 input (or back): in's dtype, as PyTorch's engine casts
+                    gi = castTo(gi, in.dtype(), want);
+                    consumed.add(gi);
+                }
                 if (in.isLeaf()) {
                     accumulateLeaf(in, gi);
                 } else {
@@ -94,7 +98,9 @@ public final class Autograd {
                     if (prev == null) {
                         put(pending, refs, in, gi);
                     } else {
-                        Tensor sum = Tensor.emptyLike(prev); // prev and gi share in's layout; so does their sum
+                        // prev and gi share in's layout and dtype; so does their sum (for BF16 gradients of a
+                        // bf16 activation used twice: added in fp32, rounded once; Backend.axpby)
+                        Tensor sum = Tensor.emptyLike(prev);
                         be.axpby(1f, prev, 1f, gi, sum);
                         consumed.add(prev);
                         put(pending, refs, in, sum);
@@ -107,6 +113,14 @@ public final class Autograd {
                 if (!c.isFreed() && !refs.containsKey(c.storage()) && c.owner() == Scope.current()) c.storage().free();
             consumed.clear();
         }
+    }
+
+    /** g (dense, in layout {@code format}) as a new tensor of dtype {@code to} in the same layout (Backend.cast: F32 ↔ BF16). */
+    private static Tensor castTo(Tensor g, dvp.engine.DType to, MemoryFormat format) {
+        Tensor cg = g.inFormat(format);
+        Tensor out = Tensor.empty(g.backend(), to, format, cg.shape());
+        g.backend().cast(cg, out);
+        return out;
     }
 
     private static void put(Map<Tensor, Tensor> pending, Map<Storage, Integer> refs, Tensor key, Tensor g) {

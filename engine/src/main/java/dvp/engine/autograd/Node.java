@@ -20,6 +20,9 @@ public final class Node {
 
     Tensor[] inputs() { return inputs; }
 
+    /** The op's inputs as recorded (read-only; an entry may be null), for tape readers (tests, tools). */
+    public java.util.List<Tensor> inputList() { return java.util.Collections.unmodifiableList(java.util.Arrays.asList(inputs)); }
+
     int[] outputShape() { return outputShape; }
 
     Tensor[] runBackward(Tensor gradOut) {

@@ -98,19 +98,31 @@ public final class CpuBackend implements Backend {
 
     @Override public void synchronize() {}
 
-    @Override public void axpby(float alpha, Tensor a, float beta, Tensor b, Tensor out) { CpuElementwise.axpby(alpha, a, beta, b, out); }
+    @Override public void axpby(float alpha, Tensor a, float beta, Tensor b, Tensor out) {
+        F32Only.check("axpby", a, b, out);
+        CpuElementwise.axpby(alpha, a, beta, b, out);
+    }
 
     @Override public void mul(Tensor a, Tensor b, Tensor out) { CpuElementwise.mul(a, b, out); }
 
-    @Override public void scaleShift(Tensor a, float s, float t, Tensor out) { CpuElementwise.scaleShift(a, s, t, out); }
+    @Override public void scaleShift(Tensor a, float s, float t, Tensor out) {
+        F32Only.check("scaleShift", a, out);
+        CpuElementwise.scaleShift(a, s, t, out);
+    }
 
     @Override public void scaleByScalarTensor(Tensor a, Tensor s, Tensor out) { CpuElementwise.scaleShift(a, Mem.getF(s, 0), 0f, out); }
 
     @Override public void rsqrtEps(Tensor x, float eps, Tensor out) { CpuElementwise.rsqrtEps(x, eps, out); }
 
-    @Override public void relu(Tensor x, Tensor out) { CpuElementwise.relu(x, out); }
+    @Override public void relu(Tensor x, Tensor out) {
+        F32Only.check("relu", x, out);
+        CpuElementwise.relu(x, out);
+    }
 
-    @Override public void reluBackward(Tensor y, Tensor dy, Tensor dx) { CpuElementwise.reluBackward(y, dy, dx); }
+    @Override public void reluBackward(Tensor y, Tensor dy, Tensor dx) {
+        F32Only.check("reluBackward", y, dy, dx);
+        CpuElementwise.reluBackward(y, dy, dx);
+    }
 
     @Override public void addRowVector(Tensor x, Tensor v, Tensor out) { CpuElementwise.addRowVector(x, v, out); }
 
@@ -124,16 +136,19 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void channelAffine(Tensor x, Tensor scale, Tensor shift, Tensor out) {
+        F32Only.check("channelAffine", x, scale, shift, out);
         try (NchwCall c = new NchwCall("channelAffine", x, out)) { CpuElementwise.channelAffine(c.in(x), scale, shift, c.out(out)); }
     }
 
     @Override
     public void channelSum(Tensor x, Tensor out) {
+        F32Only.check("channelSum", x, out);
         try (NchwCall c = new NchwCall("channelSum", x)) { CpuReduce.channelReduce(c.in(x), null, out); }
     }
 
     @Override
     public void channelDot(Tensor x, Tensor y, Tensor out) {
+        F32Only.check("channelDot", x, y, out);
         try (NchwCall c = new NchwCall("channelDot", x, y)) { CpuReduce.channelReduce(c.in(x), c.in(y), out); }
     }
 
@@ -167,6 +182,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void batchNormTrainForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                       float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        F32Only.check("batchNormTrainForward", x, y);
         try (NchwCall c = new NchwCall("batchNormTrainForward", x, y)) {
             CpuBatchNorm.trainForward(c.in(x), gamma, beta, runningMean, runningVar, momentum, eps, c.out(y), saveMean, saveInvStd);
         }
@@ -175,6 +191,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void batchNormTrainBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                                        Tensor dx, Tensor dgamma, Tensor dbeta) {
+        F32Only.check("batchNormTrainBackward", x, dy, dx);
         try (NchwCall c = new NchwCall("batchNormTrainBackward", x, dy, dx)) {
             CpuBatchNorm.trainBackward(c.in(x), c.in(dy), gamma, saveMean, saveInvStd, c.out(dx), dgamma, dbeta);
         }
@@ -201,21 +218,25 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void maxPool2dForward(Tensor x, Tensor y, Tensor argmax, PoolSpec spec) {
+        F32Only.check("maxPool2dForward", x, y);
         try (NchwCall c = new NchwCall("maxPool2dForward", x, y, argmax)) { CpuPool.maxForward(c.in(x), c.out(y), c.out(argmax), spec); }
     }
 
     @Override
     public void maxPool2dBackward(Tensor dy, Tensor argmax, Tensor dx) {
+        F32Only.check("maxPool2dBackward", dy, dx);
         try (NchwCall c = new NchwCall("maxPool2dBackward", dy, argmax, dx)) { CpuPool.maxBackward(c.in(dy), c.in(argmax), c.out(dx)); }
     }
 
     @Override
     public void globalAvgPoolForward(Tensor x, Tensor y) {
+        F32Only.check("globalAvgPoolForward", x, y);
         try (NchwCall c = new NchwCall("globalAvgPoolForward", x)) { CpuPool.globalAvgForward(c.in(x), y); }
     }
 
     @Override
     public void globalAvgPoolBackward(Tensor dy, Tensor dx) {
+        F32Only.check("globalAvgPoolBackward", dy, dx);
         try (NchwCall c = new NchwCall("globalAvgPoolBackward", dx)) { CpuPool.globalAvgBackward(dy, c.out(dx)); }
     }
 

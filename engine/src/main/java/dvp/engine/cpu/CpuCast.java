@@ -35,7 +35,9 @@ final class CpuCast {
             throw new IllegalArgumentException("cast: converts F32 to BF16 or BF16 to F32, got " + src.describe() + " into " + dst.describe());
         if (src.numel() != dst.numel())
             throw new IllegalArgumentException("cast: sizes differ: " + src.describe() + " into " + dst.describe());
-        if (!src.isContiguous() || !dst.isContiguous())
-            throw new IllegalArgumentException("cast: needs contiguous tensors, got " + src.describe() + " into " + dst.describe());
+        // element i of memory to element i of memory: both dense (contiguous or channels-last) with the same strides
+        if (src.memoryFormat() == null || !java.util.Arrays.equals(src.strides(), dst.strides()))
+            throw new IllegalArgumentException("cast: needs dense tensors in one layout (contiguous or channels-last, equal strides), got "
+                    + src.describe() + " into " + dst.describe());
     }
 }

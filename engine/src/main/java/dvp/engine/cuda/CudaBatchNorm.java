@@ -18,13 +18,15 @@ import static dvp.engine.cuda.Addr.orNull;
  * cuDNN lacks its batch-norm functions. Both write the same saved statistics (batch mean,
  * 1/sqrt(biased var + eps)), so a forward by one and a backward by the other agree. CPU reference:
  * CpuBatchNorm; both paths are checked against it (BackendParityTest, CudaBatchNormPathsTest).
+ * Activations (x, y, dy, dx) are all F32 or all BF16 (bf16 autocast: fp32 statistics and
+ * arithmetic, one rounding at each bf16 store); gamma, beta and every statistic are F32.
  * UNVERIFIED on a GPU.
  */
 final class CudaBatchNorm {
     private CudaBatchNorm() {}
 
-    /** A BN input as cuDNN sees it: [n, c, plane, 1], NCHW or (channels-last) NHWC memory. */
-    private record Shape4(int n, int c, int h, int w, boolean nhwc) {}
+    /** A BN input as cuDNN sees it: [n, c, plane, 1], NCHW or (channels-last) NHWC memory, FLOAT or BFLOAT16 data. */
+    private record Shape4(int n, int c, int h, int w, boolean nhwc, boolean bf16) {}
 
     private record Descriptors(MemorySegment x, MemorySegment bn) {}
 
@@ -34,13 +36,16 @@ final class CudaBatchNorm {
         int n = x.dim(0), c = x.dim(1);
         long plane = CudaElementwise.planeOf(x);
         if (plane > Integer.MAX_VALUE) throw new IllegalArgumentException("batch_norm: spatial size " + plane + " too large for cuDNN");
-        return new Shape4(n, c, (int) plane, 1, CudaLayout.channelsLast(x));
+        return new Shape4(n, c, (int) plane, 1, CudaLayout.channelsLast(x), x.dtype() == dvp.engine.DType.BF16);
     }
 
     private static synchronized Descriptors descriptors(CudaContext ctx, Shape4 s) {
         return DESCRIPTORS.computeIfAbsent(s, k -> {
-            // cuDNN's spatial BN takes NHWC descriptors natively ([N, C, H·W, 1] in either order)
-            MemorySegment xd = ctx.dnn.tensor4d(k.nhwc ? Cudnn.TENSOR_NHWC : Cudnn.TENSOR_NCHW, Cudnn.DATA_FLOAT, k.n, k.c, k.h, k.w);
+            // cuDNN's spatial BN takes NHWC descriptors natively ([N, C, H·W, 1] in either order), and
+            // BFLOAT16 x/y/dy/dx with the derived FLOAT parameter descriptor (scale, bias, running and
+            // saved statistics stay fp32; cudnn_ops.h: "type = (typeOf(x) == double) ? double : float")
+            MemorySegment xd = ctx.dnn.tensor4d(k.nhwc ? Cudnn.TENSOR_NHWC : Cudnn.TENSOR_NCHW, k.bf16 ? Cudnn.DATA_BFLOAT16 : Cudnn.DATA_FLOAT,
+                    k.n, k.c, k.h, k.w);
             return new Descriptors(xd, ctx.dnn.bnParamDescriptor(xd));
         });
     }
@@ -62,7 +67,8 @@ final class CudaBatchNorm {
 
     static void trainForward(CudaContext ctx, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                              float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
-        Addr.f32("batchNormTrainForward", x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd);
+        Addr.bf16("batchNormTrainForward", x, y); // activations: F32, or BF16 under bf16 autocast
+        Addr.f32("batchNormTrainForward", gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         CudaLayout.channelsLast("batchNormTrainForward", x, y);
         long count = (long) x.dim(0) * CudaElementwise.planeOf(x);
         if (count < 2 && runningVar != null)
@@ -81,7 +87,8 @@ final class CudaBatchNorm {
 
     static void trainBackward(CudaContext ctx, Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                               Tensor dx, Tensor dgamma, Tensor dbeta) {
-        Addr.f32("batchNormTrainBackward", x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta);
+        Addr.bf16("batchNormTrainBackward", x, dy, dx);
+        Addr.f32("batchNormTrainBackward", gamma, saveMean, saveInvStd, dgamma, dbeta);
         CudaLayout.channelsLast("batchNormTrainBackward", x, dy, dx);
         // cuDNN wants the forward's eps ("should be the same in forward and backward"); statistics
         // not saved by this backend's forward go to dvp's own kernels, which need no eps
@@ -120,7 +127,7 @@ final class CudaBatchNorm {
                     .ptr(p2.block().address).ptr(meanD).ptr(of(gamma)).ptr(of(beta)).ptr(of(saveInvStd))
                     .ptr(orNull(runningMean)).ptr(orNull(runningVar)).ptr(scale).ptr(shift));
             ctx.allocator.free(p2.block());
-            ctx.launch1d("dvp_bn_apply", total, new KernelArgs().i64(total).i64(c).i64(plane).ptr(of(x)).ptr(scale).ptr(shift).ptr(of(y)));
+            ctx.launch1d(x.dtype() == dvp.engine.DType.BF16 ? "dvp_bn_apply_bf16" : "dvp_bn_apply", total, new KernelArgs().i64(total).i64(c).i64(plane).ptr(of(x)).ptr(scale).ptr(shift).ptr(of(y)));
         } finally {
             ctx.allocator.free(tmp);
         }
@@ -136,7 +143,7 @@ final class CudaBatchNorm {
             ctx.launch1d("dvp_bn_backward_final", c, new KernelArgs().i64(c).i64(p.slices()).ptr(p.block().address).ptr(sums.address)
                     .ptr(orNull(dgamma)).ptr(orNull(dbeta)));
             ctx.allocator.free(p.block());
-            ctx.launch1d("dvp_bn_backward_dx", total, new KernelArgs().i64(total).i64(c).i64(plane).i64(p.count()).ptr(of(x)).ptr(of(dy))
+            ctx.launch1d(x.dtype() == dvp.engine.DType.BF16 ? "dvp_bn_backward_dx_bf16" : "dvp_bn_backward_dx", total, new KernelArgs().i64(total).i64(c).i64(plane).i64(p.count()).ptr(of(x)).ptr(of(dy))
                     .ptr(of(gamma)).ptr(of(saveMean)).ptr(of(saveInvStd)).ptr(sums.address).ptr(of(dx)));
         } finally {
             ctx.allocator.free(sums);

@@ -8,10 +8,11 @@ import static dvp.engine.cuda.Addr.of;
 final class CudaElementwise {
     private CudaElementwise() {}
 
+    /** F32, or BF16 (a, b, out all one type; the sum in fp32, one rounding): residual adds, gradient accumulation. */
     static void axpby(CudaContext c, float alpha, Tensor a, float beta, Tensor b, Tensor out) {
-        Addr.f32("axpby", a, b, out);
+        boolean bf16 = Addr.bf16("axpby", a, b, out);
         long n = out.numel();
-        c.launch1d("dvp_axpby_f32", n, new KernelArgs().i64(n).f32(alpha).ptr(of(a)).f32(beta).ptr(of(b)).ptr(of(out)));
+        c.launch1d(bf16 ? "dvp_axpby_bf16" : "dvp_axpby_f32", n, new KernelArgs().i64(n).f32(alpha).ptr(of(a)).f32(beta).ptr(of(b)).ptr(of(out)));
     }
 
     static void mul(CudaContext c, Tensor a, Tensor b, Tensor out) {
@@ -21,9 +22,9 @@ final class CudaElementwise {
     }
 
     static void scaleShift(CudaContext c, Tensor a, float s, float t, Tensor out) {
-        Addr.f32("scaleShift", a, out);
+        boolean bf16 = Addr.bf16("scaleShift", a, out);
         long n = out.numel();
-        c.launch1d("dvp_scale_shift_f32", n, new KernelArgs().i64(n).ptr(of(a)).f32(s).f32(t).ptr(of(out)));
+        c.launch1d(bf16 ? "dvp_scale_shift_bf16" : "dvp_scale_shift_f32", n, new KernelArgs().i64(n).ptr(of(a)).f32(s).f32(t).ptr(of(out)));
     }
 
     static void scaleByScalarTensor(CudaContext c, Tensor a, Tensor s, Tensor out) {
@@ -39,15 +40,15 @@ final class CudaElementwise {
     }
 
     static void relu(CudaContext c, Tensor x, Tensor out) {
-        Addr.f32("relu", x, out);
+        boolean bf16 = Addr.bf16("relu", x, out);
         long n = out.numel();
-        c.launch1d("dvp_relu_f32", n, new KernelArgs().i64(n).ptr(of(x)).ptr(of(out)));
+        c.launch1d(bf16 ? "dvp_relu_bf16" : "dvp_relu_f32", n, new KernelArgs().i64(n).ptr(of(x)).ptr(of(out)));
     }
 
     static void reluBackward(CudaContext c, Tensor y, Tensor dy, Tensor dx) {
-        Addr.f32("reluBackward", y, dy, dx);
+        boolean bf16 = Addr.bf16("reluBackward", y, dy, dx);
         long n = dx.numel();
-        c.launch1d("dvp_relu_backward_f32", n, new KernelArgs().i64(n).ptr(of(y)).ptr(of(dy)).ptr(of(dx)));
+        c.launch1d(bf16 ? "dvp_relu_backward_bf16" : "dvp_relu_backward_f32", n, new KernelArgs().i64(n).ptr(of(y)).ptr(of(dy)).ptr(of(dx)));
     }
 
     static void addRowVector(CudaContext c, Tensor x, Tensor v, Tensor out) {
@@ -57,10 +58,11 @@ final class CudaElementwise {
     }
 
     static void channelAffine(CudaContext c, Tensor x, Tensor scale, Tensor shift, Tensor out) {
-        Addr.f32("channelAffine", x, scale, shift, out);
+        boolean bf16 = Addr.bf16("channelAffine", x, out); // x, out F32 or BF16; the coefficients fp32
+        Addr.f32("channelAffine", scale, shift);
         CudaLayout.channelsLast("channelAffine", x, out);
         long total = x.numel(), ch = x.dim(1), plane = CudaLayout.plane(x);
-        c.launch1d("dvp_channel_affine_f32", total, new KernelArgs().i64(total).i64(ch).i64(plane)
+        c.launch1d(bf16 ? "dvp_channel_affine_bf16" : "dvp_channel_affine_f32", total, new KernelArgs().i64(total).i64(ch).i64(plane)
                 .ptr(of(x)).ptr(of(scale)).ptr(Addr.orNull(shift)).ptr(of(out)));
     }
 

@@ -59,8 +59,9 @@ final class CudaReduce {
         long count = n * plane;
         long slices = Math.max(1, (count + CHANNEL_SLICE - 1) / CHANNEL_SLICE);
         CachingAllocator.Block partial = c.scratch(Math.max(16, ch * slices * 16));
+        boolean bf16 = Addr.bf16("per-channel reduction", x, y);
         if (ch > 0)
-            c.launch("dvp_channel_partials_f32", (int) slices, (int) ch, BLOCK, 0, new KernelArgs().i64(n).i64(ch).i64(plane)
+            c.launch(bf16 ? "dvp_channel_partials_bf16" : "dvp_channel_partials_f32", (int) slices, (int) ch, BLOCK, 0, new KernelArgs().i64(n).i64(ch).i64(plane)
                     .i64(CHANNEL_SLICE).i32(mode).ptr(of(x)).ptr(Addr.orNull(y)).ptr(meanD).ptr(Addr.orNull(meanF))
                     .ptr(Addr.orNull(invF)).ptr(partial.address));
         return new Partials(partial, slices, ch, count);
@@ -69,7 +70,8 @@ final class CudaReduce {
     record Partials(CachingAllocator.Block block, long slices, long channels, long count) {}
 
     static void channelReduce(CudaContext c, Tensor x, Tensor y, Tensor out) {
-        Addr.f32(y == null ? "channelSum" : "channelDot", x, y, out);
+        Addr.bf16(y == null ? "channelSum" : "channelDot", x, y);
+        Addr.f32(y == null ? "channelSum" : "channelDot", out);
         CudaLayout.channelsLast(y == null ? "channelSum" : "channelDot", x, y);
         Partials p = channelPartials(c, y == null ? MODE_SUM : MODE_DOT, x, y, 0, null, null);
         try {

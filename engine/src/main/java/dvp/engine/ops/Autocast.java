@@ -12,22 +12,32 @@ import dvp.engine.spi.Precision;
  * {@code try (var on = Autocast.bf16(backend)) { forward and backward }}; {@link #disabled()} turns it
  * off for a region either way.
  *
- * <p>What it changes, and what it keeps:
+ * <p>What it changes, and what it keeps (verified in simulation only: the parity suite's bf16
+ * checks, AutocastTest, Bf16ActivationStorageTest, Bf16ResNetStepTest):
  * <ul>
  *   <li>{@link Conv#conv2d} and {@link Linear#matmul} (hence {@code linear}), PyTorch's
  *       lower-precision list: F32 operands — activations and the fp32 master weights, cast anew
  *       every call — are cast to BF16 ({@link Casts}); the product runs on bf16 inputs with fp32
  *       accumulation and a bf16 output (cuDNN PSEUDO_BFLOAT16_CONFIG, cuBLAS CUDA_R_16BF with
- *       COMPUTE_32F), as under PyTorch's autocast.</li>
- *   <li>That bf16 output is then cast back to F32 at the op's boundary (exact), because batch
- *       norm, ReLU, add, pooling and the losses compute in F32 only. So every op sees the values
- *       PyTorch's would, and the F32 ops after a convolution compute on them in fp32 (PyTorch would
- *       round their outputs to bf16 too: dvp does not store activations in bf16 yet).</li>
- *   <li>Backward: the conv/GEMM gradients are computed in bf16 (inputs bf16, fp32 accumulation)
- *       and the casts' backward brings them to F32, so weight gradients are F32 for the fp32
- *       master weights and the optimizer, as with PyTorch's autocast.</li>
- *   <li>Batch-norm statistics, softmax, the losses (cross-entropy, margin-InfoNCE with its own
- *       GEMMs, OFD) and the optimizer stay fp32. No loss scaling: bf16 has fp32's exponent range.</li>
+ *       COMPUTE_32F), as under PyTorch's autocast, and that BF16 output is what the op returns.</li>
+ *   <li>Activations are stored in bf16, as PyTorch stores them: batch norm (BF16 x and y, fp32
+ *       gamma/beta/running statistics and fp32 statistics arithmetic), ReLU, the residual add, max
+ *       pooling and global average pooling take BF16 tensors and return BF16 tensors; each computes
+ *       in fp32 and rounds once at the store (ReLU and max pooling only copy values, so they are
+ *       exact). Their gradients flow as BF16 too; autograd adds the gradients of a BF16 activation
+ *       used twice in fp32 and rounds the sum once. A BF16 and an F32 operand of add/mul promote to
+ *       F32 (PyTorch's bf16 + fp32 = fp32), so {@code linear}'s fp32 bias makes logits and
+ *       projections F32. Until the fused BN + ReLU kernels take BF16, a block's closing batch norm,
+ *       add and ReLU run unfused on BF16 ({@link Norm#batchNormReluTrain}).</li>
+ *   <li>PyTorch's fp32 list: softmax cross-entropy, L2 normalisation, the whole-tensor reductions,
+ *       margin-InfoNCE and the OFD loss cast a BF16 input to F32 at entry ({@link #fp32}, the
+ *       differentiable {@link Casts#to}), so their results and gradients are fp32's; the cast's
+ *       backward rounds the gradient reaching the bf16 activation.</li>
+ *   <li>Backward: the conv/GEMM gradients are computed in bf16 (inputs bf16, fp32 accumulation);
+ *       the weight casts' backward brings the weight gradients to F32 for the fp32 master weights
+ *       and the optimizer, as with PyTorch's autocast.</li>
+ *   <li>Batch-norm statistics, softmax, the losses and the optimizer stay fp32. No loss scaling:
+ *       bf16 has fp32's exponent range.</li>
  * </ul>
  * The CPU backend is the fp32 reference and has no bf16 compute: {@link #bf16} refuses it with
  * "bf16 autocast needs a CUDA device", instead of silently running fp32 under a bf16 label.
@@ -64,16 +74,28 @@ public final class Autocast {
 
     /**
      * Whether a conv/GEMM on these operands runs in bf16 here: autocast is on (this thread's
-     * override, else the backend's configured precision) and they are F32 (a BF16 operand is already
-     * lowered; anything else is left to the op's own checks) on a backend with bf16 compute.
+     * override, else the backend's configured precision), they are F32 or BF16 and at least one is
+     * F32 (a BF16 activation meets an fp32 master weight; two BF16 operands are already lowered;
+     * anything else is left to the op's own checks), on a backend with bf16 compute.
      */
     static boolean lowers(Tensor a, Tensor b) {
-        if (a.dtype() != DType.F32 || b.dtype() != DType.F32) return false;
+        if (!floating(a) || !floating(b) || (a.dtype() == DType.BF16 && b.dtype() == DType.BF16)) return false;
         Boolean override = BF16.get();
         Backend be = a.backend();
         boolean on = override != null ? override : be.computeSettings().precision() == Precision.BF16;
         return on && be.supportsBf16Compute();
     }
+
+    private static boolean floating(Tensor t) { return t.dtype() == DType.F32 || t.dtype() == DType.BF16; }
+
+    /**
+     * PyTorch's fp32 autocast list, at the entry of an op that computes in fp32 only (softmax
+     * cross-entropy, L2 normalisation, the reductions, the contrastive and distillation losses): a
+     * BF16 activation is cast to F32 (the differentiable {@link Casts#to}, exact), so the op's result
+     * and its gradient are those of fp32; the gradient reaching the BF16 tensor is rounded to bf16 by
+     * the cast's backward. Anything else is returned as it is (the op's own checks apply).
+     */
+    public static Tensor fp32(Tensor x) { return x != null && x.dtype() == DType.BF16 ? Casts.to(x, DType.F32) : x; }
 
     private static Guard set(boolean on) {
         Boolean prev = BF16.get();

@@ -15,15 +15,20 @@ import dvp.engine.spi.Backend;
 public final class Casts {
     private Casts() {}
 
-    /** x as {@code dtype} (F32 or BF16), a new contiguous tensor; x itself when it already has that dtype. */
+    /**
+     * x as {@code dtype} (F32 or BF16), a new tensor in x's layout (contiguous, or channels-last for a
+     * channels-last x: autocast keeps channels-last activations channels-last; any other view is
+     * copied contiguous first); x itself when it already has that dtype.
+     */
     public static Tensor to(Tensor x, DType dtype) {
         if (x.dtype() == dtype) return x;
         Backend be = x.backend();
         DType from = x.dtype();
-        Tensor out = Tensor.empty(be, dtype, x.shape());
-        be.cast(Check.contiguous(x), out); // refuses anything but F32 <-> BF16, naming both tensors
-        return Autograd.record("to(" + dtype + ")", out, g -> {
-            Tensor dx = Tensor.empty(be, from, x.shape());
+        Tensor cx = Layouts.dense(x);
+        Tensor out = Layouts.emptyIn(cx, dtype, x.shape());
+        be.cast(cx, out); // refuses anything but F32 <-> BF16, naming both tensors
+        return Autograd.record("to(" + dtype + ")", out, gOut -> {
+            Tensor g = Layouts.match(gOut, out), dx = Layouts.emptyIn(cx, from, x.shape());
             be.cast(g, dx);
             return new Tensor[]{dx};
         }, x);

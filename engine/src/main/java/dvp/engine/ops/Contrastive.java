@@ -27,6 +27,7 @@ public final class Contrastive {
      */
     public static InfoNce marginInfoNce(Tensor q, Tensor kPos, Tensor queue, float margin, float tau) {
         String op = "margin_infonce";
+        q = Autocast.fp32(q); kPos = Autocast.fp32(kPos); // fp32 list (Autocast)
         Check.rank(op, "q", q, 2);
         Check.rank(op, "kPos", kPos, 2);
         Check.rank(op, "queue", queue, 2);

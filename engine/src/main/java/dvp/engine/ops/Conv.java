@@ -31,8 +31,8 @@ public final class Conv {
         if (ho <= 0 || wo <= 0)
             throw new IllegalArgumentException("conv2d: input " + Shape.str(x.shape()) + " is smaller than kernel " + Shape.str(w.shape())
                     + " with padding " + spec.padH() + "x" + spec.padW());
-        if (Autocast.lowers(x, w)) // bf16 in, fp32 accumulation, bf16 out; F32 at the boundary (see Autocast)
-            return Casts.to(conv2d(Casts.to(x, DType.BF16), Casts.to(w, DType.BF16), spec), DType.F32);
+        if (Autocast.lowers(x, w)) // bf16 in, fp32 accumulation, bf16 out, kept bf16 (see Autocast)
+            return conv2d(Casts.to(x, DType.BF16), Casts.to(w, DType.BF16), spec);
         Backend be = x.backend();
         Tensor cx = Layouts.dense(x), cw = Check.contiguous(w);
         Tensor y = Layouts.emptyIn(cx, x.dtype(), x.dim(0), w.dim(0), ho, wo);

@@ -61,6 +61,7 @@ public final class Distill {
      */
     public static Tensor ofdLoss(Tensor s, Tensor t, Tensor margin, float w) {
         String op = "ofd_loss";
+        s = Autocast.fp32(s); t = Autocast.fp32(t); // fp32 list (Autocast)
         if (s.rank() < 2) throw new IllegalArgumentException(op + ": s must be [N, C, ...], got " + Shape.str(s.shape()));
         Check.sameShape(op, s, t);
         int c = s.dim(1);

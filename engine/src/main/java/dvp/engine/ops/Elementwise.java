@@ -1,11 +1,14 @@
 package dvp.engine.ops;
 
+import dvp.engine.DType;
 import dvp.engine.Tensor;
 import dvp.engine.autograd.Autograd;
 import dvp.engine.spi.Backend;
 
 /**
- * Same-shape elementwise ops with their backward rules. Layout-agnostic: the primitives walk memory
+ * Same-shape elementwise ops with their backward rules. Element types: F32, or BF16 under bf16
+ * autocast for add/sub/scale/relu (fp32 arithmetic, one rounding at the store; mul's primitive is
+ * F32 only); an F32 and a BF16 operand are promoted to F32 (PyTorch's rule). Layout-agnostic: the primitives walk memory
  * in order, so the operands share one layout (the first operand's; a second operand in another
  * layout is converted to it, see {@link Layouts}) and the result has it too.
  */
@@ -15,9 +18,21 @@ public final class Elementwise {
     /** Uninitialised, same shape, dtype and layout as t (t dense). */
     static Tensor like(Tensor t) { return Tensor.emptyLike(t); }
 
-    /** alpha*a + beta*b. */
-    public static Tensor axpby(float alpha, Tensor a, float beta, Tensor b) {
-        Check.sameShape("add", a, b);
+    /**
+     * The operands of a binary op, F32 and BF16 mixed (a bf16 activation meets an fp32 one): the BF16
+     * one promoted to F32 (the differentiable {@link Casts#to}, exact), as PyTorch promotes
+     * bf16 + fp32 to fp32; same dtypes, or any other pair, unchanged (the primitive's checks name both).
+     */
+    private static Tensor[] promoted(Tensor a, Tensor b) {
+        boolean mixed = (a.dtype() == DType.BF16 && b.dtype() == DType.F32) || (a.dtype() == DType.F32 && b.dtype() == DType.BF16);
+        return mixed ? new Tensor[]{Casts.to(a, DType.F32), Casts.to(b, DType.F32)} : new Tensor[]{a, b};
+    }
+
+    /** alpha*a + beta*b (F32, or BF16 under autocast: fp32 arithmetic, one rounding; mixed: promoted to F32). */
+    public static Tensor axpby(float alpha, Tensor aIn, float beta, Tensor bIn) {
+        Check.sameShape("add", aIn, bIn);
+        Tensor[] ab = promoted(aIn, bIn);
+        Tensor a = ab[0], b = ab[1];
         Tensor ca = Layouts.dense(a), cb = Layouts.match(b, ca);
         Tensor out = like(ca);
         a.backend().axpby(alpha, ca, beta, cb, out);
@@ -38,8 +53,10 @@ public final class Elementwise {
 
     public static Tensor sub(Tensor a, Tensor b) { return axpby(1f, a, -1f, b); }
 
-    public static Tensor mul(Tensor a, Tensor b) {
-        Check.sameShape("mul", a, b);
+    public static Tensor mul(Tensor aIn, Tensor bIn) {
+        Check.sameShape("mul", aIn, bIn);
+        Tensor[] ab = promoted(aIn, bIn);
+        Tensor a = ab[0], b = ab[1];
         Tensor ca = Layouts.dense(a), cb = Layouts.match(b, ca);
         Backend be = a.backend();
         Tensor out = like(ca);

@@ -22,8 +22,8 @@ public final class Linear {
         if (k != kb)
             throw new IllegalArgumentException("matmul: inner dimensions differ: " + Shape.str(a.shape()) + (transA ? "^T" : "")
                     + " @ " + Shape.str(b.shape()) + (transB ? "^T" : ""));
-        if (Autocast.lowers(a, b)) // bf16 in, fp32 accumulation, bf16 out; F32 at the boundary (see Autocast)
-            return Casts.to(matmul(Casts.to(a, DType.BF16), transA, Casts.to(b, DType.BF16), transB), DType.F32);
+        if (Autocast.lowers(a, b)) // bf16 in, fp32 accumulation, bf16 out, kept bf16 (see Autocast)
+            return matmul(Casts.to(a, DType.BF16), transA, Casts.to(b, DType.BF16), transB);
         Backend be = a.backend();
         Tensor ca = Check.contiguous(a), cb = Check.contiguous(b);
         Tensor out = Tensor.empty(be, a.dtype(), m, n);
@@ -46,7 +46,12 @@ public final class Linear {
         }, a, b);
     }
 
-    /** y = x @ weight^T + bias; x [N, in], weight [out, in], bias [out] or null. */
+    /**
+     * y = x @ weight^T + bias; x [N, in], weight [out, in], bias [out] or null. Under bf16 autocast
+     * the product is BF16 and the fp32 bias promotes the sum to F32 (PyTorch's bf16 + fp32 = fp32;
+     * PyTorch's autocast linear would round the biased sum to bf16 instead): so a model's logits
+     * and projections are F32.
+     */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
         Check.rank("linear", "input", x, 2);
         Check.rank("linear", "weight", weight, 2);
@@ -55,7 +60,8 @@ public final class Linear {
                     + Shape.str(weight.shape()) + " (expected input [N, " + weight.dim(1) + "])");
         Check.vector("linear", "bias", bias, weight.dim(0));
         Tensor y = matmul(x, false, weight, true);
-        return bias == null ? y : addRowVector(y, bias);
+        if (bias == null) return y;
+        return addRowVector(y.dtype() == DType.BF16 && bias.dtype() == DType.F32 ? Casts.to(y, DType.F32) : y, bias);
     }
 
     /** out[r, :] = x[r, :] + v. */

@@ -16,7 +16,8 @@ public final class Losses {
      * Batch mean of -sum_k t_k log softmax(z)_k with t = (1-smoothing)*onehot + smoothing/K: the
      * smoothing mass goes to every class, the true one included (PyTorch's label_smoothing).
      */
-    public static Tensor crossEntropy(Tensor logits, Tensor labels, float smoothing) {
+    public static Tensor crossEntropy(Tensor logitsIn, Tensor labels, float smoothing) {
+        Tensor logits = Autocast.fp32(logitsIn); // fp32 list (Autocast)
         Check.rank("cross_entropy", "logits", logits, 2);
         Check.dtype("cross_entropy", "labels", labels, DType.I64);
         if (labels.rank() != 1 || labels.dim(0) != logits.dim(0))

@@ -28,13 +28,13 @@ public final class Norm {
         checkBn("batch_norm", x, gamma, beta, runningMean, runningVar);
         Backend be = x.backend();
         int c = x.dim(1);
-        Tensor cx = Layouts.dense(x); // y and dx keep x's layout (contiguous or channels-last)
-        Tensor y = Layouts.emptyIn(cx, DType.F32, x.shape());
+        Tensor cx = Layouts.dense(x); // y and dx keep x's layout (contiguous or channels-last) and dtype (F32, or BF16 under autocast)
+        Tensor y = Layouts.emptyIn(cx, x.dtype(), x.shape());
         Tensor mean = Tensor.empty(be, DType.F32, c), invStd = Tensor.empty(be, DType.F32, c);
         be.batchNormTrainForward(cx, gamma, beta, runningMean, runningVar, momentum, eps, y, mean, invStd);
         return Autograd.record("batch_norm", y, gOut -> {
             Tensor g = Layouts.match(gOut, y);
-            Tensor dx = Layouts.emptyIn(cx, DType.F32, x.shape());
+            Tensor dx = Layouts.emptyIn(cx, x.dtype(), x.shape());
             Tensor dg = gamma.requiresGrad() ? Tensor.empty(be, DType.F32, c) : null;
             Tensor db = beta.requiresGrad() ? Tensor.empty(be, DType.F32, c) : null;
             be.batchNormTrainBackward(cx, g, gamma, mean, invStd, dx, dg, db);
@@ -56,7 +56,7 @@ public final class Norm {
         String op = relu ? "batch_norm_relu" : residual != null ? "batch_norm_add" : "batch_norm";
         checkBn(op, x, gamma, beta, runningMean, runningVar);
         if (residual != null) Check.sameShape(op + " (residual)", x, residual);
-        if (x.isChannelsLast()) {
+        if (x.isChannelsLast() || x.dtype() == DType.BF16) {
             // bn_relu.cu indexes NCHW only: a channels-last input runs the unfused batch norm, add and
             // ReLU, each of which keeps the layout (same math; the unfused statistics are two-pass)
             Tensor h = batchNormTrain(x, gamma, beta, runningMean, runningVar, momentum, eps);
@@ -92,32 +92,44 @@ public final class Norm {
         be.mul(gamma, inv, scale);
         be.mul(runningMean, scale, shift);
         be.axpby(1f, beta, -1f, shift, shift);
-        Tensor y = Layouts.emptyIn(cx, DType.F32, x.shape());
+        Tensor y = Layouts.emptyIn(cx, x.dtype(), x.shape()); // x's dtype: F32, or BF16 under autocast
         be.channelAffine(cx, scale, shift, y);
         return Autograd.record("batch_norm(eval)", y, gOut -> {
             Tensor g = Layouts.match(gOut, y), dx = null, dg = null, db = null;
             if (x.requiresGrad()) {
-                dx = Layouts.emptyIn(cx, DType.F32, x.shape());
+                dx = Layouts.emptyIn(cx, x.dtype(), x.shape());
                 be.channelAffine(g, scale, null, dx);
             }
+            // the parameter gradients are fp32 sums: on BF16 activations over exact F32 copies
+            Tensor g32 = gamma.requiresGrad() || beta.requiresGrad() ? f32(g) : null;
             if (gamma.requiresGrad()) {
-                Tensor negMeanInv = Tensor.empty(be, DType.F32, c), xhat = Layouts.emptyIn(cx, DType.F32, x.shape());
+                Tensor x32 = f32(cx);
+                Tensor negMeanInv = Tensor.empty(be, DType.F32, c), xhat = Layouts.emptyIn(x32, DType.F32, x.shape());
                 be.mul(runningMean, inv, negMeanInv);
                 be.scaleShift(negMeanInv, -1f, 0f, negMeanInv);
-                be.channelAffine(cx, inv, negMeanInv, xhat);
+                be.channelAffine(x32, inv, negMeanInv, xhat);
                 dg = Tensor.empty(be, DType.F32, c);
-                be.channelDot(g, xhat, dg);
+                be.channelDot(g32, xhat, dg);
             }
             if (beta.requiresGrad()) {
                 db = Tensor.empty(be, DType.F32, c);
-                be.channelSum(g, db);
+                be.channelSum(g32, db);
             }
             return new Tensor[]{dx, dg, db};
         }, x, gamma, beta);
     }
 
+    /** t itself when F32; a BF16 t as an exact F32 copy (contiguous; no autograd: inside backward rules). */
+    private static Tensor f32(Tensor t) {
+        if (t.dtype() != DType.BF16) return t;
+        Tensor ct = Check.contiguous(t), out = Tensor.empty(t.backend(), DType.F32, t.shape());
+        t.backend().cast(ct, out);
+        return out;
+    }
+
     /** Rows of x [N, d] scaled to unit L2 norm: x / max(||x||, eps) (torch.nn.functional.normalize, dim=1). */
-    public static Tensor l2Normalize(Tensor x, float eps) {
+    public static Tensor l2Normalize(Tensor xIn, float eps) {
+        Tensor x = Autocast.fp32(xIn); // fp32 list (Autocast)
         Check.rank("normalize", "input", x, 2);
         Backend be = x.backend();
         Tensor cx = Check.contiguous(x);

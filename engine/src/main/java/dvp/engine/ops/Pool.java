@@ -25,7 +25,7 @@ public final class Pool {
         if (ho <= 0 || wo <= 0) throw new IllegalArgumentException("max_pool2d: input " + Shape.str(x.shape()) + " too small for " + spec);
         Backend be = x.backend();
         Tensor cx = Layouts.dense(x);
-        Tensor y = Layouts.emptyIn(cx, DType.F32, x.dim(0), x.dim(1), ho, wo);
+        Tensor y = Layouts.emptyIn(cx, x.dtype(), x.dim(0), x.dim(1), ho, wo); // x's dtype: F32, or BF16 under autocast
         Tensor argmax = Layouts.emptyIn(cx, DType.I32, x.dim(0), x.dim(1), ho, wo);
         be.maxPool2dForward(cx, y, argmax, spec);
         return Autograd.record("max_pool2d", y, g -> {
@@ -40,7 +40,7 @@ public final class Pool {
         Check.rank("adaptive_avg_pool2d", "input", x, 4);
         Backend be = x.backend();
         Tensor cx = Layouts.dense(x);
-        Tensor y = Tensor.empty(be, DType.F32, x.dim(0), x.dim(1));
+        Tensor y = Tensor.empty(be, x.dtype(), x.dim(0), x.dim(1)); // x's dtype: F32, or BF16 under autocast
         be.globalAvgPoolForward(cx, y);
         return Autograd.record("adaptive_avg_pool2d", y, g -> {
             Tensor dx = Tensor.emptyLike(cx);

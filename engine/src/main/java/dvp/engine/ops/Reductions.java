@@ -12,7 +12,8 @@ public final class Reductions {
 
     public static Tensor mean(Tensor x) { return reduce("mean", x, 1f / x.numel()); }
 
-    private static Tensor reduce(String op, Tensor x, float factor) {
+    private static Tensor reduce(String op, Tensor xIn, float factor) {
+        Tensor x = Autocast.fp32(xIn); // fp32 list (Autocast): a BF16 input is summed as F32
         Backend be = x.backend();
         Tensor cx = Check.contiguous(x);
         Tensor out = Tensor.empty(be, x.dtype());

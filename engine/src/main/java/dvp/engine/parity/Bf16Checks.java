@@ -116,7 +116,7 @@ final class Bf16Checks {
 
     /** A random fp32 input already rounded to bf16 on both backends (reference cast), as F32 on the
      *  reference and BF16 on a backend under test that computes in bf16. */
-    private static Pair rounded(Ctx c, int... shape) {
+    static Pair rounded(Ctx c, int... shape) {
         Pair x = c.randn(shape);
         Tensor rb = Tensor.empty(c.ref, DType.BF16, shape), rf = Tensor.empty(c.ref, DType.F32, shape);
         c.ref.cast(x.ref(), rb);

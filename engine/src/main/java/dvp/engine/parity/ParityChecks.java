@@ -379,6 +379,7 @@ public final class ParityChecks {
         conv(l, "conv 3x3 g32 (ResNeXt)", new int[]{2, 64, 9, 9}, new int[]{64, 2, 3, 3}, ConvSpec.of(1, 1, 32));
         // ---- batch norm
         Bf16Checks.addTo(l); // casts, bf16 GEMMs and convolutions (mixed precision)
+        Bf16ActivationChecks.addTo(l); // bf16 activations: ReLU, add, batch norm, pools, layouts (autocast's storage)
         bn(l, "[5,7,9,11] eps 1e-5", new int[]{5, 7, 9, 11}, 1e-5f);
         bn(l, "[3,6,5,5] eps 1e-6", new int[]{3, 6, 5, 5}, 1e-6f); // below cuDNN 7's minimum (1e-5); cuDNN 9 takes any eps >= 0
         bn(l, "[37,19] (BatchNorm1d)", new int[]{37, 19}, 1e-5f);

@@ -85,7 +85,8 @@ public interface Backend {
     void fill(Tensor dst, double value);
 
     /**
-     * dst = src converted between F32 and BF16 (one of each; same numel; both contiguous). F32 →
+     * dst = src converted between F32 and BF16 (one of each; same numel; both dense in one layout:
+     * contiguous, or channels-last with equal strides — memory slot i to memory slot i). F32 →
      * BF16 rounds as the GPU's {@code cvt.rn.bf16.f32}: to nearest, ties to even, overflow to
      * infinity, subnormals kept, every NaN to the canonical quiet NaN 0x7FFF ({@link dvp.engine.Bf16},
      * the reference); BF16 → F32 is exact. Every backend implements it, bit for bit alike.

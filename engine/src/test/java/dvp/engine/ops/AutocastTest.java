@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link Autocast}: on the (simulated) CUDA device, conv2d and matmul under bf16 autocast are exactly
- * "cast the fp32 operands to bf16, run the bf16 primitive, cast the bf16 result to fp32" forward and
+ * "cast the fp32 operands to bf16, run the bf16 primitive" (the bf16 result kept, as PyTorch stores it) forward and
  * backward (gradients fp32 for fp32 leaves), and agree with the CPU's fp32 arithmetic on the
  * bf16-rounded operands within the parity suite's bf16 tolerance; the CPU reference refuses bf16
  * autocast and computes in fp32 untouched even while autocast is on for the thread.
@@ -54,8 +54,8 @@ class AutocastTest {
             Tensor y;
             try (var bf16 = Autocast.bf16(cuda)) {
                 y = Conv.conv2d(x, w, spec);
-                assertEquals(DType.F32, y.dtype(), "autocast returns fp32 at the op boundary");
-                Reductions.sum(Elementwise.mul(y, g)).backward();
+                assertEquals(DType.BF16, y.dtype(), "autocast keeps the bf16 output (PyTorch's: activations stored in bf16)");
+                Reductions.sum(Elementwise.mul(y, g)).backward(); // mul promotes bf16 × fp32 to fp32
             }
             assertEquals(DType.F32, x.grad().dtype());
             assertEquals(DType.F32, w.grad().dtype(), "fp32 master weight, fp32 gradient");
@@ -66,7 +66,7 @@ class AutocastTest {
             cuda.conv2dForward(xb, wb, yb, spec);
             cuda.conv2dBackwardData(gb, wb, dxb, spec);
             cuda.conv2dBackwardFilter(xb, gb, dwb, spec);
-            assertArrayEquals(f32(cuda, yb), y.toFloatArray(), "forward");
+            assertArrayEquals(f32(cuda, yb), f32(cuda, y), "forward");
             assertArrayEquals(f32(cuda, dxb), x.grad().toFloatArray(), "input gradient");
             assertArrayEquals(f32(cuda, dwb), w.grad().toFloatArray(), "weight gradient");
 
@@ -74,7 +74,7 @@ class AutocastTest {
             Tensor xr = Tensor.of(cpu(), rounded(xv), xs), wr = Tensor.of(cpu(), rounded(wv), ws);
             Tensor yr = Tensor.empty(cpu(), DType.F32, ys);
             cpu().conv2dForward(xr, wr, yr, spec);
-            double e = relError(yr.toFloatArray(), y.toFloatArray());
+            double e = relError(yr.toFloatArray(), f32(cuda, y));
             assertTrue(e <= BF16_PRODUCT, "forward vs the CPU on rounded operands: " + e);
             assertTrue(e > 0, "bf16 output rounding is visible (else the device computed in fp32)");
         }
@@ -118,10 +118,10 @@ class AutocastTest {
         try (Scope s = Scope.open("run-wide bf16")) {
             Tensor x = Tensor.of(cuda, xv, 2, 3, 7, 7), w = Tensor.of(cuda, wv, 4, 3, 3, 3);
             float[] fp32 = Conv.conv2d(x, w, 1, 1, 1).toFloatArray(), byRegion;
-            try (var on = Autocast.bf16(cuda)) { byRegion = Conv.conv2d(x, w, 1, 1, 1).toFloatArray(); }
+            try (var on = Autocast.bf16(cuda)) { byRegion = f32(cuda, Conv.conv2d(x, w, 1, 1, 1)); }
             cuda.configure(new ComputeSettings(Precision.BF16, before.deterministic()));
             assertEquals(Precision.BF16, cuda.computeSettings().precision());
-            assertArrayEquals(byRegion, Conv.conv2d(x, w, 1, 1, 1).toFloatArray(), "--precision bf16 is autocast for the whole run");
+            assertArrayEquals(byRegion, f32(cuda, Conv.conv2d(x, w, 1, 1, 1)), "--precision bf16 is autocast for the whole run");
             try (var off = Autocast.disabled()) {
                 assertArrayEquals(fp32, Conv.conv2d(x, w, 1, 1, 1).toFloatArray(), "disabled() turns it off for a region");
             }
@@ -155,6 +155,35 @@ class AutocastTest {
             Tensor b = Tensor.empty(cpu(), DType.BF16, 3, 3);
             IllegalArgumentException m = assertThrows(IllegalArgumentException.class, () -> cpu().matmul(b, false, b, false, b, 1f, 0f));
             assertTrue(m.getMessage().startsWith("matmul: the CPU backend computes in F32 only"), m.getMessage());
+            // and so do the primitives bf16 activations flow through on a device (never a silent misread)
+            Tensor a4 = Tensor.empty(cpu(), DType.BF16, 2, 3, 4, 4), p4 = Tensor.empty(cpu(), DType.BF16, 2, 3, 2, 2);
+            Tensor c3 = Tensor.zeros(cpu(), 3), am = Tensor.empty(cpu(), DType.I32, 2, 3, 2, 2), y2 = Tensor.empty(cpu(), DType.BF16, 2, 3);
+            java.util.Map<String, org.junit.jupiter.api.function.Executable> ops = new java.util.LinkedHashMap<>();
+            ops.put("relu", () -> cpu().relu(a4, a4));
+            ops.put("reluBackward", () -> cpu().reluBackward(a4, a4, a4));
+            ops.put("axpby", () -> cpu().axpby(1f, a4, 1f, a4, a4));
+            ops.put("scaleShift", () -> cpu().scaleShift(a4, 2f, 0f, a4));
+            ops.put("channelAffine", () -> cpu().channelAffine(a4, c3, c3, a4));
+            ops.put("batchNormTrainForward", () -> cpu().batchNormTrainForward(a4, c3, c3, null, null, 0.1f, 1e-5f, a4, c3, c3));
+            ops.put("batchNormTrainBackward", () -> cpu().batchNormTrainBackward(a4, a4, c3, c3, c3, a4, c3, c3));
+            ops.put("maxPool2dForward", () -> cpu().maxPool2dForward(a4, p4, am, new dvp.engine.spi.PoolSpec(2, 2, 0)));
+            ops.put("globalAvgPoolForward", () -> cpu().globalAvgPoolForward(a4, y2));
+            ops.put("globalAvgPoolBackward", () -> cpu().globalAvgPoolBackward(y2, a4));
+            for (var op : ops.entrySet()) {
+                IllegalArgumentException r = assertThrows(IllegalArgumentException.class, op.getValue(), op.getKey());
+                assertTrue(r.getMessage().startsWith(op.getKey() + ": the CPU backend computes in F32 only"), r.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void deviceBf16PrimitivesNameBothTensorsWhenTheElementTypesDiffer() {
+        CudaBackend cuda = CudaTesting.cuda();
+        try (Scope s = Scope.open("mixed dtypes")) {
+            Tensor b = Casts.to(Tensor.zeros(cuda, 2, 3), DType.BF16), f = Tensor.zeros(cuda, 2, 3), o = Tensor.empty(cuda, DType.BF16, 2, 3);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> cuda.axpby(1f, b, 1f, f, o));
+            assertTrue(e.getMessage().startsWith("axpby: the CUDA backend needs these tensors all F32 or all BF16"), e.getMessage());
+            assertTrue(e.getMessage().contains(b.describe()) && e.getMessage().contains(f.describe()), e.getMessage());
         }
     }
 
@@ -164,7 +193,9 @@ class AutocastTest {
         return b;
     }
 
+    /** The values of an F32 or BF16 tensor (BF16 widened exactly). */
     private static float[] f32(Backend be, Tensor b) {
+        if (b.dtype() == DType.F32) return b.toFloatArray();
         Tensor f = Tensor.empty(be, DType.F32, b.shape());
         be.cast(b, f);
         return f.toFloatArray();
