@@ -56,8 +56,8 @@ MUTATIONS=(
   "bn_relu.cu|  __device__ __forceinline__ void one(long long i) { add(x[i], relu ? y[i] : 0.f, dy[i]); }|  __device__ __forceinline__ void one(long long i) { add(x[i], 1.f, dy[i]); }|fused BN + ReLU backward: the per-channel sums ignore the ReLU mask on scalar (head/tail) elements"
   "cast.cu|    o.w = dvp_to_bf16(v.w);|    o.w = dvp_to_bf16(v.z);|F32 to BF16 cast: the fourth lane of a float4 takes the third lane's value"
   "cast.cu|  DVP_FOR(i, n - tail) y[tail + i] = dvp_from_bf16(x[tail + i]);|  DVP_FOR(i, n - tail - 1) y[tail + i] = dvp_from_bf16(x[tail + i]);|BF16 to F32 cast: the last element of the scalar part never written"
-  "cast.cu|__bfloat16_as_ushort(__float2bfloat16_rn(f))|(unsigned short)(__float_as_uint(f) >> 16)|F32 to BF16 cast: truncation instead of round to nearest even (NaN payloads kept)"
-  "cast.cu|{ return __bfloat16_as_ushort(__float2bfloat16_rn(f)); }|{ const unsigned int u = __float_as_uint(f); return (u \& 0x7fffffffu) > 0x7f800000u ? (unsigned short)((u >> 16) \| 0x40) : __bfloat16_as_ushort(__float2bfloat16_rn(f)); }|F32 to BF16 cast: a NaN keeps its payload (quieted) instead of becoming the canonical 0x7FFF"
+  "common.cuh|__bfloat16_as_ushort(__float2bfloat16_rn(f))|(unsigned short)(__float_as_uint(f) >> 16)|F32 to BF16 cast: truncation instead of round to nearest even (NaN payloads kept)"
+  "common.cuh|{ return __bfloat16_as_ushort(__float2bfloat16_rn(f)); }|{ const unsigned int u = __float_as_uint(f); return (u \& 0x7fffffffu) > 0x7f800000u ? (unsigned short)((u >> 16) \| 0x40) : __bfloat16_as_ushort(__float2bfloat16_rn(f)); }|F32 to BF16 cast: a NaN keeps its payload (quieted) instead of becoming the canonical 0x7FFF"
 )
 
 apply() { # apply FILE ORIGINAL REPLACEMENT (\n in the texts are newlines); fails if ORIGINAL is not found once
