@@ -50,8 +50,6 @@ final class CudaBatchNormRelu {
                         + c + " channels, " + gy + " image slices of " + ty + ")");
             return new Geometry(n, c, plane, txLog2, (int) c, (int) gy);
         }
-
-        KernelArgs args() { return new KernelArgs().i64(n).i64(channels).i64(plane).i32(txLog2); }
     }
 
     /**
@@ -82,7 +80,7 @@ final class CudaBatchNormRelu {
             return new NhwcGeometry(pixels, c, chunk, txLog2, vec, (int) gx, (int) gy);
         }
 
-        KernelArgs args() { return new KernelArgs().i64(pixels).i64(channels).i64(chunk).i32(txLog2).i32(vec ? 1 : 0); }
+        int vecFlag() { return vec ? 1 : 0; }
     }
 
     /**
@@ -118,11 +116,14 @@ final class CudaBatchNormRelu {
         return true;
     }
 
+    // Every launch names its kernels as literals with the argument list inline (KernelSignatureTest
+    // checks each against the kernel's C parameters): NCHW or NHWC by branch, F32 or BF16 by ternary.
+
     static void trainForward(CudaContext ctx, Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor runningMean,
                              Tensor runningVar, float momentum, float eps, boolean relu, Tensor y, Tensor saveMean, Tensor saveInvStd) {
         String op = "batchNormReluTrainForward";
         Addr.f32(op, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
-        DType et = elementType(op, x, residual, y);
+        boolean bf16 = elementType(op, x, residual, y) == DType.BF16;
         boolean nhwc = nhwc(op, x, residual, y);
         long count = (long) x.dim(0) * CudaElementwise.planeOf(x);
         if (count < 2 && runningVar != null)
@@ -133,41 +134,33 @@ final class CudaBatchNormRelu {
         // the unfused backward (cuDNN's) reads the forward's eps from here; this forward's statistics are dvp's own
         ((CudaStorage) saveInvStd.storage()).bnEps = eps;
         if (x.numel() == 0) return;
-        String sfx = et == DType.BF16 ? "_bf16" : "";
-        int quadBytes = 4 * et.byteSize();
+        int quadBytes = 4 * x.dtype().byteSize();
         int c = x.dim(1);
         long xa = of(x), ra = orNull(residual), ya = of(y);
-        // kernel arguments up to the pointers, the grid, and K's stride (x[c * kStride] = x[0, c, 0])
-        KernelArgs statsArgs, applyArgs;
-        int gx, gy;
-        long kStride;
-        String prefix;
-        if (nhwc) {
-            boolean vec = c % 4 == 0 && quadAligned(quadBytes, xa, ra, ya);
-            NhwcGeometry g = NhwcGeometry.of(op, x, vec);
-            statsArgs = g.args();
-            applyArgs = g.args().i32(relu ? 1 : 0);
-            gx = g.gridX();
-            gy = g.gridY();
-            kStride = 1;
-            prefix = "dvp_bnr_nhwc_";
-        } else {
-            Geometry g = Geometry.of(op, x);
-            statsArgs = g.args().i32(1); // the stats pass reads x alone: its own phase
-            applyArgs = g.args().i32(sameQuadPhase(quadBytes, xa, ya, ra) ? 1 : 0).i32(relu ? 1 : 0);
-            gx = g.gridX();
-            gy = g.gridY();
-            kStride = g.plane();
-            prefix = "dvp_bnr_";
-        }
+        NhwcGeometry ng = nhwc ? NhwcGeometry.of(op, x, c % 4 == 0 && quadAligned(quadBytes, xa, ra, ya)) : null;
+        Geometry g = nhwc ? null : Geometry.of(op, x);
+        int gx = nhwc ? ng.gridX() : g.gridX(), gy = nhwc ? ng.gridY() : g.gridY();
+        long kStride = nhwc ? 1 : g.plane(); // x[c * kStride] = x[0, c, 0], the shift K of the one-read sums
+        int r = relu ? 1 : 0;
         CachingAllocator.Block partial = ctx.scratch(16L * c * gy), coef = ctx.scratch(8L * c); // scale[c] + shift[c]
         long scale = coef.address, shift = coef.address + 4L * c;
         try {
-            ctx.launch(prefix + "stats_partials" + sfx, gx, gy, BLOCK, 0, statsArgs.ptr(xa).ptr(partial.address));
-            ctx.launch1d("dvp_bnr_stats_final" + sfx, c, new KernelArgs().i64(c).i64(gy).i64(kStride).i64(count).f32(eps).f32(momentum)
-                    .ptr(partial.address).ptr(xa).ptr(of(gamma)).ptr(of(beta)).ptr(of(saveMean)).ptr(of(saveInvStd))
-                    .ptr(orNull(runningMean)).ptr(orNull(runningVar)).ptr(scale).ptr(shift));
-            ctx.launch(prefix + "apply" + sfx, gx, gy, BLOCK, 0, applyArgs.ptr(xa).ptr(ra).ptr(scale).ptr(shift).ptr(ya));
+            if (nhwc)
+                ctx.launch(bf16 ? "dvp_bnr_nhwc_stats_partials_bf16" : "dvp_bnr_nhwc_stats_partials", gx, gy, BLOCK, 0, new KernelArgs()
+                        .i64(ng.pixels()).i64(ng.channels()).i64(ng.chunk()).i32(ng.txLog2()).i32(ng.vecFlag()).ptr(xa).ptr(partial.address));
+            else // the stats pass reads x alone: its own quad phase, vec always
+                ctx.launch(bf16 ? "dvp_bnr_stats_partials_bf16" : "dvp_bnr_stats_partials", gx, gy, BLOCK, 0, new KernelArgs()
+                        .i64(g.n()).i64(g.channels()).i64(g.plane()).i32(g.txLog2()).i32(1).ptr(xa).ptr(partial.address));
+            ctx.launch1d(bf16 ? "dvp_bnr_stats_final_bf16" : "dvp_bnr_stats_final", c, new KernelArgs().i64(c).i64(gy).i64(kStride)
+                    .i64(count).f32(eps).f32(momentum).ptr(partial.address).ptr(xa).ptr(of(gamma)).ptr(of(beta)).ptr(of(saveMean))
+                    .ptr(of(saveInvStd)).ptr(orNull(runningMean)).ptr(orNull(runningVar)).ptr(scale).ptr(shift));
+            if (nhwc)
+                ctx.launch(bf16 ? "dvp_bnr_nhwc_apply_bf16" : "dvp_bnr_nhwc_apply", gx, gy, BLOCK, 0, new KernelArgs().i64(ng.pixels())
+                        .i64(ng.channels()).i64(ng.chunk()).i32(ng.txLog2()).i32(ng.vecFlag()).i32(r).ptr(xa).ptr(ra).ptr(scale).ptr(shift).ptr(ya));
+            else
+                ctx.launch(bf16 ? "dvp_bnr_apply_bf16" : "dvp_bnr_apply", gx, gy, BLOCK, 0, new KernelArgs().i64(g.n()).i64(g.channels())
+                        .i64(g.plane()).i32(g.txLog2()).i32(sameQuadPhase(quadBytes, xa, ya, ra) ? 1 : 0).i32(r)
+                        .ptr(xa).ptr(ra).ptr(scale).ptr(shift).ptr(ya));
         } finally {
             ctx.allocator.free(partial);
             ctx.allocator.free(coef);
@@ -180,42 +173,38 @@ final class CudaBatchNormRelu {
         if (relu && y == null) throw new IllegalArgumentException("batch_norm_relu backward: the ReLU mask needs the forward's output y");
         Tensor mask = relu ? y : null;
         Addr.f32(op, gamma, saveMean, saveInvStd, dgamma, dbeta);
-        DType et = elementType(op, x, mask, dy, dx, dresidual);
+        boolean bf16 = elementType(op, x, mask, dy, dx, dresidual) == DType.BF16;
         boolean nhwc = nhwc(op, x, mask, dy, dx, dresidual);
         if (x.numel() == 0) return;
-        String sfx = et == DType.BF16 ? "_bf16" : "";
-        int quadBytes = 4 * et.byteSize();
+        int quadBytes = 4 * x.dtype().byteSize();
         int c = x.dim(1);
         long count = (long) x.dim(0) * CudaElementwise.planeOf(x);
         long xa = of(x), ya = orNull(mask), dya = of(dy), dxa = of(dx), dra = orNull(dresidual);
-        KernelArgs sumArgs, applyArgs;
-        int gx, gy;
-        String prefix;
-        if (nhwc) {
-            boolean vec = c % 4 == 0 && quadAligned(quadBytes, xa, ya, dya, dxa, dra);
-            NhwcGeometry g = NhwcGeometry.of(op, x, vec);
-            sumArgs = g.args().i32(relu ? 1 : 0);
-            applyArgs = g.args().i32(relu ? 1 : 0);
-            gx = g.gridX();
-            gy = g.gridY();
-            prefix = "dvp_bnr_nhwc_";
-        } else {
-            Geometry g = Geometry.of(op, x);
-            boolean vecIn = sameQuadPhase(quadBytes, xa, dya, ya);
-            sumArgs = g.args().i32(vecIn ? 1 : 0).i32(relu ? 1 : 0);
-            applyArgs = g.args().i32(vecIn && sameQuadPhase(quadBytes, xa, dxa, dra) ? 1 : 0).i32(relu ? 1 : 0);
-            gx = g.gridX();
-            gy = g.gridY();
-            prefix = "dvp_bnr_";
-        }
+        NhwcGeometry ng = nhwc ? NhwcGeometry.of(op, x, c % 4 == 0 && quadAligned(quadBytes, xa, ya, dya, dxa, dra)) : null;
+        Geometry g = nhwc ? null : Geometry.of(op, x);
+        int gx = nhwc ? ng.gridX() : g.gridX(), gy = nhwc ? ng.gridY() : g.gridY();
+        boolean vecIn = sameQuadPhase(quadBytes, xa, dya, ya), vecAll = vecIn && sameQuadPhase(quadBytes, xa, dxa, dra); // NCHW
+        int r = relu ? 1 : 0;
         CachingAllocator.Block partial = ctx.scratch(16L * c * gy), coef = ctx.scratch(12L * c); // (a, b, shift) per channel
         try {
-            ctx.launch(prefix + "grad_partials" + sfx, gx, gy, BLOCK, 0,
-                    sumArgs.ptr(xa).ptr(ya).ptr(dya).ptr(of(saveMean)).ptr(partial.address));
+            if (nhwc)
+                ctx.launch(bf16 ? "dvp_bnr_nhwc_grad_partials_bf16" : "dvp_bnr_nhwc_grad_partials", gx, gy, BLOCK, 0, new KernelArgs()
+                        .i64(ng.pixels()).i64(ng.channels()).i64(ng.chunk()).i32(ng.txLog2()).i32(ng.vecFlag()).i32(r)
+                        .ptr(xa).ptr(ya).ptr(dya).ptr(of(saveMean)).ptr(partial.address));
+            else
+                ctx.launch(bf16 ? "dvp_bnr_grad_partials_bf16" : "dvp_bnr_grad_partials", gx, gy, BLOCK, 0, new KernelArgs().i64(g.n())
+                        .i64(g.channels()).i64(g.plane()).i32(g.txLog2()).i32(vecIn ? 1 : 0).i32(r)
+                        .ptr(xa).ptr(ya).ptr(dya).ptr(of(saveMean)).ptr(partial.address));
             ctx.launch1d("dvp_bnr_grad_final", c, new KernelArgs().i64(c).i64(gy).i64(count).ptr(partial.address)
                     .ptr(of(gamma)).ptr(of(saveInvStd)).ptr(coef.address).ptr(orNull(dgamma)).ptr(orNull(dbeta)));
-            ctx.launch(prefix + "grad_apply" + sfx, gx, gy, BLOCK, 0,
-                    applyArgs.ptr(xa).ptr(ya).ptr(dya).ptr(of(saveMean)).ptr(coef.address).ptr(dxa).ptr(dra));
+            if (nhwc)
+                ctx.launch(bf16 ? "dvp_bnr_nhwc_grad_apply_bf16" : "dvp_bnr_nhwc_grad_apply", gx, gy, BLOCK, 0, new KernelArgs()
+                        .i64(ng.pixels()).i64(ng.channels()).i64(ng.chunk()).i32(ng.txLog2()).i32(ng.vecFlag()).i32(r)
+                        .ptr(xa).ptr(ya).ptr(dya).ptr(of(saveMean)).ptr(coef.address).ptr(dxa).ptr(dra));
+            else
+                ctx.launch(bf16 ? "dvp_bnr_grad_apply_bf16" : "dvp_bnr_grad_apply", gx, gy, BLOCK, 0, new KernelArgs().i64(g.n())
+                        .i64(g.channels()).i64(g.plane()).i32(g.txLog2()).i32(vecAll ? 1 : 0).i32(r)
+                        .ptr(xa).ptr(ya).ptr(dya).ptr(of(saveMean)).ptr(coef.address).ptr(dxa).ptr(dra));
         } finally {
             ctx.allocator.free(partial);
             ctx.allocator.free(coef);
