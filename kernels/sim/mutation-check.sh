@@ -51,13 +51,18 @@ MUTATIONS=(
   "ofd.cu|      for (long long j = tx; j < head; j += tPerRow)|      for (long long j = tx + 1; j < head; j += tPerRow)|OFD: the first element of a row's scalar head skipped"
   "sgd.cu|      pv.w = dvp_sgd_elem(pv.w, gv.w,|      pv.w = dvp_sgd_elem(pv.w, gv.z,|multi-tensor SGD: the fourth lane of a float4 takes the third lane's gradient"
   "sgd.cu|  for (long long e = i + threadIdx.x; e < c.to; e += blockDim.x) out[e]|  for (long long e = i + threadIdx.x; e < c.to - 1; e += blockDim.x) out[e]|multi-tensor axpby: the last element of a chunk's scalar part never written"
-  "bn_relu.cu|    const double mean = (double)x[c * plane] + d;|    const double mean = d;|fused BN + ReLU: the shift K left out of the one-read mean"
+  "bn_relu.cu|    const double mean = (double)dvp_bnr_ld(x, c * kStride) + d;|    const double mean = d;|fused BN + ReLU: the shift K left out of the one-read mean"
   "bn_relu.cu|at(xv.z, rv.z), at(xv.w, rv.w)|at(xv.z, rv.z), at(xv.w, rv.z)|fused BN + ReLU: the fourth lane of a float4 adds the third lane's residual"
-  "bn_relu.cu|  __device__ __forceinline__ void one(long long i) { add(x[i], relu ? y[i] : 0.f, dy[i]); }|  __device__ __forceinline__ void one(long long i) { add(x[i], 1.f, dy[i]); }|fused BN + ReLU backward: the per-channel sums ignore the ReLU mask on scalar (head/tail) elements"
+  "bn_relu.cu|  __device__ __forceinline__ void one(long long i) { add(dvp_bnr_ld(x, i), relu ? dvp_bnr_ld(y, i) : 0.f, dvp_bnr_ld(dy, i)); }|  __device__ __forceinline__ void one(long long i) { add(dvp_bnr_ld(x, i), 1.f, dvp_bnr_ld(dy, i)); }|fused BN + ReLU backward: the per-channel sums ignore the ReLU mask on scalar (head/tail) elements"
   "cast.cu|    o.w = dvp_to_bf16(v.w);|    o.w = dvp_to_bf16(v.z);|F32 to BF16 cast: the fourth lane of a float4 takes the third lane's value"
   "cast.cu|  DVP_FOR(i, n - tail) y[tail + i] = dvp_from_bf16(x[tail + i]);|  DVP_FOR(i, n - tail - 1) y[tail + i] = dvp_from_bf16(x[tail + i]);|BF16 to F32 cast: the last element of the scalar part never written"
   "common.cuh|__bfloat16_as_ushort(__float2bfloat16_rn(f))|(unsigned short)(__float_as_uint(f) >> 16)|F32 to BF16 cast: truncation instead of round to nearest even (NaN payloads kept)"
   "common.cuh|{ return __bfloat16_as_ushort(__float2bfloat16_rn(f)); }|{ const unsigned int u = __float_as_uint(f); return (u \& 0x7fffffffu) > 0x7f800000u ? (unsigned short)((u >> 16) \| 0x40) : __bfloat16_as_ushort(__float2bfloat16_rn(f)); }|F32 to BF16 cast: a NaN keeps its payload (quieted) instead of becoming the canonical 0x7FFF"
+  "bn_relu.cu|    if (ty < s) shc[threadIdx.x] += shc[threadIdx.x + (s << txLog2)];|    if (ty < s) shc[threadIdx.x] += shc[threadIdx.x + s];|fused BN + ReLU (NHWC): the column tree adds a neighbouring column (another channel) instead of the row below"
+  "bn_relu.cu|dvp_bnr_out(xv.w, rv.w, hasR, sc[3], sh[3], relu)|dvp_bnr_out(xv.w, rv.w, hasR, sc[2], sh[2], relu)|fused BN + ReLU (NHWC): the fourth channel of a vector takes the third channel's scale and shift"
+  "bn_relu.cu|const double dz = dvp_bnr_dz(relu, relu ? dvp_bnr_ld(y, i) : 0.f, dvp_bnr_ld(dy, i));|const double dz = dvp_bnr_dz(relu, 1.f, dvp_bnr_ld(dy, i));|fused BN + ReLU backward (NHWC): the per-channel sums ignore the ReLU mask on the scalar path"
+  "bn_relu.cu|long long to() const { return min(from() + chunk, pixels); }|long long to() const { return min(from() + chunk + 1, pixels); }|fused BN + ReLU (NHWC): a pixel slice runs one pixel into the next slice (counted twice)"
+  "bn_relu.cu|unsigned short dvp_bnr_round(float f) { return __bfloat16_as_ushort(__float2bfloat16_rn(f)); }|unsigned short dvp_bnr_round(float f) { return (unsigned short)(__float_as_uint(f) >> 16); }|fused BN + ReLU (bf16): outputs truncated to bf16 instead of rounded to nearest"
 )
 
 apply() { # apply FILE ORIGINAL REPLACEMENT (\n in the texts are newlines); fails if ORIGINAL is not found once

@@ -2,7 +2,6 @@ package dvp.engine.cpu;
 
 import dvp.engine.DType;
 import dvp.engine.Device;
-import dvp.engine.MemoryFormat;
 import dvp.engine.Tensor;
 import dvp.engine.spi.Availability;
 import dvp.engine.spi.Backend;
@@ -197,22 +196,16 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    private static final String NCHW_ONLY_FUSED =
-            "the fused batch norm + ReLU kernels index NCHW only; Norm.batchNormReluTrain runs channels-last as the unfused batch norm, add and ReLU";
-
     @Override
     public void batchNormReluTrainForward(Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor runningMean,
                                           Tensor runningVar, float momentum, float eps, boolean relu, Tensor y,
                                           Tensor saveMean, Tensor saveInvStd) {
-        // the reference mirrors the device's contract: NCHW memory only (see Backend)
-        MemoryFormat.requireNchwMemory("batchNormReluTrainForward", NCHW_ONLY_FUSED, x, residual, y);
         CpuBatchNormRelu.trainForward(x, residual, gamma, beta, runningMean, runningVar, momentum, eps, relu, y, saveMean, saveInvStd);
     }
 
     @Override
     public void batchNormReluTrainBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                                            boolean relu, Tensor dx, Tensor dresidual, Tensor dgamma, Tensor dbeta) {
-        MemoryFormat.requireNchwMemory("batchNormReluTrainBackward", NCHW_ONLY_FUSED, x, y, dy, dx, dresidual);
         CpuBatchNormRelu.trainBackward(x, y, dy, gamma, saveMean, saveInvStd, relu, dx, dresidual, dgamma, dbeta);
     }
 

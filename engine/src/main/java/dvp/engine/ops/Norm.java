@@ -50,35 +50,50 @@ public final class Norm {
      * (Backend.batchNormReluTrainForward). Recorded as one node: "batch_norm_relu", or without ReLU
      * "batch_norm_add" ("batch_norm" without a residual either), so a tape reader finds every ReLU
      * by name ("relu" or "batch_norm_relu").
+     *
+     * <p>Layout and dtype: x contiguous or channels-last (any other view is copied contiguous
+     * first); y, dx and dresidual are allocated in x's layout and x's dtype (F32, or BF16 on a
+     * backend that supportsBf16Compute: bf16 storage, fp32 statistics and arithmetic); a residual or
+     * upstream gradient in the other layout is converted to x's. The residual must have x's dtype.
      */
     public static Tensor batchNormReluTrain(Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor runningMean,
                                             Tensor runningVar, float momentum, float eps, boolean relu) {
         String op = relu ? "batch_norm_relu" : residual != null ? "batch_norm_add" : "batch_norm";
         checkBn(op, x, gamma, beta, runningMean, runningVar);
         if (residual != null) Check.sameShape(op + " (residual)", x, residual);
-        if (x.isChannelsLast() || x.dtype() == DType.BF16) {
-            // bn_relu.cu indexes NCHW only: a channels-last input runs the unfused batch norm, add and
-            // ReLU, each of which keeps the layout (same math; the unfused statistics are two-pass)
-            Tensor h = batchNormTrain(x, gamma, beta, runningMean, runningVar, momentum, eps);
-            if (residual != null) h = Elementwise.add(h, residual);
-            return relu ? Elementwise.relu(h) : h;
-        }
+        DType dt = x.dtype();
+        if (dt != DType.F32 && !(dt == DType.BF16 && x.backend().supportsBf16Compute()))
+            throw new IllegalArgumentException(op + ": input " + x.describe() + " must be F32"
+                    + (dt == DType.BF16 ? " (BF16 needs a backend with bf16 compute; " + x.backend().name() + " computes in F32)" : " or BF16"));
+        if (residual != null && residual.dtype() != dt)
+            throw new IllegalArgumentException(op + ": residual " + residual.describe() + " must have the input's dtype, "
+                    + x.describe());
         Backend be = x.backend();
         int c = x.dim(1);
-        Tensor cx = Check.contiguous(x), cr = residual == null ? null : Check.contiguous(residual);
-        Tensor y = Tensor.empty(be, DType.F32, x.shape());
+        Tensor cx = Layouts.dense(x); // y, dx and dresidual keep x's layout (contiguous or channels-last)
+        Tensor cr = residual == null ? null : Layouts.match(Layouts.dense(residual), cx);
+        Tensor y = Layouts.emptyIn(cx, dt, x.shape());
         Tensor mean = Tensor.empty(be, DType.F32, c), invStd = Tensor.empty(be, DType.F32, c);
         be.batchNormReluTrainForward(cx, cr, gamma, beta, runningMean, runningVar, momentum, eps, relu, y, mean, invStd);
         Tensor[] inputs = residual == null ? new Tensor[]{x, gamma, beta} : new Tensor[]{x, gamma, beta, residual};
-        return Autograd.record(op, y, g -> {
-            Tensor dx = Tensor.empty(be, DType.F32, x.shape());
+        return Autograd.record(op, y, gOut -> {
+            Tensor g = Layouts.match(gradIn(gOut, dt), y);
+            Tensor dx = Layouts.emptyIn(cx, dt, x.shape());
             Tensor dg = gamma.requiresGrad() ? Tensor.empty(be, DType.F32, c) : null;
             Tensor db = beta.requiresGrad() ? Tensor.empty(be, DType.F32, c) : null;
-            Tensor dr = residual != null && residual.requiresGrad() ? Tensor.empty(be, DType.F32, x.shape()) : null;
-            be.batchNormReluTrainBackward(cx, relu ? y : null, Check.contiguous(g), gamma, mean, invStd, relu, dx, dr, dg, db);
+            Tensor dr = residual != null && residual.requiresGrad() ? Layouts.emptyIn(cx, dt, x.shape()) : null;
+            be.batchNormReluTrainBackward(cx, relu ? y : null, g, gamma, mean, invStd, relu, dx, dr, dg, db);
             Tensor dxOut = x.requiresGrad() ? dx : null;
             return residual == null ? new Tensor[]{dxOut, dg, db} : new Tensor[]{dxOut, dg, db, dr};
         }, inputs);
+    }
+
+    /** An upstream gradient in the output's dtype (as PyTorch's autograd casts a gradient to its tensor's dtype). */
+    private static Tensor gradIn(Tensor g, DType dt) {
+        if (g.dtype() == dt) return g;
+        Tensor o = Tensor.empty(g.backend(), dt, g.shape());
+        g.backend().cast(Check.contiguous(g), o);
+        return o;
     }
 
     /** Eval-mode batch norm with the running statistics: y = (x - rm) / sqrt(rv + eps) * gamma + beta. */

@@ -383,7 +383,7 @@ public final class ParityChecks {
         bn(l, "[5,7,9,11] eps 1e-5", new int[]{5, 7, 9, 11}, 1e-5f);
         bn(l, "[3,6,5,5] eps 1e-6", new int[]{3, 6, 5, 5}, 1e-6f); // below cuDNN 7's minimum (1e-5); cuDNN 9 takes any eps >= 0
         bn(l, "[37,19] (BatchNorm1d)", new int[]{37, 19}, 1e-5f);
-        // ---- batch norm + residual add + ReLU, fused (NCHW): planes with quads and a scalar head/tail
+        // ---- batch norm + residual add + ReLU, fused (NCHW F32 here): planes with quads and a scalar head/tail
         // (99 elements, TX 8), 323 (TX 32), 1 (TX 1, two image slices of 256 at N 301), a shifted mean,
         // and views at an odd offset (x and y in different 16-byte phases: the scalar path)
         bnRelu(l, new int[]{5, 7, 9, 11}, true, true, 0f, 0);
@@ -393,6 +393,7 @@ public final class ParityChecks {
         bnRelu(l, new int[]{301, 3, 1, 1}, true, true, 0f, 0);
         bnRelu(l, new int[]{3, 6, 5, 5}, true, true, 0f, 1);
         bnRelu(l, new int[]{3, 6, 5, 5}, false, false, 0f, 1);
+        BnReluChecks.addTo(l); // the same fused op channels-last (NHWC kernels) and in bf16, both layouts
         // ---- pooling
         l.add(new Check("maxPool2d k3 s2 p1", "[3,5,17,15]", c -> {
             int[] xs = {3, 5, 17, 15};

@@ -187,19 +187,23 @@ public interface Backend {
      * A ResNet block's batch norm, residual add and ReLU in one: y = act(bn(x) + residual), bn as
      * {@link #batchNormTrainForward} (same saved statistics, same running-statistics update),
      * residual null for none, act = max(·, 0) when {@code relu} or the identity (the pre-ReLU value,
-     * for feature taps). x, residual and y are [N, C, *spatial]. Must equal, up to the statistics'
+     * for feature taps). x, residual and y are [N, C, *spatial], all contiguous or all channels-last
+     * (a mix is refused naming the tensors; no transposes inside). Must equal, up to the statistics'
      * summation order, {@code batchNormTrainForward}, then {@code axpby(1, y, 1, residual, y)},
-     * then {@code relu(y, y)} (the CPU backend computes exactly that).
+     * then {@code relu(y, y)} (the CPU backend computes exactly that, in either layout).
+     * Element types: x, residual and y all F32, or, on a backend that {@link #supportsBf16Compute},
+     * all BF16 (statistics and arithmetic in fp32, y rounded once to bf16); gamma, beta and the
+     * running and saved statistics are F32 always. The CPU refuses BF16 by name.
      */
-    // NCHW memory only, unlike batch norm itself: a channels-last argument is refused by name
-    // (Norm.batchNormReluTrain routes channels-last through the unfused batch norm, add and ReLU).
     void batchNormReluTrainForward(Tensor x, Tensor residual, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                    float momentum, float eps, boolean relu, Tensor y, Tensor saveMean, Tensor saveInvStd);
 
     /**
      * Backward of {@link #batchNormReluTrainForward}: dz = relu ? (y > 0 ? dy : 0) : dy (y the
      * forward's output; unused and may be null without ReLU); writes dx = batch norm's input
-     * gradient for dz and, when non-null, dresidual = dz, dgamma, dbeta (all overwritten).
+     * gradient for dz and, when non-null, dresidual = dz, dgamma, dbeta (all overwritten). Layouts
+     * and element types as the forward: x, y, dy, dx, dresidual share one layout and one dtype (F32,
+     * or BF16 with bf16 compute); gamma, the saved statistics, dgamma and dbeta are F32.
      */
     void batchNormReluTrainBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                                     boolean relu, Tensor dx, Tensor dresidual, Tensor dgamma, Tensor dbeta);

@@ -101,7 +101,7 @@ class ChannelsLastGradientTest {
         gc.check("adaptive_avg_pool2d", in -> Pool.globalAvgPool(in[0]), x);
     }
 
-    @Test void fusedBatchNormReluRunsChannelsLastAsTheUnfusedOps() {
+    @Test void fusedBatchNormReluRunsChannelsLastFused() {
         Tensor x = clParam(3, 5, 3, 3), r = clParam(3, 5, 3, 3), g = param(uniform(rng, 0.5, 1.5, 5)), b = param(randn(rng, 5));
         GradCheck loose = gc.step(5e-3);
         // finite differences without the ReLU (random inputs may sit at its kink); the values below include it
@@ -109,14 +109,23 @@ class ChannelsLastGradientTest {
                 x, g, b, r);
         Tensor y = Norm.batchNormReluTrain(x, r, g, b, null, null, 0.1f, 1e-5f, true);
         assertTrue(y.isChannelsLast(), y.describe());
+        // one fused node (no separate batch_norm / add / relu), as in NCHW
+        assertTrue(y.gradFn() != null && y.gradFn().op().equals("batch_norm_relu"), String.valueOf(y.gradFn()));
         // same values as the fused op on NCHW copies (the CPU's fused reference is the unfused composition)
         Tensor yNchw = Norm.batchNormReluTrain(x.inFormat(MemoryFormat.CONTIGUOUS), r.inFormat(MemoryFormat.CONTIGUOUS), g, b, null, null,
                 0.1f, 1e-5f, true);
         assertArrayEquals(yNchw.toFloatArray(), y.toFloatArray());
+        // the primitive takes channels-last, but not mixed with NCHW: refused naming the tensors
         var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> x.backend().batchNormReluTrainForward(x, r, g, b, null, null, 0.1f, 1e-5f, true, Tensor.emptyLike(x),
-                        Tensor.empty(x.backend(), x.dtype(), 5), Tensor.empty(x.backend(), x.dtype(), 5)));
-        assertTrue(e.getMessage().startsWith("batchNormReluTrainForward: channels-last") && e.getMessage().contains("NCHW only"), e.getMessage());
+                () -> x.backend().batchNormReluTrainForward(x, r, g, b, null, null, 0.1f, 1e-5f, true,
+                        Tensor.empty(x.backend(), x.dtype(), x.shape()), Tensor.empty(x.backend(), x.dtype(), 5),
+                        Tensor.empty(x.backend(), x.dtype(), 5)));
+        assertTrue(e.getMessage().startsWith("batchNormReluTrainForward: mixed layouts"), e.getMessage());
+        // the CPU is the fp32 reference: BF16 is refused by name
+        Tensor xb = Tensor.empty(x.backend(), dvp.engine.DType.BF16, MemoryFormat.CHANNELS_LAST, x.shape());
+        var eb = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Norm.batchNormReluTrain(xb, null, g, b, null, null, 0.1f, 1e-5f, true));
+        assertTrue(eb.getMessage().startsWith("batch_norm_relu: input") && eb.getMessage().contains("BF16"), eb.getMessage());
     }
 
     @Test void mixedLayoutsReachingABackendDirectlyAreRefusedByName() {

@@ -4,6 +4,7 @@ import dvp.engine.MemoryFormat;
 import dvp.engine.Rng;
 import dvp.engine.Scope;
 import dvp.engine.Tensor;
+import dvp.engine.autograd.TapeProbe;
 import dvp.engine.cuda.CudaBackend;
 import dvp.engine.spi.Backends;
 import dvp.engine.testing.CudaTesting;
@@ -11,6 +12,8 @@ import dvp.nn.models.ResNet;
 import dvp.nn.models.StageFeatures;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * on the CPU reference: loss, every gradient, weights after SGD, momentum and BN buffers. The math is
  * the same and only summation orders differ, so the tolerances are StepParity's, calibrated per
  * tensor by the reference's own sensitivity to ulp-sized input changes (derivation in StepParity's
- * class comment). TF32 off (exact fp32).
+ * class comment). TF32 off (exact fp32). The channels-last blocks run the fused batch norm + add +
+ * ReLU (bn_relu.cu's NHWC kernels) as the NCHW ones do: checked on the tape.
  */
 class CudaChannelsLastResNetStepTest {
     @Test
@@ -55,6 +59,23 @@ class CudaChannelsLastResNetStepTest {
                 assertTrue(stage.isChannelsLast(), "stage " + (i + 1) + " lost the layout: " + stage.describe());
             }
             assertEquals(2, f.logits().dim(0));
+        }
+    }
+
+    @Test
+    void channelsLastBlocksRunTheFusedBatchNormReluOnCuda() {
+        CudaBackend cuda = CudaTesting.cuda();
+        try (Scope scope = Scope.open("channels-last fused"); var use = Backends.use(cuda)) {
+            ResNet model = ResNet.builder(ResNet.Arch.RESNET18).numClasses(10).widthMultiplier(0.25).build(new Rng(3));
+            model.train();
+            Tensor x = Tensor.of(cuda, new Rng(4).normal(2 * 3 * 32 * 32, 0, 1), 2, 3, 32, 32).contiguous(MemoryFormat.CHANNELS_LAST);
+            Tensor logits = model.forward(x);
+            List<TapeProbe.Visit> fused = TapeProbe.visits(logits, Set.of("batch_norm_relu"));
+            // the stem (bn1 + ReLU) and each of the 8 basic blocks' bn1 + ReLU and bn2 + shortcut + ReLU
+            assertEquals(17, fused.size(), "fused batch norm + ReLU nodes of a channels-last ResNet-18");
+            assertEquals(0, TapeProbe.visits(logits, Set.of("relu", "add")).size(), "an unfused ReLU or add on the channels-last tape");
+            for (TapeProbe.Visit v : fused)
+                assertTrue(v.output() == null || v.output().isChannelsLast(), "batch_norm_relu output " + v.output().describe());
         }
     }
 }
