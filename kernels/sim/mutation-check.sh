@@ -58,6 +58,11 @@ MUTATIONS=(
   "cast.cu|  DVP_FOR(i, n - tail) y[tail + i] = dvp_from_bf16(x[tail + i]);|  DVP_FOR(i, n - tail - 1) y[tail + i] = dvp_from_bf16(x[tail + i]);|BF16 to F32 cast: the last element of the scalar part never written"
   "cast.cu|__bfloat16_as_ushort(__float2bfloat16_rn(f))|(unsigned short)(__float_as_uint(f) >> 16)|F32 to BF16 cast: truncation instead of round to nearest even (NaN payloads kept)"
   "cast.cu|{ return __bfloat16_as_ushort(__float2bfloat16_rn(f)); }|{ const unsigned int u = __float_as_uint(f); return (u \& 0x7fffffffu) > 0x7f800000u ? (unsigned short)((u >> 16) \| 0x40) : __bfloat16_as_ushort(__float2bfloat16_rn(f)); }|F32 to BF16 cast: a NaN keeps its payload (quieted) instead of becoming the canonical 0x7FFF"
+  "bf16_io.cuh|{ return __bfloat16_as_ushort(__float2bfloat16_rn(f)); }|{ return (unsigned short)(__float_as_uint(f) >> 16); }|bf16 stores (OFD's ds, InfoNCE's logit gradient): truncated instead of rounded to nearest even"
+  "ofd.cu|    v[0] = __uint_as_float((unsigned int)w << 16);\n    v[1] = __uint_as_float((unsigned int)w \& 0xffff0000u);|    v[1] = __uint_as_float((unsigned int)w << 16);\n    v[0] = __uint_as_float((unsigned int)w \& 0xffff0000u);|OFD bf16: a word's two elements unpacked in the wrong order (the high half first)"
+  "ofd.cu|  static constexpr int V = 8;|  static constexpr int V = 4;|OFD bf16: 4 elements per 16-byte vector (fp32's count) instead of 8"
+  "margin_infonce.cu|  dvp_infonce_row(n, d, k, margin, tau, q, kpos, logits, rowLoss, hit, dq, grad, rowStats);|  dvp_infonce_row(n, d, k, margin, tau, q, q, logits, rowLoss, hit, dq, grad, rowStats);|margin-InfoNCE bf16: the positive logit and its gradient from q instead of k+"
+  "margin_infonce.cu|hit, dq, grad, rowStats);|hit, dq, (unsigned short*)logits, rowStats);|margin-InfoNCE bf16: G written over the fp32 logits (the fp32 path's habit) instead of its own buffer"
 )
 
 apply() { # apply FILE ORIGINAL REPLACEMENT (\n in the texts are newlines); fails if ORIGINAL is not found once
