@@ -63,6 +63,10 @@ MUTATIONS=(
   "bn_relu.cu|const double dz = dvp_bnr_dz(relu, relu ? dvp_bnr_ld(y, i) : 0.f, dvp_bnr_ld(dy, i));|const double dz = dvp_bnr_dz(relu, 1.f, dvp_bnr_ld(dy, i));|fused BN + ReLU backward (NHWC): the per-channel sums ignore the ReLU mask on the scalar path"
   "bn_relu.cu|long long to() const { return min(from() + chunk, pixels); }|long long to() const { return min(from() + chunk + 1, pixels); }|fused BN + ReLU (NHWC): a pixel slice runs one pixel into the next slice (counted twice)"
   "bn_relu.cu|unsigned short dvp_bnr_round(float f) { return __bfloat16_as_ushort(__float2bfloat16_rn(f)); }|unsigned short dvp_bnr_round(float f) { return (unsigned short)(__float_as_uint(f) >> 16); }|fused BN + ReLU (bf16): outputs truncated to bf16 instead of rounded to nearest"
+  "ofd.cu|    v[0] = __uint_as_float((unsigned int)w << 16);\n    v[1] = __uint_as_float((unsigned int)w \& 0xffff0000u);|    v[1] = __uint_as_float((unsigned int)w << 16);\n    v[0] = __uint_as_float((unsigned int)w \& 0xffff0000u);|OFD bf16: a word's two elements unpacked in the wrong order (the high half first)"
+  "ofd.cu|  static constexpr int V = 8;|  static constexpr int V = 4;|OFD bf16: 4 elements per 16-byte vector (fp32's count) instead of 8"
+  "margin_infonce.cu|  dvp_infonce_row(n, d, k, margin, tau, q, kpos, logits, rowLoss, hit, dq, grad, rowStats);|  dvp_infonce_row(n, d, k, margin, tau, q, q, logits, rowLoss, hit, dq, grad, rowStats);|margin-InfoNCE bf16: the positive logit and its gradient from q instead of k+"
+  "margin_infonce.cu|hit, dq, grad, rowStats);|hit, dq, (unsigned short*)logits, rowStats);|margin-InfoNCE bf16: G written over the fp32 logits (the fp32 path's habit) instead of its own buffer"
 )
 
 apply() { # apply FILE ORIGINAL REPLACEMENT (\n in the texts are newlines); fails if ORIGINAL is not found once

@@ -9,10 +9,16 @@
 //    block). z0 = (q_i . k+_i - margin)/tau (one thread, FMAs in ascending feature order, exactly
 //    the reference's), z_j = logit_ij/tau; pass 1: online (max, sum of e^{z-max}) per thread, sums
 //    in double, merged by a fixed tree; row loss = logsumexp - z0, hit = z0 >= max_j z_j. With dq,
-//    pass 2 overwrites the row with the logit gradient G_ij = p_ij / (N tau) and writes
-//    dq_i = (p_i0 - 1)/(N tau) k+_i; then
+//    pass 2 writes the logit gradient G_ij = p_ij / (N tau) (fp32: over the logits, in place) and
+//    writes dq_i = (p_i0 - 1)/(N tau) k+_i; then
 // 3. dq += G . queue: a second GEMM (beta = 1). The keys and the queue get no gradient.
 // 4. dvp_infonce_final: loss = mean row loss (rows in order), accuracy = hits / N.
+//
+// bf16 (dvp_infonce_rows_bf16, autocast): q, k+ and the queue are bf16. Both GEMMs take bf16 A and B
+// with fp32 accumulation and an fp32 C (the logits; dq, beta = 1); the row kernel reads q and k+
+// widened (exact), so the positive logit is the fp32 FMA sum of exact bf16 products, as every
+// negative logit is (both from the same rounded q: one consistent softmax), and it writes G rounded
+// to bf16 into a separate [N, K] buffer (the dq GEMM's B), leaving the fp32 logits alone.
 //
 // Every reduction has a fixed shape (block size, tree, row order): deterministic. The logits are
 // summed in cuBLAS's order, not the reference's, so the results agree within fp32 GEMM error (see
@@ -42,13 +48,24 @@ __device__ __forceinline__ float dvp_exp_nonpositive(float x) {
   return x < -87.0f ? 0.f : __fmul_rn(p, scale);
 }
 
-// Block (DVP_BLOCK threads) i: row i. logits [N, K] row-major from the GEMM; overwritten with
-// G_ij = p_ij / (N tau) when dq is not null. rowLoss[i] (double), hit[i] (0/1) for dvp_infonce_final.
-DVP_KERNEL void dvp_infonce_rows(long long n, long long d, long long k, float margin, float tau, const float* q,
-                                 const float* kpos, float* logits, double* rowLoss, int* hit, float* dq) {
-  __shared__ double rowStats[4];  // M (max over all logits), S (sum of e^{z-M}), 1/(S N tau), (p0 - 1)/(N tau)
+// q and k+ elements as floats: fp32 as they are, bf16 widened (exact).
+__device__ __forceinline__ float dvp_infonce_get(const float* p, long long i) { return p[i]; }
+__device__ __forceinline__ float dvp_infonce_get(const unsigned short* p, long long i) { return dvp_from_bf16(p[i]); }
+// The logit gradient's element: fp32 as it is (over the logits), bf16 rounded once.
+__device__ __forceinline__ void dvp_infonce_put(float* p, long long i, float v) { p[i] = v; }
+__device__ __forceinline__ void dvp_infonce_put(unsigned short* p, long long i, float v) { p[i] = dvp_to_bf16(v); }
+
+// Block (DVP_BLOCK threads) i: row i. logits [N, K] row-major from the GEMM. When dq is not null,
+// grad [N, K] (row-major, leading dimension K) is overwritten with G_ij = p_ij / (N tau); grad may be
+// the logits themselves (fp32: each element is read, then overwritten, by the same thread).
+// rowLoss[i] (double), hit[i] (0/1) for dvp_infonce_final. rowStats: 4 doubles of shared memory.
+template <typename T, typename G>
+__device__ __forceinline__ void dvp_infonce_row(long long n, long long d, long long k, float margin, float tau, const T* q,
+                                                const T* kpos, const float* logits, double* rowLoss, int* hit, float* dq,
+                                                G* grad, double* rowStats) {
+  // rowStats: M (max over all logits), S (sum of e^{z-M}), 1/(S N tau), (p0 - 1)/(N tau)
   const long long i = blockIdx.x;
-  float* row = logits + i * k;
+  const float* row = logits + i * k;
   // pass 1: per thread, online max and sum over the keys j = threadIdx.x + DVP_BLOCK t
   float m = -INFINITY;
   double sum = 0;
@@ -64,10 +81,8 @@ DVP_KERNEL void dvp_infonce_rows(long long n, long long d, long long k, float ma
   const double part = (sum != 0 && m != queueMax) ? sum * exp((double)m - (double)queueMax) : sum;
   const double queueSum = dvp_block_sum(part);  // valid in thread 0
   if (threadIdx.x == 0) {
-    const float* qi = q + i * d;
-    const float* ki = kpos + i * d;
     float dot = 0.f;
-    for (long long c = 0; c < d; c++) dot = __fmaf_rn(ki[c], qi[c], dot);
+    for (long long c = 0; c < d; c++) dot = __fmaf_rn(dvp_infonce_get(kpos, i * d + c), dvp_infonce_get(q, i * d + c), dot);
     const float z0 = __fdiv_rn(__fsub_rn(dot, margin), tau);
     // merge the positive (e^{z0 - M}) with the queue's sum, rescaled to the common max
     const float mx = z0 >= queueMax ? z0 : queueMax;
@@ -88,10 +103,25 @@ DVP_KERNEL void dvp_infonce_rows(long long n, long long d, long long k, float ma
   const double gradScale = rowStats[2];
   for (long long j = threadIdx.x; j < k; j += DVP_BLOCK) {
     const float z = __fdiv_rn(row[j], tau);
-    row[j] = (float)((double)dvp_exp_nonpositive(__fsub_rn(z, mx)) * gradScale);
+    dvp_infonce_put(grad, i * k + j, (float)((double)dvp_exp_nonpositive(__fsub_rn(z, mx)) * gradScale));
   }
   const float p0term = (float)rowStats[3];
-  for (long long c = threadIdx.x; c < d; c += DVP_BLOCK) dq[i * d + c] = __fmul_rn(p0term, kpos[i * d + c]);
+  for (long long c = threadIdx.x; c < d; c += DVP_BLOCK) dq[i * d + c] = __fmul_rn(p0term, dvp_infonce_get(kpos, i * d + c));
+}
+
+// fp32: G over the logits.
+DVP_KERNEL void dvp_infonce_rows(long long n, long long d, long long k, float margin, float tau, const float* q,
+                                 const float* kpos, float* logits, double* rowLoss, int* hit, float* dq) {
+  __shared__ double rowStats[4];
+  dvp_infonce_row(n, d, k, margin, tau, q, kpos, logits, rowLoss, hit, dq, logits, rowStats);
+}
+
+// bf16 q and k+ (widened exactly), fp32 logits (read only), G rounded to bf16 into grad [N, K].
+DVP_KERNEL void dvp_infonce_rows_bf16(long long n, long long d, long long k, float margin, float tau, const unsigned short* q,
+                                      const unsigned short* kpos, const float* logits, double* rowLoss, int* hit, float* dq,
+                                      unsigned short* grad) {
+  __shared__ double rowStats[4];
+  dvp_infonce_row(n, d, k, margin, tau, q, kpos, logits, rowLoss, hit, dq, grad, rowStats);
 }
 
 // loss[0] = mean row loss (rows in order), accuracy[0] = hits / N.

@@ -33,6 +33,8 @@ final class CpuContrastive {
     private CpuContrastive() {}
 
     static void forward(Tensor q, Tensor kPos, Tensor queue, float margin, float tau, Tensor loss, Tensor accuracy, Tensor dq) {
+        // the fp32 reference: a bf16 autocast run is checked against it on the bf16-rounded values
+        F32Only.check("marginInfoNceForward", q, kPos, queue, loss, accuracy, dq);
         int n = q.dim(0), d = q.dim(1), k = queue.dim(0);
         float[] qa = Mem.toArray(q), kp = Mem.toArray(kPos);
         MemorySegment qs = Mem.seg(queue);

@@ -36,6 +36,8 @@ final class CpuOfd {
     private CpuOfd() {}
 
     static void lossForward(Tensor s, Tensor t, Tensor margin, float w, int channelStride, Tensor loss) {
+        // the fp32 reference: bf16 features are checked against it on their values widened to F32
+        F32Only.check("ofdLossForward", s, t, margin, loss);
         Mem.seg(loss).set(Mem.F, Mem.base(loss), (float) (w * sumOfSquares(s, t, margin, channelStride)));
     }
 
@@ -166,6 +168,7 @@ final class CpuOfd {
     }
 
     static void lossBackward(Tensor s, Tensor t, Tensor margin, float w, int channelStride, Tensor gradOut, Tensor ds) {
+        F32Only.check("ofdLossBackward", s, t, margin, gradOut, ds);
         long n = s.numel();
         float[] m = Mem.toArray(margin);
         float factor = 2f * w * Mem.getF(gradOut, 0);

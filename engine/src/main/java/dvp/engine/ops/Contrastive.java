@@ -24,14 +24,24 @@ public final class Contrastive {
      * embeddings), kPos [N,d] (their positive keys), queue [K,d] (one key per row; MoCo's buffer
      * is the transpose). The accuracy is computed on the margin-shifted logits, as MoCo logs it
      * (a fraction here, MoCo prints percent). Nothing is synchronised with the host.
+     *
+     * <p>bf16 autocast ({@link Autocast}: the backend's {@code --precision bf16} or this thread's
+     * override), or any input already BF16: q, kPos and the queue are cast to BF16 (as PyTorch's
+     * autocast casts the operands of MoCo's two einsums) and both GEMMs run on bf16 inputs with fp32
+     * accumulation and fp32 logits; the positive logit is the fp32 sum of the same rounded q and
+     * k⁺ (like the negatives, so the softmax is that of one consistent set of logits); the
+     * log-sum-exp, the loss and the accuracy are fp32, and dq accumulates in fp32 (its logit
+     * gradient rounded to bf16 for the second GEMM). Loss and accuracy are F32; q's gradient has
+     * q's dtype. The CPU (fp32 reference) refuses bf16.
      */
     public static InfoNce marginInfoNce(Tensor q, Tensor kPos, Tensor queue, float margin, float tau) {
         String op = "margin_infonce";
-        q = Autocast.fp32(q); kPos = Autocast.fp32(kPos); // fp32 list (Autocast)
         Check.rank(op, "q", q, 2);
         Check.rank(op, "kPos", kPos, 2);
         Check.rank(op, "queue", queue, 2);
-        for (Tensor t : new Tensor[]{q, kPos, queue}) Check.dtype(op, "inputs", t, DType.F32);
+        for (Tensor t : new Tensor[]{q, kPos, queue})
+            Check.that(t.dtype() == DType.F32 || t.dtype() == DType.BF16,
+                    op + ": q, kPos and queue must be F32 or BF16, got " + q.describe() + ", " + kPos.describe() + " and " + queue.describe());
         Check.sameBackend(op, q, kPos, queue);
         int n = q.dim(0), d = q.dim(1);
         if (kPos.dim(0) != n || kPos.dim(1) != d || queue.dim(1) != d)
@@ -47,16 +57,35 @@ public final class Contrastive {
         Backend be = q.backend();
         Tensor loss = Tensor.empty(be, DType.F32), accuracy = Tensor.empty(be, DType.F32);
         boolean wantGrad = Autograd.needsGrad(q);
-        // The gradient for an upstream gradient of 1 comes out of the same pass over the queue;
-        // backward only scales it.
+        // The gradient for an upstream gradient of 1 comes out of the same pass over the queue
+        // (F32 in both modes); backward only scales it.
         Tensor dqUnit = wantGrad ? Tensor.empty(be, DType.F32, n, d) : null;
-        be.marginInfoNceForward(Check.contiguous(q), Check.contiguous(kPos), Check.contiguous(queue), margin, tau, loss, accuracy, dqUnit);
+        boolean bf16 = q.dtype() == DType.BF16 || kPos.dtype() == DType.BF16 || queue.dtype() == DType.BF16 || Autocast.lowers(q, queue);
+        // Under bf16 the casts are the op's own (not recorded): the loss is recorded against q itself,
+        // and its gradient, computed for the rounded q, is passed straight through the rounding as
+        // the cast's backward would (Casts).
+        Tensor cq = bf16 ? bf16(q) : Check.contiguous(q), ck = bf16 ? bf16(kPos) : Check.contiguous(kPos);
+        Tensor cqueue = bf16 ? bf16(queue) : Check.contiguous(queue);
+        be.marginInfoNceForward(cq, ck, cqueue, margin, tau, loss, accuracy, dqUnit);
+        DType qType = q.dtype();
         Autograd.record(op, loss, g -> {
             Tensor dq = Tensor.empty(be, DType.F32, n, d);
             be.scaleByScalarTensor(dqUnit, g, dq);
-            return new Tensor[]{dq, null, null};
+            if (qType == DType.F32) return new Tensor[]{dq, null, null};
+            Tensor dqLow = Tensor.empty(be, qType, n, d);
+            be.cast(dq, dqLow);
+            return new Tensor[]{dqLow, null, null};
         }, q, kPos, queue);
         return new InfoNce(loss, accuracy);
+    }
+
+    /** t as a contiguous BF16 tensor (a BF16 t itself when contiguous), outside autograd. */
+    private static Tensor bf16(Tensor t) {
+        Tensor c = Check.contiguous(t);
+        if (c.dtype() == DType.BF16) return c;
+        Tensor out = Tensor.empty(c.backend(), DType.BF16, c.shape());
+        c.backend().cast(c, out);
+        return out;
     }
 
     /**

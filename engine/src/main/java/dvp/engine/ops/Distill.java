@@ -56,19 +56,25 @@ public final class Distill {
      * weight w. s [N, C, ...] is the connector output (differentiable); t (same shape) is the
      * teacher's pre-ReLU feature and margin [C] comes from {@link #ofdMargin}: both are constants
      * and must not require grad. NCHW or any other dense layout that s and t share (e.g.
-     * channels-last) is used as it is; the gradient comes back in s's layout. Returns a rank-0
-     * F32 loss; deterministic, no host synchronisation.
+     * channels-last) is used as it is; the gradient comes back in s's layout. s and t are both
+     * F32 or both BF16 (bf16 activations under autocast: read as such, every operation and the
+     * loss in fp32, the gradient rounded once to bf16); one BF16 and one F32 are both computed in
+     * F32 (PyTorch's promotion), the BF16 one through the differentiable cast; the gradient has s's dtype, the margin is
+     * F32. Returns a rank-0 F32 loss; deterministic, no host synchronisation.
      */
     public static Tensor ofdLoss(Tensor s, Tensor t, Tensor margin, float w) {
         String op = "ofd_loss";
-        s = Autocast.fp32(s); t = Autocast.fp32(t); // fp32 list (Autocast)
+        if (s.dtype() != t.dtype()) { // bf16 with fp32 computes in fp32, as PyTorch promotes them
+            s = Autocast.fp32(s);
+            t = Autocast.fp32(t);
+        }
         if (s.rank() < 2) throw new IllegalArgumentException(op + ": s must be [N, C, ...], got " + Shape.str(s.shape()));
         Check.sameShape(op, s, t);
         int c = s.dim(1);
         Check.vector(op, "margin", margin, c);
         Check.sameBackend(op, s, margin);
-        Check.dtype(op, "s", s, DType.F32);
-        Check.dtype(op, "t", t, DType.F32);
+        Check.that((s.dtype() == DType.F32 || s.dtype() == DType.BF16) && t.dtype() == s.dtype(),
+                op + ": s and t must be both F32 or both BF16, got s " + s.describe() + " and t " + t.describe());
         Check.dtype(op, "margin", margin, DType.F32);
         Check.that(Float.isFinite(w), op + ": stage weight must be finite, got " + w);
         if (GradMode.isEnabled() && (t.requiresGrad() || margin.requiresGrad()))

@@ -591,6 +591,7 @@ public final class ParityChecks {
         ofd(l, "NCHW s at offset 1", new int[]{3, 3, 7, 9}, 63, 1, 0);
         ofd(l, "NHWC t at offset 1", new int[]{2, 3, 5, 12}, 1, 0, 1);
         ofd(l, "NCHW 3x3 planes", new int[]{5, 7, 3, 3}, 9, 0, 0);
+        Bf16LossChecks.addTo(l); // margin-InfoNCE on bf16 operands, OFD on bf16 features
         l.addAll(ChannelsLastChecks.all());
         return l;
     }

@@ -265,6 +265,12 @@ public interface Backend {
      * </ul>
      * Numerically stable for any finite logits (running max / online log-sum-exp); rows are
      * expected to be L2-normalised but nothing relies on it. N ≥ 1, K ≥ 1, tau > 0.
+     *
+     * <p>dtypes: q, kPos and queue all F32, or all BF16 on a backend that
+     * {@link #supportsBf16Compute} (bf16 autocast: every logit, s⁺ included, is the fp32 sum of the
+     * exact products of the bf16 values; the softmax and its statistics are fp32; the logit
+     * gradient may be rounded to bf16 before it multiplies the queue, and dq accumulates in fp32);
+     * loss, accuracy and dq are F32 either way. A backend without bf16 compute refuses BF16.
      */
     void marginInfoNceForward(Tensor q, Tensor kPos, Tensor queue, float margin, float tau,
                               Tensor loss, Tensor accuracy, Tensor dq);
@@ -297,12 +303,15 @@ public interface Backend {
      * mask = (s > t') || (t' > 0); {@code loss[0]} (overwritten) = w · Σ mask·(s − t')², a sum
      * (not a mean) with short F32 partial sums combined in double over fixed-size blocks taken in
      * block order: the same bits whatever the thread count. NaN in s or t reaches the loss.
+     * s and t are both F32, or both BF16 on a backend that {@link #supportsBf16Compute} (every
+     * operation in fp32 on their exact values); margin and loss are F32.
      */
     void ofdLossForward(Tensor s, Tensor t, Tensor margin, float w, int channelStride, Tensor loss);
 
     /**
      * Gradient of {@link #ofdLossForward}: ds (overwritten, same layout as s) = 2·w·gradOut[0]·
-     * mask·(s − t'). One read of s and t, one write of ds.
+     * mask·(s − t'). One read of s and t, one write of ds. ds has s's dtype (BF16: the fp32
+     * value rounded once to nearest even); gradOut is F32.
      */
     void ofdLossBackward(Tensor s, Tensor t, Tensor margin, float w, int channelStride, Tensor gradOut, Tensor ds);
 
