@@ -49,32 +49,22 @@
 // (dvp_block_sum, dvp_bnr_col_sum) into partial[c * slices + s], and the final kernels add a
 // channel's partials in slice order. Every slicing depends on the shape only. No atomics.
 #include "common.cuh"
-#ifndef DVP_CUDA_SIM
-#include <cuda_bf16.h>
-#endif
 
 // ---- element access: F32 or BF16 storage, fp32 values -------------------------------------------
-
-__device__ __forceinline__ float dvp_bnr_widen(unsigned short h) { return __bfloat162float(__ushort_as_bfloat16(h)); }
-__device__ __forceinline__ unsigned short dvp_bnr_round(float f) { return __bfloat16_as_ushort(__float2bfloat16_rn(f)); }
-
-__device__ __forceinline__ float dvp_bnr_ld(const float* p, long long i) { return p[i]; }
-__device__ __forceinline__ float dvp_bnr_ld(const unsigned short* p, long long i) { return dvp_bnr_widen(p[i]); }
+// Scalars through common.cuh's dvp_ld/dvp_st (exact widening; one rounding per stored element).
 // 4 elements at a quad-aligned position i (16 bytes of F32, 8 bytes of BF16)
 __device__ __forceinline__ float4 dvp_bnr_ld4(const float* p, long long i) { return *reinterpret_cast<const float4*>(p + i); }
 __device__ __forceinline__ float4 dvp_bnr_ld4(const unsigned short* p, long long i) {
   const ushort4 v = *reinterpret_cast<const ushort4*>(p + i);
-  return make_float4(dvp_bnr_widen(v.x), dvp_bnr_widen(v.y), dvp_bnr_widen(v.z), dvp_bnr_widen(v.w));
+  return make_float4(dvp_from_bf16(v.x), dvp_from_bf16(v.y), dvp_from_bf16(v.z), dvp_from_bf16(v.w));
 }
-__device__ __forceinline__ void dvp_bnr_st(float* p, long long i, float v) { p[i] = v; }
-__device__ __forceinline__ void dvp_bnr_st(unsigned short* p, long long i, float v) { p[i] = dvp_bnr_round(v); }
 __device__ __forceinline__ void dvp_bnr_st4(float* p, long long i, float4 v) { *reinterpret_cast<float4*>(p + i) = v; }
 __device__ __forceinline__ void dvp_bnr_st4(unsigned short* p, long long i, float4 v) {
   ushort4 o;
-  o.x = dvp_bnr_round(v.x);
-  o.y = dvp_bnr_round(v.y);
-  o.z = dvp_bnr_round(v.z);
-  o.w = dvp_bnr_round(v.w);
+  o.x = dvp_to_bf16(v.x);
+  o.y = dvp_to_bf16(v.y);
+  o.z = dvp_to_bf16(v.z);
+  o.w = dvp_to_bf16(v.w);
   *reinterpret_cast<ushort4*>(p + i) = o;
 }
 __device__ __forceinline__ float dvp_bnr_lane(const float4& v, int l) { return l == 0 ? v.x : l == 1 ? v.y : l == 2 ? v.z : v.w; }
@@ -170,7 +160,7 @@ struct DvpBnrStats {
     s1 += d;
     s2 += d * d;
   }
-  __device__ __forceinline__ void one(long long i) { add(dvp_bnr_ld(x, i)); }
+  __device__ __forceinline__ void one(long long i) { add(dvp_ld(x, i)); }
   __device__ __forceinline__ void quad(long long i) {
     const float4 v = dvp_bnr_ld4(x, i);
     add(v.x);
@@ -183,7 +173,7 @@ struct DvpBnrStats {
 // partial[c * gridDim.y + s] = (Σ(x − K), Σ(x − K)²) over NCHW block (c, s)'s elements.
 template <typename T>
 __device__ __forceinline__ void dvp_bnr_stats_partials_t(const DvpBnrGeom& g, const T* x, double2* partial) {
-  DvpBnrStats<T> f{x, (double)dvp_bnr_ld(x, (long long)blockIdx.x * g.plane), 0.0, 0.0};
+  DvpBnrStats<T> f{x, (double)dvp_ld(x, (long long)blockIdx.x * g.plane), 0.0, 0.0};
   dvp_bnr_visit(g, x, f);
   const double s1 = dvp_block_sum(f.s1);
   const double s2 = dvp_block_sum(f.s2);
@@ -208,7 +198,7 @@ __device__ __forceinline__ void dvp_bnr_nhwc_stats_partials_t(const DvpBnrNhwc& 
   const bool mine = c0 < g.channels;  // C % 4 == 0 when vec: the whole group is in range
   double k[4] = {0, 0, 0, 0}, s1[4] = {0, 0, 0, 0}, s2[4] = {0, 0, 0, 0};
   if (mine) {
-    for (int l = 0; l < lanes; l++) k[l] = (double)dvp_bnr_ld(x, c0 + l);  // pixel 0
+    for (int l = 0; l < lanes; l++) k[l] = (double)dvp_ld(x, c0 + l);  // pixel 0
     for (long long p = g.from() + g.ty(); p < g.to(); p += g.rows()) {
       const long long i = p * g.channels + c0;
       if (g.vec) {
@@ -219,7 +209,7 @@ __device__ __forceinline__ void dvp_bnr_nhwc_stats_partials_t(const DvpBnrNhwc& 
           s2[l] += d * d;
         }
       } else {
-        const double d = (double)dvp_bnr_ld(x, i) - k[0];
+        const double d = (double)dvp_ld(x, i) - k[0];
         s1[0] += d;
         s2[0] += d * d;
       }
@@ -260,7 +250,7 @@ __device__ __forceinline__ void dvp_bnr_stats_final_t(long long channels, long l
       s2 += p.y;
     }
     const double d = s1 / count;
-    const double mean = (double)dvp_bnr_ld(x, c * kStride) + d;
+    const double mean = (double)dvp_ld(x, c * kStride) + d;
     double sq = s2 - s1 * d;  // Σ(x − mean)²; rounding can take it below 0 for a constant channel
     if (sq < 0) sq = 0;       // (written so that a NaN stays NaN)
     const double var = sq / count;
@@ -298,7 +288,7 @@ struct DvpBnrApply {
   float scale, shift;
   int relu;
   __device__ __forceinline__ float at(float xv, float rv) const { return dvp_bnr_out(xv, rv, r != nullptr, scale, shift, relu); }
-  __device__ __forceinline__ void one(long long i) { dvp_bnr_st(y, i, at(dvp_bnr_ld(x, i), r ? dvp_bnr_ld(r, i) : 0.f)); }
+  __device__ __forceinline__ void one(long long i) { dvp_st(y, i, at(dvp_ld(x, i), r ? dvp_ld(r, i) : 0.f)); }
   __device__ __forceinline__ void quad(long long i) {
     const float4 xv = dvp_bnr_ld4(x, i);
     const float4 rv = r ? dvp_bnr_ld4(r, i) : make_float4(0.f, 0.f, 0.f, 0.f);
@@ -341,7 +331,7 @@ __device__ __forceinline__ void dvp_bnr_nhwc_apply_t(const DvpBnrNhwc& g, int re
       dvp_bnr_st4(y, i, make_float4(dvp_bnr_out(xv.x, rv.x, hasR, sc[0], sh[0], relu), dvp_bnr_out(xv.y, rv.y, hasR, sc[1], sh[1], relu),
                                     dvp_bnr_out(xv.z, rv.z, hasR, sc[2], sh[2], relu), dvp_bnr_out(xv.w, rv.w, hasR, sc[3], sh[3], relu)));
     } else {
-      dvp_bnr_st(y, i, dvp_bnr_out(dvp_bnr_ld(x, i), hasR ? dvp_bnr_ld(r, i) : 0.f, hasR, sc[0], sh[0], relu));
+      dvp_st(y, i, dvp_bnr_out(dvp_ld(x, i), hasR ? dvp_ld(r, i) : 0.f, hasR, sc[0], sh[0], relu));
     }
   }
 }
@@ -372,7 +362,7 @@ struct DvpBnrGradSums {
     s1 += dz;
     s2 += dz * ((double)xv - mean);
   }
-  __device__ __forceinline__ void one(long long i) { add(dvp_bnr_ld(x, i), relu ? dvp_bnr_ld(y, i) : 0.f, dvp_bnr_ld(dy, i)); }
+  __device__ __forceinline__ void one(long long i) { add(dvp_ld(x, i), relu ? dvp_ld(y, i) : 0.f, dvp_ld(dy, i)); }
   __device__ __forceinline__ void quad(long long i) {
     const float4 xv = dvp_bnr_ld4(x, i), dv = dvp_bnr_ld4(dy, i);
     const float4 yv = relu ? dvp_bnr_ld4(y, i) : make_float4(0.f, 0.f, 0.f, 0.f);
@@ -427,9 +417,9 @@ __device__ __forceinline__ void dvp_bnr_nhwc_grad_partials_t(const DvpBnrNhwc& g
           s2[l] += dz * ((double)dvp_bnr_lane(xv, l) - m[l]);
         }
       } else {
-        const double dz = dvp_bnr_dz(relu, relu ? dvp_bnr_ld(y, i) : 0.f, dvp_bnr_ld(dy, i));
+        const double dz = dvp_bnr_dz(relu, relu ? dvp_ld(y, i) : 0.f, dvp_ld(dy, i));
         s1[0] += dz;
-        s2[0] += dz * ((double)dvp_bnr_ld(x, i) - m[0]);
+        s2[0] += dz * ((double)dvp_ld(x, i) - m[0]);
       }
     }
   }
@@ -487,9 +477,9 @@ struct DvpBnrGradApply {
   int relu;
   __device__ __forceinline__ float dxOf(float xv, float dz) const { return dvp_bnr_dx(xv, dz, mean, a, b, shift); }
   __device__ __forceinline__ void one(long long i) {
-    const float dz = dvp_bnr_dz(relu, relu ? dvp_bnr_ld(y, i) : 0.f, dvp_bnr_ld(dy, i));
-    dvp_bnr_st(dx, i, dxOf(dvp_bnr_ld(x, i), dz));
-    if (dres) dvp_bnr_st(dres, i, dz);
+    const float dz = dvp_bnr_dz(relu, relu ? dvp_ld(y, i) : 0.f, dvp_ld(dy, i));
+    dvp_st(dx, i, dxOf(dvp_ld(x, i), dz));
+    if (dres) dvp_st(dres, i, dz);
   }
   __device__ __forceinline__ void quad(long long i) {
     const float4 xv = dvp_bnr_ld4(x, i), dv = dvp_bnr_ld4(dy, i);
@@ -544,9 +534,9 @@ __device__ __forceinline__ void dvp_bnr_nhwc_grad_apply_t(const DvpBnrNhwc& g, i
                                      dvp_bnr_dx(xv.z, dz.z, m[2], a[2], b[2], sh[2]), dvp_bnr_dx(xv.w, dz.w, m[3], a[3], b[3], sh[3])));
       if (dres) dvp_bnr_st4(dres, i, dz);
     } else {
-      const float dz = dvp_bnr_dz(relu, relu ? dvp_bnr_ld(y, i) : 0.f, dvp_bnr_ld(dy, i));
-      dvp_bnr_st(dx, i, dvp_bnr_dx(dvp_bnr_ld(x, i), dz, m[0], a[0], b[0], sh[0]));
-      if (dres) dvp_bnr_st(dres, i, dz);
+      const float dz = dvp_bnr_dz(relu, relu ? dvp_ld(y, i) : 0.f, dvp_ld(dy, i));
+      dvp_st(dx, i, dvp_bnr_dx(dvp_ld(x, i), dz, m[0], a[0], b[0], sh[0]));
+      if (dres) dvp_st(dres, i, dz);
     }
   }
 }
