@@ -84,8 +84,9 @@ public record RunEnvironment(Tool tool, Machine machine, DeviceInfo device) {
         // what the run asked for and the backend does (--precision, --deterministic), on every backend
         var compute = inner.computeSettings();
         facts.put("precision", compute.precision().cliName());
-        // the key gpu_baselines.py gives its AMP mode; activations between the bf16 products stay fp32 (docs/cuda.md)
-        if (compute.precision() == Precision.BF16) facts.put("autocast", "bf16 (conv/GEMM; fp32 master weights, no loss scaling)");
+        // the key gpu_baselines.py gives its AMP mode; what runs in bf16 is docs/cuda.md's "bf16 autocast" row
+        if (compute.precision() == Precision.BF16)
+            facts.put("autocast", "bf16 (conv/GEMM incl. margin-InfoNCE's; bf16 activations; fp32 master weights, no loss scaling)");
         facts.put("deterministic", compute.deterministic() ? "on" : "off");
         if (name == null) name = inner.name().equals("cpu")
                 ? m.cpu() + " (" + m.cpuThreads() + " threads, convolutions: " + CpuConvChoice.active() + ")" : inner.name();

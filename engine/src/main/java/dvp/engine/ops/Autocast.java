@@ -27,16 +27,21 @@ import dvp.engine.spi.Precision;
  *       exact). Their gradients flow as BF16 too; autograd adds the gradients of a BF16 activation
  *       used twice in fp32 and rounds the sum once. A BF16 and an F32 operand of add/mul promote to
  *       F32 (PyTorch's bf16 + fp32 = fp32), so {@code linear}'s fp32 bias makes logits and
- *       projections F32. Until the fused BN + ReLU kernels take BF16, a block's closing batch norm,
- *       add and ReLU run unfused on BF16 ({@link Norm#batchNormReluTrain}).</li>
- *   <li>PyTorch's fp32 list: softmax cross-entropy, L2 normalisation, the whole-tensor reductions,
- *       margin-InfoNCE and the OFD loss cast a BF16 input to F32 at entry ({@link #fp32}, the
- *       differentiable {@link Casts#to}), so their results and gradients are fp32's; the cast's
- *       backward rounds the gradient reaching the bf16 activation.</li>
+ *       projections F32. A block's closing batch norm, residual add and ReLU run as one fused op on
+ *       BF16 too ({@link Norm#batchNormReluTrain}), in either layout.</li>
+ *   <li>PyTorch's fp32 list: softmax cross-entropy, L2 normalisation and the whole-tensor reductions
+ *       cast a BF16 input to F32 at entry ({@link #fp32}, the differentiable {@link Casts#to}), so
+ *       their results and gradients are fp32's; the cast's backward rounds the gradient reaching
+ *       the bf16 activation.</li>
+ *   <li>The paper's two losses: margin-InfoNCE casts q, k⁺ and the queue to BF16 for its two GEMMs
+ *       (bf16 × bf16 → fp32 logits and dq; softmax, loss and accuracy in fp32;
+ *       {@link Contrastive#marginInfoNce}); the OFD loss reads BF16 student and teacher features
+ *       as they are (fp32 arithmetic, the gradient rounded once to BF16; a BF16/F32 pair is
+ *       promoted to F32; {@link Distill#ofdLoss}).</li>
  *   <li>Backward: the conv/GEMM gradients are computed in bf16 (inputs bf16, fp32 accumulation);
  *       the weight casts' backward brings the weight gradients to F32 for the fp32 master weights
  *       and the optimizer, as with PyTorch's autocast.</li>
- *   <li>Batch-norm statistics, softmax, the losses and the optimizer stay fp32. No loss scaling:
+ *   <li>Batch-norm statistics, softmax, the losses' arithmetic and the optimizer stay fp32. No loss scaling:
  *       bf16 has fp32's exponent range.</li>
  * </ul>
  * The CPU backend is the fp32 reference and has no bf16 compute: {@link #bf16} refuses it with

@@ -25,8 +25,11 @@ import java.lang.foreign.MemorySegment;
  *       reference converts to NCHW internally; a device backend indexes the layout natively.</li>
  *   <li>Output tensors are preallocated by the caller and <b>overwritten</b>, never accumulated,
  *       unless the parameter is named {@code accumulate}/the doc says "+=".</li>
- *   <li>Compute type is F32 (labels I64), apart from {@link #cast} and the BF16 GEMMs and
- *       convolutions of a backend that {@link #supportsBf16Compute} (fp32 accumulation there too). Reductions accumulate in at least F32 and are
+ *   <li>Compute type is F32 (labels I64). A backend that {@link #supportsBf16Compute} also takes
+ *       BF16 tensors where a method's doc says so: {@link #cast}, the GEMMs and convolutions (fp32
+ *       accumulation), and the activation primitives of bf16 autocast (batch norm fused or not,
+ *       ReLU, axpby, pooling, the two losses' features), each computing in fp32 and rounding once
+ *       at a BF16 store; the CPU reference refuses BF16 by name. Reductions accumulate in at least F32 and are
  *       deterministic: same inputs, same bits, whatever the thread count.</li>
  *   <li>Scalars that come from other tensors (an upstream gradient of a loss) are passed as
  *       1-element tensors so a device backend never has to synchronise to read them.</li>
