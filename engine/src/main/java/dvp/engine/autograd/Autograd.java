@@ -50,7 +50,9 @@ public final class Autograd {
         if (root.numel() != 1)
             throw new IllegalStateException("backward: needs a scalar, got " + root.describe());
         Backend be = root.backend();
-        Tensor seed = Tensor.full(be, 1.0, root.shape());
+        // in root's dtype: with the cast below, every gradient a rule receives has its output's dtype
+        Tensor seed = Tensor.empty(be, root.dtype(), root.shape());
+        be.fill(seed, 1.0);
         if (root.isLeaf()) {
             accumulateLeaf(root, seed);
             return;

@@ -67,26 +67,16 @@ public final class Contrastive {
         Tensor cq = bf16 ? bf16(q) : Check.contiguous(q), ck = bf16 ? bf16(kPos) : Check.contiguous(kPos);
         Tensor cqueue = bf16 ? bf16(queue) : Check.contiguous(queue);
         be.marginInfoNceForward(cq, ck, cqueue, margin, tau, loss, accuracy, dqUnit);
-        DType qType = q.dtype();
         Autograd.record(op, loss, g -> {
-            Tensor dq = Tensor.empty(be, DType.F32, n, d);
+            Tensor dq = Tensor.empty(be, DType.F32, n, d); // F32; Autograd casts it to a BF16 q's dtype
             be.scaleByScalarTensor(dqUnit, g, dq);
-            if (qType == DType.F32) return new Tensor[]{dq, null, null};
-            Tensor dqLow = Tensor.empty(be, qType, n, d);
-            be.cast(dq, dqLow);
-            return new Tensor[]{dqLow, null, null};
+            return new Tensor[]{dq, null, null};
         }, q, kPos, queue);
         return new InfoNce(loss, accuracy);
     }
 
-    /** t as a contiguous BF16 tensor (a BF16 t itself when contiguous), outside autograd. */
-    private static Tensor bf16(Tensor t) {
-        Tensor c = Check.contiguous(t);
-        if (c.dtype() == DType.BF16) return c;
-        Tensor out = Tensor.empty(c.backend(), DType.BF16, c.shape());
-        c.backend().cast(c, out);
-        return out;
-    }
+    /** t as a contiguous BF16 tensor (t itself when it is one), outside autograd: the op's own cast. */
+    private static Tensor bf16(Tensor t) { return Casts.to(Check.contiguous(t).detach(), DType.BF16); }
 
     /**
      * MoCo's enqueue: queue rows [p, p+B) = keys and ptr = (p + B) mod K, with p = ptr's value.

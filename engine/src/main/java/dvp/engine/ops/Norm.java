@@ -77,7 +77,7 @@ public final class Norm {
         be.batchNormReluTrainForward(cx, cr, gamma, beta, runningMean, runningVar, momentum, eps, relu, y, mean, invStd);
         Tensor[] inputs = residual == null ? new Tensor[]{x, gamma, beta} : new Tensor[]{x, gamma, beta, residual};
         return Autograd.record(op, y, gOut -> {
-            Tensor g = Layouts.match(gradIn(gOut, dt), y);
+            Tensor g = Layouts.match(gOut, y); // gOut has y's dtype (Autograd casts every gradient to its tensor's)
             Tensor dx = Layouts.emptyIn(cx, dt, x.shape());
             Tensor dg = gamma.requiresGrad() ? Tensor.empty(be, DType.F32, c) : null;
             Tensor db = beta.requiresGrad() ? Tensor.empty(be, DType.F32, c) : null;
@@ -86,14 +86,6 @@ public final class Norm {
             Tensor dxOut = x.requiresGrad() ? dx : null;
             return residual == null ? new Tensor[]{dxOut, dg, db} : new Tensor[]{dxOut, dg, db, dr};
         }, inputs);
-    }
-
-    /** An upstream gradient in the output's dtype (as PyTorch's autograd casts a gradient to its tensor's dtype). */
-    private static Tensor gradIn(Tensor g, DType dt) {
-        if (g.dtype() == dt) return g;
-        Tensor o = Tensor.empty(g.backend(), dt, g.shape());
-        g.backend().cast(Check.contiguous(g), o);
-        return o;
     }
 
     /** Eval-mode batch norm with the running statistics: y = (x - rm) / sqrt(rv + eps) * gamma + beta. */
